@@ -1,0 +1,1 @@
+print("river-bench: not built yet")

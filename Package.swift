@@ -1,0 +1,155 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Settings every Swift target of the package shares (see docs/STYLE.md in the team notes).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "river-swift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "River", targets: ["River"]),
+        .library(name: "RiverWebSocket", targets: ["RiverWebSocket"]),
+        .library(name: "RiverTestServer", targets: ["RiverTestServer"]),
+        .executable(name: "river", targets: ["river"]),
+        .executable(name: "river-codegen", targets: ["river-codegen"]),
+        .executable(name: "river-test-server", targets: ["river-test-server"]),
+        .executable(name: "river-bench", targets: ["river-bench"]),
+        .plugin(name: "RiverCodegenPlugin", targets: ["RiverCodegenPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian (see README: libwebsockets-dev, libmsgpack-dev).
+        .systemLibrary(
+            name: "CLibWebSockets",
+            pkgConfig: "libwebsockets",
+            providers: [.apt(["libwebsockets-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMsgPack",
+            pkgConfig: "msgpack",
+            providers: [.apt(["libmsgpack-dev"])]
+        ),
+
+        // The client runtime: wire model, codecs, session, transport, client.
+        .target(
+            name: "River",
+            dependencies: [
+                "CMsgPack",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // River connections over libwebsockets (client, and the listener the test server uses).
+        .target(
+            name: "RiverWebSocket",
+            dependencies: [
+                "River",
+                "CLibWebSockets",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "river",
+            dependencies: [
+                "River",
+                "RiverWebSocket",
+                "RiverTestServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // A River v2 server in Swift, for tests, benchmarks and `river demo`.
+        .target(
+            name: "RiverTestServer",
+            dependencies: [
+                "River",
+                "RiverWebSocket",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "TestServer/Sources/RiverTestServer",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "river-test-server",
+            dependencies: [
+                "RiverTestServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "TestServer/Sources/river-test-server",
+            swiftSettings: swiftSettings
+        ),
+
+        // Code generation: River's serialized schema -> typed Swift.
+        .target(
+            name: "RiverCodegen",
+            path: "codegen/Sources/RiverCodegen",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "river-codegen",
+            dependencies: [
+                "RiverCodegen",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "codegen/Sources/river-codegen",
+            swiftSettings: swiftSettings
+        ),
+        .plugin(
+            name: "RiverCodegenPlugin",
+            capability: .command(
+                intent: .custom(verb: "river-codegen", description: "Generate typed Swift clients from a River schema"),
+                permissions: [.writeToPackageDirectory(reason: "Writes the generated Swift sources into the target")]
+            ),
+            dependencies: ["river-codegen"],
+            path: "codegen/Plugins/RiverCodegenPlugin"
+        ),
+
+        // Benchmarks (run in release; they print numbers, nothing asserts a time).
+        .executableTarget(
+            name: "river-bench",
+            dependencies: [
+                "River",
+                "RiverWebSocket",
+                "RiverTestServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/river-bench",
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "RiverTests",
+            dependencies: ["River"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RiverWebSocketTests",
+            dependencies: ["River", "RiverWebSocket"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RiverIntegrationTests",
+            dependencies: ["River", "RiverWebSocket", "RiverTestServer"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RiverCodegenTests",
+            dependencies: ["RiverCodegen", "River"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

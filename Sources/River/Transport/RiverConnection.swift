@@ -1,0 +1,112 @@
+/// One live bidirectional byte-message connection to a River peer (a WebSocket, or an
+/// in-memory pipe in tests).
+///
+/// A connection never reconnects; the session layer above it does. Implementations must be
+/// safe to call from any task.
+public protocol RiverConnection: AnyObject, Sendable {
+    /// Queues one message to be sent as a single binary frame. Never blocks; after the
+    /// connection closed the message is discarded.
+    func send(_ message: [UInt8])
+
+    /// Inbound messages, in order, ending with exactly one ``RiverConnectionEvent/closed(_:)``.
+    /// There is one consumer; iterate it once.
+    var events: AsyncStream<RiverConnectionEvent> { get }
+
+    /// Starts a clean close: already-queued messages are flushed, then a close frame with
+    /// `code` and `reason` is sent. Idempotent.
+    func close(code: UInt16, reason: String)
+
+    /// Drops the connection at once: no flush and no close frame. Idempotent.
+    func abort()
+}
+
+/// What a ``RiverConnection`` reports.
+public enum RiverConnectionEvent: Sendable {
+    /// One complete inbound message (a whole binary frame, reassembled if fragmented).
+    case message([UInt8])
+    /// A complete inbound text frame: River never sends these; the session treats it as a
+    /// protocol violation instead of decoding it.
+    case textMessage([UInt8])
+    /// The connection is gone. Always the last event.
+    case closed(RiverConnectionClosure)
+}
+
+/// How a connection ended.
+public struct RiverConnectionClosure: Sendable, CustomStringConvertible {
+    /// The close code the peer sent, or `nil` when the connection dropped without one.
+    public var code: UInt16?
+    /// The close reason the peer sent, or a description of the failure.
+    public var reason: String
+    /// Whether this side initiated the close or abort.
+    public var initiatedLocally: Bool
+
+    /// Creates a closure description.
+    public init(code: UInt16?, reason: String, initiatedLocally: Bool) {
+        self.code = code
+        self.reason = reason
+        self.initiatedLocally = initiatedLocally
+    }
+
+    /// A readable summary.
+    public var description: String {
+        let who = initiatedLocally ? "locally" : "by peer"
+        if let code { return "closed \(who) with code \(code)\(reason.isEmpty ? "" : ": \(reason)")" }
+        return "dropped \(who)\(reason.isEmpty ? "" : ": \(reason)")"
+    }
+}
+
+/// Opens connections to one River server. The session asks it for a new connection on every
+/// (re)connect attempt.
+public protocol RiverConnector: Sendable {
+    /// A readable name of the endpoint, for logs and errors (for example the URL).
+    var endpointDescription: String { get }
+
+    /// Opens a new connection.
+    /// - Parameter timeout: How long the socket may take to open.
+    /// - Throws: ``RiverConnectError`` describing why the connection could not be opened.
+    func connect(timeout: Duration) async throws -> any RiverConnection
+}
+
+/// Why a connection could not be opened.
+public struct RiverConnectError: Error, Sendable, CustomStringConvertible {
+    /// The kind of failure.
+    public struct Kind: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case invalidURL, refused, timedOut, dnsFailure, tls, httpUpgrade, other
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// The URL could not be parsed or uses an unsupported scheme.
+        public static let invalidURL = Kind(.invalidURL)
+        /// Nothing listens at the address.
+        public static let refused = Kind(.refused)
+        /// The socket did not open within the connection timeout.
+        public static let timedOut = Kind(.timedOut)
+        /// The host name did not resolve.
+        public static let dnsFailure = Kind(.dnsFailure)
+        /// TLS failed (certificate, handshake).
+        public static let tls = Kind(.tls)
+        /// The server did not accept the WebSocket upgrade.
+        public static let httpUpgrade = Kind(.httpUpgrade)
+        /// Any other failure.
+        public static let other = Kind(.other)
+
+        /// The kind's name.
+        public var description: String { base.rawValue }
+    }
+
+    /// The kind of failure.
+    public var kind: Kind
+    /// A readable explanation.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// `kind: message`.
+    public var description: String { "\(kind): \(message)" }
+}

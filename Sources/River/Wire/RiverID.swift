@@ -1,0 +1,28 @@
+/// River's identifiers: 12 characters from a 60-character alphabet (no `w` or `W`).
+public enum RiverID {
+    /// The alphabet the reference implementation draws ids from.
+    public static let alphabet: [UInt8] = Array("1234567890abcdefghijklmnopqrstuvxyzABCDEFGHIJKLMNOPQRSTUVXYZ".utf8)
+
+    /// The length of every generated id.
+    public static let length = 12
+
+    /// A fresh random id (message ids, stream ids, the handshake's stream id).
+    public static func generate() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return generate(using: &rng)
+    }
+
+    /// A random id drawn from `generator` (seed it for reproducible tests).
+    public static func generate(using generator: inout some RandomNumberGenerator) -> String {
+        var bytes = [UInt8](repeating: 0, count: length)
+        for i in 0..<length {
+            bytes[i] = alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A fresh session id: `session-` followed by an id.
+    public static func generateSessionID() -> String {
+        "session-" + generate()
+    }
+}

@@ -1,0 +1,1 @@
+// The libwebsockets connection lands here (issue #3).

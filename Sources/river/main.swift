@@ -1,0 +1,1 @@
+print("river: not built yet")

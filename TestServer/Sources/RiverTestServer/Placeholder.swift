@@ -1,0 +1,1 @@
+// The River test server lands here (issue #5).

@@ -1,0 +1,1 @@
+print("river-test-server: not built yet")

@@ -1,0 +1,1 @@
+// river-codegen lands here (issue #6).

@@ -1,0 +1,1 @@
+print("river-codegen: not built yet")
