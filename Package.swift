@@ -131,6 +131,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "river-codec-bench",
+            dependencies: ["River"],
+            path: "Benchmarks/Sources/river-codec-bench",
+            swiftSettings: swiftSettings
+        ),
+
+        // Generated clients (river-codegen output, committed) that the tests compile and call.
+        .target(
+            name: "RiverReferenceClient",
+            dependencies: ["River"],
+            path: "Tests/RiverReferenceClient",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(
             name: "RiverTests",
             dependencies: ["River"],
@@ -143,12 +158,12 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverIntegrationTests",
-            dependencies: ["River", "RiverWebSocket", "RiverTestServer"],
+            dependencies: ["River", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RiverCodegenTests",
-            dependencies: ["RiverCodegen", "River"],
+            dependencies: ["RiverCodegen", "River", "RiverReferenceClient"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,1 @@
+print("river-codec-bench: not built yet")

@@ -1,0 +1,111 @@
+/// The four kinds of River procedure. A closed set.
+@frozen
+public enum ProcedureKind: String, Sendable, Hashable, CaseIterable {
+    /// One init in, one result out.
+    case rpc
+    /// An init, then requests in; one result out.
+    case upload
+    /// An init in; results out until the server closes.
+    case subscription
+    /// An init and requests in; results out; both sides close independently.
+    case stream
+}
+
+/// A payload type a procedure sends: `Encodable` and `Sendable`.
+public typealias RiverRequestPayload = Encodable & Sendable
+/// A payload type a procedure receives: `Decodable` and `Sendable`.
+public typealias RiverResponsePayload = Decodable & Sendable
+/// A procedure's declared service error: a `Decodable` `Error` (see ``RiverServiceError``).
+public typealias RiverServiceFailure = Error & Decodable & Sendable
+
+/// An rpc procedure: `Init` in, one `Result<Output, Failure>` out.
+///
+/// Descriptors are plain values naming a procedure and its types; generated code declares one
+/// per procedure, and the procedure kind is part of the type, so calling an rpc as a stream
+/// does not compile.
+public struct RPCProcedure<Init: RiverRequestPayload, Output: RiverResponsePayload, Failure: RiverServiceFailure>: Sendable, Hashable {
+    /// The service name on the wire.
+    public var serviceName: String
+    /// The procedure name on the wire.
+    public var procedureName: String
+    /// Creates a descriptor.
+    public init(service serviceName: String, procedure procedureName: String) {
+        self.serviceName = serviceName
+        self.procedureName = procedureName
+    }
+}
+
+/// An upload procedure: `Init`, then `Input` requests in; one `Result<Output, Failure>` out.
+public struct UploadProcedure<Init: RiverRequestPayload, Input: RiverRequestPayload, Output: RiverResponsePayload, Failure: RiverServiceFailure>: Sendable, Hashable {
+    /// The service name on the wire.
+    public var serviceName: String
+    /// The procedure name on the wire.
+    public var procedureName: String
+    /// Creates a descriptor.
+    public init(service serviceName: String, procedure procedureName: String) {
+        self.serviceName = serviceName
+        self.procedureName = procedureName
+    }
+}
+
+/// A subscription procedure: `Init` in; a sequence of `Result<Output, Failure>` out.
+public struct SubscriptionProcedure<Init: RiverRequestPayload, Output: RiverResponsePayload, Failure: RiverServiceFailure>: Sendable, Hashable {
+    /// The service name on the wire.
+    public var serviceName: String
+    /// The procedure name on the wire.
+    public var procedureName: String
+    /// Creates a descriptor.
+    public init(service serviceName: String, procedure procedureName: String) {
+        self.serviceName = serviceName
+        self.procedureName = procedureName
+    }
+}
+
+/// A stream procedure: `Init` and `Input` requests in; a sequence of `Result<Output, Failure>` out.
+public struct StreamProcedure<Init: RiverRequestPayload, Input: RiverRequestPayload, Output: RiverResponsePayload, Failure: RiverServiceFailure>: Sendable, Hashable {
+    /// The service name on the wire.
+    public var serviceName: String
+    /// The procedure name on the wire.
+    public var procedureName: String
+    /// Creates a descriptor.
+    public init(service serviceName: String, procedure procedureName: String) {
+        self.serviceName = serviceName
+        self.procedureName = procedureName
+    }
+}
+
+/// A service error of any code: the `Failure` type for schema-less calls and for procedures
+/// that declare no errors of their own.
+public struct RiverServiceError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The error code.
+    public var code: String
+    /// The human-readable message.
+    public var message: String
+    /// Extra structured detail, when the server sent some.
+    public var extras: RiverValue?
+
+    /// Creates a service error.
+    public init(code: String, message: String, extras: RiverValue? = nil) {
+        self.code = code
+        self.message = message
+        self.extras = extras
+    }
+
+    /// `code: message`.
+    public var description: String { "\(code): \(message)" }
+}
+
+/// Options for one call.
+public struct CallOptions: Sendable, Hashable {
+    /// The call fails with ``RiverError/Code/deadlineExceeded`` (and the stream is cancelled)
+    /// when it has not completed within this time. `nil`: no deadline.
+    public var timeout: Duration?
+
+    /// Creates options.
+    public init(timeout: Duration? = nil) {
+        self.timeout = timeout
+    }
+
+    /// No deadline.
+    public static let defaults = CallOptions()
+}

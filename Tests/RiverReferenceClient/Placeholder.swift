@@ -1,0 +1,1 @@
+// Generated reference-services client lands here (issue #6).
