@@ -5,7 +5,7 @@ import Foundation
 /// coders (for example Foundation's `JSONEncoder`) it uses River's JSON conventions:
 /// bytes as `{"$t": base64}`, big integers as `{"$b": decimal}`, dates as milliseconds.
 extension RiverValue: Codable {
-    private struct Key: CodingKey {
+    private struct FieldKey: CodingKey {
         var stringValue: String
         var intValue: Int? { nil }
         init(stringValue: String) { self.stringValue = stringValue }
@@ -14,7 +14,7 @@ extension RiverValue: Codable {
 
     /// Decodes any value a general-purpose decoder can represent.
     public init(from decoder: any Decoder) throws {
-        if let keyed = try? decoder.container(keyedBy: Key.self) {
+        if let keyed = try? decoder.container(keyedBy: FieldKey.self) {
             var fields: [String: RiverValue] = [:]
             for key in keyed.allKeys {
                 fields[key.stringValue] = try keyed.decode(RiverValue.self, forKey: key)
@@ -69,11 +69,11 @@ extension RiverValue: Codable {
             var c = encoder.singleValueContainer()
             try c.encode(s)
         case .bigInt(let decimal):
-            var c = encoder.container(keyedBy: Key.self)
-            try c.encode(decimal, forKey: Key(stringValue: "$b"))
+            var c = encoder.container(keyedBy: FieldKey.self)
+            try c.encode(decimal, forKey: FieldKey(stringValue: "$b"))
         case .bytes(let bytes):
-            var c = encoder.container(keyedBy: Key.self)
-            try c.encode(Data(bytes).base64EncodedString(), forKey: Key(stringValue: "$t"))
+            var c = encoder.container(keyedBy: FieldKey.self)
+            try c.encode(Data(bytes).base64EncodedString(), forKey: FieldKey(stringValue: "$t"))
         case .date(let date):
             var c = encoder.singleValueContainer()
             try c.encode(date.timeIntervalSince1970 * 1000)
@@ -81,8 +81,8 @@ extension RiverValue: Codable {
             var c = encoder.unkeyedContainer()
             for element in elements { try c.encode(element) }
         case .object(let fields):
-            var c = encoder.container(keyedBy: Key.self)
-            for (key, value) in fields { try c.encode(value, forKey: Key(stringValue: key)) }
+            var c = encoder.container(keyedBy: FieldKey.self)
+            for (key, value) in fields { try c.encode(value, forKey: FieldKey(stringValue: key)) }
         }
     }
 }

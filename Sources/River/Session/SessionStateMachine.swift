@@ -1,0 +1,628 @@
+internal import DequeModule
+
+/// The client side of a River session as a plain value: events in, actions out.
+///
+/// It owns everything that must survive a reconnect (session id, seq/ack, the send buffer
+/// of encoded messages) and decides every transition of the specification's diagram:
+///
+/// ```
+/// noConnection → backingOff → connecting → handshaking → connected
+///       ↑______________|____________|____________|____________|   (drop, timeout, failure)
+/// any state → destroyed (close)
+/// ```
+///
+/// It performs no I/O and reads no clock: time comes in as `now`, randomness as a jitter
+/// fraction, and the shell (``ClientTransport``) carries out the returned ``Action``s.
+/// Encoding is pure computation, so the machine encodes with its codec itself: the buffer
+/// holds the exact bytes that are replayed after a reconnect.
+public struct SessionStateMachine: Sendable {
+    public typealias Instant = ContinuousClock.Instant
+
+    /// Timing and limit settings; defaults equal the reference client's.
+    public struct Configuration: Sendable, Hashable {
+        /// How often the server sends heartbeats (reference: 1000 ms).
+        public var heartbeatInterval: Duration = .milliseconds(1000)
+        /// Missed heartbeat intervals before the connection is closed (reference: 2).
+        public var heartbeatsUntilDead: Int = 2
+        /// How long a disconnected session may wait for a reconnect (reference: 5000 ms).
+        public var sessionDisconnectGrace: Duration = .milliseconds(5000)
+        /// How long opening the socket may take (reference: 2000 ms).
+        public var connectionTimeout: Duration = .milliseconds(2000)
+        /// How long the handshake may take after the socket opened (reference: 1000 ms).
+        public var handshakeTimeout: Duration = .milliseconds(1000)
+        /// Resume the same session after a dropped connection (reference: on).
+        public var enableTransparentReconnects = true
+        /// Connect as soon as a message is sent while disconnected (reference: on).
+        public var connectOnInvoke = true
+        /// Reconnect backoff and budget.
+        public var backoff: RetryBudget.Configuration = .defaults
+        /// Most unacknowledged data messages the send buffer holds before writers wait.
+        /// (The reference's 1024 high-water mark is advisory; ours bounds memory.)
+        public var maxBufferedMessages: Int = 1024
+        /// Most unacknowledged bytes the send buffer holds before writers wait.
+        public var maxBufferedBytes: Int = 64 << 20
+        /// Largest encoded message this client sends; larger sends fail at once.
+        public var maxMessageBytes: Int = 16 << 20
+
+        /// Creates the reference defaults.
+        public init() {}
+
+        /// The reference client's settings.
+        public static let defaults = Configuration()
+
+        var deadInterval: Duration { heartbeatInterval * heartbeatsUntilDead }
+    }
+
+    /// The connection phase.
+    public enum State: Sendable, Hashable {
+        /// No connection and none being made.
+        case noConnection
+        /// Waiting out the backoff before attempt `attempt`.
+        case backingOff(attempt: UInt64, until: Instant)
+        /// Opening the socket of attempt `attempt`.
+        case connecting(attempt: UInt64, deadline: Instant)
+        /// Socket open; waiting for metadata (`sent == false`) or the handshake response.
+        case handshaking(attempt: UInt64, deadline: Instant, sent: Bool)
+        /// Live; `lastValidInbound` feeds the heartbeat watchdog.
+        case connected(attempt: UInt64, lastValidInbound: Instant)
+        /// Closed for good; every send fails.
+        case destroyed
+    }
+
+    /// What the shell must do.
+    public enum Action: Sendable, Equatable {
+        /// Open a connection for `attempt` (within the connection timeout).
+        case dial(attempt: UInt64)
+        /// Drop whatever connection `attempt` has or will have, without waiting.
+        case abandonAttempt(attempt: UInt64)
+        /// Build handshake metadata for `attempt` and report ``metadataReady(attempt:result:now:)``.
+        case constructMetadata(attempt: UInt64)
+        /// Build fresh metadata for a rehandshake of session `sessionID`.
+        case constructRehandshakeMetadata(sessionID: String)
+        /// Write these bytes, in order, to the current connection.
+        case write([UInt8])
+        /// Close the current connection cleanly (1000).
+        case closeConnection(reason: String)
+        /// Hand this message to its stream.
+        case deliver(TransportMessage)
+        /// Fail every stream of the destroyed session with UNEXPECTED_DISCONNECT `message`.
+        case failAllStreams(message: String)
+        /// Writers waiting for buffer room may retry.
+        case bufferHasRoom
+        /// Tell observers.
+        case emit(RiverEvent)
+    }
+
+    /// Why a send was refused.
+    public enum SendError: Error, Sendable, Equatable {
+        /// The machine is destroyed (client closed).
+        case closed
+        /// The encoded message is larger than ``Configuration/maxMessageBytes``.
+        case tooLarge(bytes: Int, limit: Int)
+        /// The codec could not encode the message.
+        case encoding(String)
+    }
+
+    /// A message to send, before seq/ack/ids are assigned.
+    public struct Outbound: Sendable, Hashable {
+        /// The stream.
+        public var streamId: String
+        /// Control flags.
+        public var controlFlags: ControlFlags
+        /// The payload.
+        public var payload: RiverValue
+        /// Service name (stream-open only).
+        public var serviceName: String?
+        /// Procedure name (stream-open only).
+        public var procedureName: String?
+        /// Trace context (stream-open only).
+        public var tracing: TracingContext?
+
+        /// Creates an outbound message.
+        public init(
+            streamId: String, controlFlags: ControlFlags, payload: RiverValue,
+            serviceName: String? = nil, procedureName: String? = nil, tracing: TracingContext? = nil
+        ) {
+            self.streamId = streamId
+            self.controlFlags = controlFlags
+            self.payload = payload
+            self.serviceName = serviceName
+            self.procedureName = procedureName
+            self.tracing = tracing
+        }
+    }
+
+    struct Buffered: Sendable {
+        var seq: Int
+        var bytes: [UInt8]
+    }
+
+    struct Session: Sendable {
+        var id: String
+        var nextSeq = 0
+        var ack = 0
+        var buffer: Deque<Buffered> = []
+        var bufferedBytes = 0
+        var graceDeadline: Instant?
+        var everConnected = false
+    }
+
+    /// The settings.
+    public let configuration: Configuration
+    /// This client's id (`from` of every message).
+    public let clientID: String
+    /// The server's id (`to` of every message; `from` of every valid inbound message).
+    public let serverID: String
+    private let codec: any RiverCodec
+
+    /// The connection phase.
+    public private(set) var state: State = .noConnection
+    private(set) var session: Session?
+    /// The reconnect budget.
+    public private(set) var budget: RetryBudget
+    private var nextAttempt: UInt64 = 1
+    private var reconnectOnDrop = true
+
+    /// Creates a machine with no session and no connection.
+    public init(configuration: Configuration, clientID: String, serverID: String, codec: any RiverCodec) {
+        self.configuration = configuration
+        self.clientID = clientID
+        self.serverID = serverID
+        self.codec = codec
+        self.budget = RetryBudget(configuration: configuration.backoff)
+    }
+
+    // MARK: Inspection
+
+    /// The live session's id, if any.
+    public var sessionID: String? { session?.id }
+    /// The seq the next sent message gets.
+    public var nextSeq: Int? { session?.nextSeq }
+    /// The next seq expected from the server.
+    public var ack: Int? { session?.ack }
+    /// Unacknowledged messages held for replay.
+    public var bufferedCount: Int { session?.buffer.count ?? 0 }
+    /// Unacknowledged bytes held for replay.
+    public var bufferedBytes: Int { session?.bufferedBytes ?? 0 }
+    /// The seqs held for replay, oldest first.
+    public var bufferedSeqs: [Int] { session.map { $0.buffer.map(\.seq) } ?? [] }
+    /// The exact bytes held for replay, oldest first.
+    public var bufferedFrames: [[UInt8]] { session.map { $0.buffer.map(\.bytes) } ?? [] }
+    /// Whether the machine is connected.
+    public var isConnected: Bool { if case .connected = state { true } else { false } }
+
+    /// Whether a data message of `bytes` fits in the send buffer now.
+    public func hasRoom(forBytes bytes: Int) -> Bool {
+        guard let session else { return true }
+        if session.buffer.isEmpty { return true }
+        return session.buffer.count < configuration.maxBufferedMessages
+            && session.bufferedBytes + bytes <= configuration.maxBufferedBytes
+    }
+
+    /// The earliest time ``tick(now:jitter:)`` has something to do, if any.
+    public var nextDeadline: Instant? {
+        var deadlines: [Instant] = []
+        switch state {
+        case .backingOff(_, let until): deadlines.append(until)
+        case .connecting(_, let deadline), .handshaking(_, let deadline, _): deadlines.append(deadline)
+        case .connected(_, let last): deadlines.append(last + configuration.deadInterval)
+        case .noConnection, .destroyed: break
+        }
+        if let grace = session?.graceDeadline { deadlines.append(grace) }
+        if let restore = budget.nextRestore { deadlines.append(restore) }
+        return deadlines.min()
+    }
+
+    // MARK: Events
+
+    /// The user (or a send) wants a connection.
+    /// - Parameter jitter: A random fraction in `0..<1` for the backoff.
+    public mutating func connect(now: Instant, jitter: Double) -> [Action] {
+        guard case .noConnection = state else { return [] }
+        var actions: [Action] = []
+        ensureSession(now: now, actions: &actions)
+        guard budget.hasBudget else {
+            actions.append(
+                .emit(.protocolError(ProtocolErrorEvent(
+                    kind: .retriesExceeded,
+                    message: "tried to connect to \(serverID) but the retry budget is exhausted (\(budget.consumed) attempts)"))))
+            return actions
+        }
+        let delay = budget.backoff(jitterFraction: jitter)
+        budget.consume()
+        let attempt = nextAttempt
+        nextAttempt += 1
+        if delay <= .zero {
+            startDial(attempt: attempt, now: now, actions: &actions)
+        } else {
+            state = .backingOff(attempt: attempt, until: now + delay)
+        }
+        return actions
+    }
+
+    /// The socket of `attempt` opened.
+    public mutating func dialSucceeded(attempt: UInt64, now: Instant) -> [Action] {
+        guard case .connecting(let current, _) = state, current == attempt else {
+            return [.abandonAttempt(attempt: attempt)]
+        }
+        state = .handshaking(attempt: attempt, deadline: now + configuration.handshakeTimeout, sent: false)
+        return [.constructMetadata(attempt: attempt)]
+    }
+
+    /// The socket of `attempt` failed to open.
+    /// - Parameter fatal: The user's classifier said not to retry.
+    public mutating func dialFailed(attempt: UInt64, reason: String, fatal: Bool, now: Instant, jitter: Double) -> [Action] {
+        guard case .connecting(let current, _) = state, current == attempt else { return [] }
+        state = .noConnection
+        var actions: [Action] = [.emit(.connectionStatus(.disconnected(reason: reason)))]
+        if fatal {
+            reconnectOnDrop = false
+            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "fatal connection error: \(reason)", actions: &actions)
+            return actions
+        }
+        actions += tryReconnecting(now: now, jitter: jitter)
+        return actions
+    }
+
+    /// Handshake metadata for `attempt` is ready (or could not be built).
+    public mutating func metadataReady(attempt: UInt64, result: Result<RiverValue?, MetadataError>, now: Instant) -> [Action] {
+        guard case .handshaking(let current, let deadline, false) = state, current == attempt, let session else { return [] }
+        var actions: [Action] = []
+        switch result {
+        case .failure(let error):
+            actions.append(.closeConnection(reason: "handshake metadata failed"))
+            actions.append(.emit(.protocolError(ProtocolErrorEvent(
+                kind: .handshakeFailed(code: nil), message: "failed to construct handshake metadata: \(error.message)"))))
+            state = .noConnection
+            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "handshake metadata failed", actions: &actions)
+        case .success(let metadata):
+            let request = HandshakeRequest(
+                sessionId: session.id,
+                expectedSessionState: ExpectedSessionState(
+                    nextExpectedSeq: session.ack,
+                    nextSentSeq: session.buffer.first?.seq ?? session.nextSeq),
+                metadata: metadata)
+            let message = TransportMessage(
+                id: RiverID.generate(), from: clientID, to: serverID, seq: 0, ack: 0,
+                streamId: RiverID.generate(), controlFlags: [],
+                payload: ControlPayload.handshakeRequest(request).value, tracing: .empty)
+            do {
+                actions.append(.write(try codec.encode(message)))
+                state = .handshaking(attempt: attempt, deadline: deadline, sent: true)
+            } catch {
+                actions.append(.closeConnection(reason: "handshake encoding failed"))
+                actions.append(.emit(.protocolError(ProtocolErrorEvent(kind: .messageSendFailure, message: "could not encode handshake: \(error)"))))
+                state = .noConnection
+                destroySession(message: "\(serverID) unexpectedly disconnected", reason: "handshake encoding failed", actions: &actions)
+            }
+        }
+        return actions
+    }
+
+    /// A binary frame arrived on the current connection.
+    public mutating func frameReceived(_ bytes: [UInt8], now: Instant, jitter: Double) -> [Action] {
+        switch state {
+        case .handshaking(let attempt, _, true):
+            return handshakeFrame(bytes, attempt: attempt, now: now, jitter: jitter)
+        case .connected(let attempt, _):
+            return connectedFrame(bytes, attempt: attempt, now: now)
+        default:
+            return []
+        }
+    }
+
+    /// A text frame arrived: River never sends one, so the connection is closed (the session
+    /// survives and reconnects).
+    public mutating func textFrameReceived(now: Instant, jitter: Double) -> [Action] {
+        switch state {
+        case .handshaking, .connected:
+            var actions: [Action] = [
+                .emit(.protocolError(ProtocolErrorEvent(kind: .invalidMessage, message: "received a text frame; River uses binary frames only"))),
+                .closeConnection(reason: "text frame"),
+            ]
+            actions += lostConnection(reason: "text frame received", now: now, jitter: jitter)
+            return actions
+        default:
+            return []
+        }
+    }
+
+    /// The connection of `attempt` closed or dropped.
+    public mutating func connectionClosed(attempt: UInt64, reason: String, now: Instant, jitter: Double) -> [Action] {
+        switch state {
+        case .handshaking(let current, _, _) where current == attempt,
+            .connected(let current, _) where current == attempt:
+            return lostConnection(reason: reason, now: now, jitter: jitter)
+        case .connecting(let current, _) where current == attempt:
+            return dialFailed(attempt: attempt, reason: reason, fatal: false, now: now, jitter: jitter)
+        default:
+            return []
+        }
+    }
+
+    /// Assigns seq/ack/id to `outbound`, encodes it, buffers it and writes it if connected.
+    ///
+    /// Encoding happens first: a message that fails to encode, or is too large, consumes no seq.
+    /// - Returns: The message's seq and the actions (a write, or a connect).
+    public mutating func send(_ outbound: Outbound, now: Instant, jitter: Double) throws(SendError) -> (seq: Int, actions: [Action]) {
+        if case .destroyed = state { throw .closed }
+        var actions: [Action] = []
+        ensureSession(now: now, actions: &actions)
+        guard var session else { throw .closed }
+        let message = TransportMessage(
+            id: RiverID.generate(), from: clientID, to: serverID,
+            seq: session.nextSeq, ack: session.ack, streamId: outbound.streamId,
+            controlFlags: outbound.controlFlags, payload: outbound.payload,
+            serviceName: outbound.serviceName, procedureName: outbound.procedureName, tracing: outbound.tracing)
+        let bytes: [UInt8]
+        do {
+            bytes = try codec.encode(message)
+        } catch {
+            throw .encoding(error.message)
+        }
+        guard bytes.count <= configuration.maxMessageBytes else {
+            throw .tooLarge(bytes: bytes.count, limit: configuration.maxMessageBytes)
+        }
+        let seq = session.nextSeq
+        session.nextSeq += 1
+        session.buffer.append(Buffered(seq: seq, bytes: bytes))
+        session.bufferedBytes += bytes.count
+        self.session = session
+        switch state {
+        case .connected:
+            actions.append(.write(bytes))
+        case .noConnection where configuration.connectOnInvoke && reconnectOnDrop:
+            actions += connect(now: now, jitter: jitter)
+        default:
+            break
+        }
+        return (seq, actions)
+    }
+
+    /// Time passed: fires whichever deadline is due.
+    public mutating func tick(now: Instant, jitter: Double) -> [Action] {
+        budget.advance(to: now)
+        var actions: [Action] = []
+        if let grace = session?.graceDeadline, grace <= now {
+            switch state {
+            case .connected, .destroyed: break
+            case .backingOff:
+                state = .noConnection
+            case .connecting(let attempt, _), .handshaking(let attempt, _, _):
+                actions.append(.abandonAttempt(attempt: attempt))
+                state = .noConnection
+            case .noConnection: break
+            }
+            destroySession(
+                message: "\(serverID) unexpectedly disconnected", reason: "session disconnect grace period elapsed",
+                actions: &actions)
+            return actions
+        }
+        switch state {
+        case .backingOff(let attempt, let until) where until <= now:
+            startDial(attempt: attempt, now: now, actions: &actions)
+        case .connecting(let attempt, let deadline) where deadline <= now:
+            actions.append(.abandonAttempt(attempt: attempt))
+            state = .noConnection
+            actions.append(.emit(.connectionStatus(.disconnected(reason: "connection timed out"))))
+            actions += tryReconnecting(now: now, jitter: jitter)
+        case .handshaking(_, let deadline, _) where deadline <= now:
+            actions.append(.closeConnection(reason: "handshake timed out"))
+            actions += lostConnection(reason: "handshake timed out", now: now, jitter: jitter)
+        case .connected(_, let last) where now - last >= configuration.deadInterval:
+            actions.append(.closeConnection(reason: "heartbeat watchdog"))
+            actions += lostConnection(
+                reason: "missed \(configuration.heartbeatsUntilDead) heartbeats", now: now, jitter: jitter)
+        default:
+            break
+        }
+        return actions
+    }
+
+    /// Fresh metadata for a rehandshake of `sessionID` is ready: send `REHANDSHAKE_RESP`.
+    public mutating func rehandshakeMetadataReady(sessionID: String, metadata: RiverValue, now: Instant, jitter: Double) -> [Action] {
+        guard session?.id == sessionID else { return [] }
+        let outbound = Outbound(
+            streamId: TransportMessage.rehandshakeStreamID, controlFlags: [],
+            payload: ControlPayload.rehandshakeResponse(metadata: metadata).value)
+        do {
+            return try send(outbound, now: now, jitter: jitter).actions
+        } catch {
+            return [.emit(.protocolError(ProtocolErrorEvent(kind: .messageSendFailure, message: "could not send rehandshake response: \(error)")))]
+        }
+    }
+
+    /// Destroys the session now (calls fail with UNEXPECTED_DISCONNECT); a later send or
+    /// ``connect(now:jitter:)`` starts a new one.
+    public mutating func hardDisconnect() -> [Action] {
+        var actions: [Action] = []
+        abandonCurrent(actions: &actions)
+        if case .destroyed = state {} else { state = .noConnection }
+        destroySession(message: "\(serverID) unexpectedly disconnected", reason: "hard disconnect", actions: &actions)
+        return actions
+    }
+
+    /// Closes for good: the session is destroyed and every later send fails.
+    public mutating func close() -> [Action] {
+        var actions: [Action] = []
+        abandonCurrent(actions: &actions)
+        state = .destroyed
+        destroySession(message: "transport is closed", reason: "client closed", actions: &actions)
+        return actions
+    }
+
+    // MARK: Internals
+
+    private mutating func ensureSession(now: Instant, actions: inout [Action]) {
+        guard session == nil, state != .destroyed else { return }
+        let id = RiverID.generateSessionID()
+        session = Session(id: id, graceDeadline: now + configuration.sessionDisconnectGrace)
+        actions.append(.emit(.sessionStatus(.created(sessionID: id))))
+    }
+
+    private mutating func startDial(attempt: UInt64, now: Instant, actions: inout [Action]) {
+        state = .connecting(attempt: attempt, deadline: now + configuration.connectionTimeout)
+        actions.append(.emit(.connectionStatus(.connecting(attempt: Int(attempt)))))
+        actions.append(.dial(attempt: attempt))
+    }
+
+    private mutating func abandonCurrent(actions: inout [Action]) {
+        switch state {
+        case .connecting(let attempt, _):
+            actions.append(.abandonAttempt(attempt: attempt))
+        case .handshaking, .connected:
+            actions.append(.closeConnection(reason: "session closed"))
+        default:
+            break
+        }
+    }
+
+    /// The live or handshaking connection is gone: keep the session, start its grace period,
+    /// and reconnect.
+    private mutating func lostConnection(reason: String, now: Instant, jitter: Double) -> [Action] {
+        state = .noConnection
+        if var current = session, current.graceDeadline == nil {
+            current.graceDeadline = now + configuration.sessionDisconnectGrace
+            session = current
+        }
+        var actions: [Action] = [.emit(.connectionStatus(.disconnected(reason: reason)))]
+        actions += tryReconnecting(now: now, jitter: jitter)
+        return actions
+    }
+
+    private mutating func tryReconnecting(now: Instant, jitter: Double) -> [Action] {
+        var actions: [Action] = []
+        if !configuration.enableTransparentReconnects, session != nil {
+            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "transparent reconnects are disabled", actions: &actions)
+        }
+        if reconnectOnDrop, state == .noConnection {
+            actions += connect(now: now, jitter: jitter)
+        }
+        return actions
+    }
+
+    private mutating func destroySession(message: String, reason: String, actions: inout [Action]) {
+        guard let session else { return }
+        self.session = nil
+        actions.append(.failAllStreams(message: message))
+        actions.append(.emit(.sessionStatus(.destroyed(sessionID: session.id, reason: reason))))
+        actions.append(.bufferHasRoom)
+    }
+
+    private mutating func handshakeFrame(_ bytes: [UInt8], attempt: UInt64, now: Instant, jitter: Double) -> [Action] {
+        var actions: [Action] = []
+        let response: HandshakeResponse
+        do {
+            let message = try codec.decode(bytes)
+            guard case .handshakeResponse(let parsed)? = try ControlPayload.parse(message.payload) else {
+                throw PayloadShapeError("expected HANDSHAKE_RESP, got another message")
+            }
+            response = parsed
+        } catch {
+            actions.append(.closeConnection(reason: "malformed handshake response"))
+            actions.append(.emit(.protocolError(ProtocolErrorEvent(
+                kind: .handshakeFailed(code: .malformedHandshake), message: "received invalid handshake response: \(error)"))))
+            state = .noConnection
+            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "invalid handshake response", actions: &actions)
+            return actions
+        }
+        guard var session else { return actions }
+        switch response {
+        case .ok(let sessionID) where sessionID == session.id:
+            state = .connected(attempt: attempt, lastValidInbound: now)
+            let replayed = session.buffer.count
+            for buffered in session.buffer { actions.append(.write(buffered.bytes)) }
+            let resumed = session.everConnected
+            session.everConnected = true
+            session.graceDeadline = nil
+            self.session = session
+            budget.startRestoring(now: now)
+            actions.append(.emit(.connectionStatus(.connected(sessionID: sessionID))))
+            if resumed {
+                actions.append(.emit(.sessionStatus(.resumed(sessionID: sessionID, replayed: replayed))))
+            }
+        case .ok(let other):
+            actions.append(.closeConnection(reason: "session id mismatch"))
+            state = .noConnection
+            destroySession(
+                message: "\(serverID) unexpectedly disconnected",
+                reason: "session id mismatch: expected \(session.id), got \(other)", actions: &actions)
+        case .error(let code, let reason):
+            actions.append(.closeConnection(reason: "handshake rejected"))
+            state = .noConnection
+            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "handshake failed: \(reason)", actions: &actions)
+            if code.isRetriable {
+                actions += tryReconnecting(now: now, jitter: jitter)
+            } else {
+                actions.append(.emit(.protocolError(ProtocolErrorEvent(
+                    kind: .handshakeFailed(code: code), message: "handshake failed: \(reason)"))))
+            }
+        }
+        return actions
+    }
+
+    private mutating func connectedFrame(_ bytes: [UInt8], attempt: UInt64, now: Instant) -> [Action] {
+        var actions: [Action] = []
+        let message: TransportMessage
+        do {
+            message = try codec.decode(bytes)
+        } catch {
+            invalidMessage("could not parse message: \(error)", actions: &actions)
+            return actions
+        }
+        guard message.from == serverID else {
+            invalidMessage("received a message from '\(message.from)', but the session peer is '\(serverID)'", actions: &actions)
+            return actions
+        }
+        guard var session else { return actions }
+        if message.seq < session.ack { return actions }
+        if message.seq > session.ack {
+            actions.append(.closeConnection(reason: "out-of-order message"))
+            actions.append(.emit(.protocolError(ProtocolErrorEvent(
+                kind: .invalidMessage,
+                message: "received out-of-order message (got seq \(message.seq), wanted \(session.ack)); reconnecting"))))
+            self.session = session
+            actions += lostConnection(reason: "out-of-order message", now: now, jitter: 0)
+            return actions
+        }
+        let wasFull = !hasRoom(forBytes: 0)
+        while let first = session.buffer.first, first.seq < message.ack {
+            session.buffer.removeFirst()
+            session.bufferedBytes -= first.bytes.count
+        }
+        session.ack = message.seq + 1
+        self.session = session
+        state = .connected(attempt: attempt, lastValidInbound: now)
+        if wasFull, hasRoom(forBytes: 0) { actions.append(.bufferHasRoom) }
+        if message.controlFlags.contains(.ack) {
+            // Passive heartbeating, like the reference client: answer every Ack-bit message.
+            let heartbeat = Outbound(
+                streamId: TransportMessage.heartbeatStreamID, controlFlags: .ack, payload: ControlPayload.ack.value)
+            if let sent = try? send(heartbeat, now: now, jitter: 0) { actions += sent.actions }
+            return actions
+        }
+        if message.streamId == TransportMessage.rehandshakeStreamID {
+            if case .rehandshakeRequest? = try? ControlPayload.parse(message.payload) {
+                actions.append(.constructRehandshakeMetadata(sessionID: session.id))
+            }
+            return actions
+        }
+        actions.append(.deliver(message))
+        return actions
+    }
+
+    private mutating func invalidMessage(_ reason: String, actions: inout [Action]) {
+        actions.append(.emit(.protocolError(ProtocolErrorEvent(kind: .invalidMessage, message: reason))))
+        actions.append(.closeConnection(reason: "invalid message"))
+        state = .noConnection
+        destroySession(message: "\(serverID) unexpectedly disconnected", reason: "invalid message: \(reason)", actions: &actions)
+    }
+}
+
+/// Handshake metadata could not be built (the user's function threw).
+public struct MetadataError: Error, Sendable, Hashable {
+    /// What went wrong.
+    public var message: String
+    /// Creates an error.
+    public init(_ message: String) { self.message = message }
+}
