@@ -1,0 +1,180 @@
+/// The envelope keys of a ``TransportMessage`` in the order the reference implementation
+/// writes them, chosen per message kind. Both codecs share it so their output matches the
+/// recorded traffic key for key.
+enum EnvelopeKey: UInt8 {
+    case id, from, to, seq, ack, streamId, controlFlags, payload, serviceName, procedureName, tracing
+
+    /// The key as it appears on the wire.
+    var name: String {
+        switch self {
+        case .id: "id"
+        case .from: "from"
+        case .to: "to"
+        case .seq: "seq"
+        case .ack: "ack"
+        case .streamId: "streamId"
+        case .controlFlags: "controlFlags"
+        case .payload: "payload"
+        case .serviceName: "serviceName"
+        case .procedureName: "procedureName"
+        case .tracing: "tracing"
+        }
+    }
+
+    /// Handshake messages: `id, from, to, seq, ack, streamId, controlFlags, [tracing], payload`.
+    static let handshakeOrder: [EnvelopeKey] = [.id, .from, .to, .seq, .ack, .streamId, .controlFlags, .tracing, .payload]
+    /// Stream-open messages: `streamId, serviceName, procedureName, tracing, payload, controlFlags, id, to, from, seq, ack`.
+    static let openOrder: [EnvelopeKey] = [
+        .streamId, .serviceName, .procedureName, .tracing, .payload, .controlFlags, .id, .to, .from, .seq, .ack,
+    ]
+    /// Everything else: `streamId, controlFlags, payload, id, to, from, seq, ack`.
+    /// Optional fields a caller set anyway follow, in a fixed order.
+    static let otherOrder: [EnvelopeKey] = [
+        .streamId, .controlFlags, .payload, .id, .to, .from, .seq, .ack, .serviceName, .procedureName, .tracing,
+    ]
+
+    /// The key order for `message`: handshake order when the payload's `type` starts with
+    /// `HANDSHAKE_`, open order when `serviceName` is present, else the data order.
+    static func order(for message: TransportMessage) -> [EnvelopeKey] {
+        if case .object(let fields) = message.payload, case .string(let type)? = fields["type"],
+            type.utf8.starts(with: "HANDSHAKE_".utf8)
+        {
+            return handshakeOrder
+        }
+        return message.serviceName != nil ? openOrder : otherOrder
+    }
+
+    /// Looks a wire key up; `nil` for keys the envelope does not define (they are ignored).
+    static func lookup(_ key: String) -> EnvelopeKey? {
+        switch key {
+        case "id": .id
+        case "from": .from
+        case "to": .to
+        case "seq": .seq
+        case "ack": .ack
+        case "streamId": .streamId
+        case "controlFlags": .controlFlags
+        case "payload": .payload
+        case "serviceName": .serviceName
+        case "procedureName": .procedureName
+        case "tracing": .tracing
+        default: nil
+        }
+    }
+}
+
+extension TransportMessage {
+    /// Whether `key`'s field is present (the optional ones may be `nil`).
+    func has(_ key: EnvelopeKey) -> Bool {
+        switch key {
+        case .serviceName: serviceName != nil
+        case .procedureName: procedureName != nil
+        case .tracing: tracing != nil
+        default: true
+        }
+    }
+
+    /// The number of keys the encoded envelope has.
+    var encodedKeyCount: Int {
+        8 + (serviceName != nil ? 1 : 0) + (procedureName != nil ? 1 : 0) + (tracing != nil ? 1 : 0)
+    }
+}
+
+/// Collects decoded envelope fields one key at a time and validates them into a
+/// ``TransportMessage``. Later duplicates of a key win, like `JSON.parse`.
+struct EnvelopeBuilder {
+    /// Prefix of every error message (`json` or `msgpack`).
+    let codecName: String
+    private var id: String?
+    private var from: String?
+    private var to: String?
+    private var seq: Int?
+    private var ack: Int?
+    private var streamId: String?
+    private var controlFlags: Int?
+    private var payload: RiverValue?
+    private var serviceName: String?
+    private var procedureName: String?
+    private var tracing: TracingContext?
+
+    init(codecName: String) { self.codecName = codecName }
+
+    private func error(_ text: String) -> RiverCodecError {
+        RiverCodecError("\(codecName): \(text)")
+    }
+
+    private func string(_ value: RiverValue, _ key: EnvelopeKey) throws(RiverCodecError) -> String {
+        switch value {
+        case .string(let s): return s
+        case .null: throw error("field '\(key.name)' must be a string, got null")
+        default: throw error("field '\(key.name)' must be a string, got \(value.kindName)")
+        }
+    }
+
+    private func integer(_ value: RiverValue, _ key: EnvelopeKey, nonNegative: Bool) throws(RiverCodecError) -> Int {
+        let result: Int?
+        switch value {
+        case .int(let i): result = Int(exactly: i)
+        case .double(let d): result = d.rounded(.towardZero) == d ? Int(exactly: d) : nil
+        default: result = nil
+        }
+        guard let result else {
+            throw error("field '\(key.name)' must be an integer, got \(value.kindName)")
+        }
+        if nonNegative && result < 0 {
+            throw error("field '\(key.name)' must be a non-negative integer, got \(result)")
+        }
+        return result
+    }
+
+    /// Records one decoded `key: value` pair; keys the envelope does not define are ignored.
+    /// - Throws: ``RiverCodecError`` naming the field when the value has the wrong type.
+    mutating func set(_ key: EnvelopeKey, _ value: RiverValue) throws(RiverCodecError) {
+        switch key {
+        case .id: id = try string(value, key)
+        case .from: from = try string(value, key)
+        case .to: to = try string(value, key)
+        case .streamId: streamId = try string(value, key)
+        case .serviceName: serviceName = try string(value, key)
+        case .procedureName: procedureName = try string(value, key)
+        case .seq: seq = try integer(value, key, nonNegative: true)
+        case .ack: ack = try integer(value, key, nonNegative: true)
+        case .controlFlags: controlFlags = try integer(value, key, nonNegative: false)
+        case .payload: payload = value
+        case .tracing:
+            guard case .object(let fields) = value else {
+                throw error("field 'tracing' must be an object, got \(value.kindName)")
+            }
+            guard case .string(let parent)? = fields["traceparent"] else {
+                throw error("field 'tracing.traceparent' must be a string, got \(fields["traceparent"]?.kindName ?? "nothing")")
+            }
+            guard case .string(let state)? = fields["tracestate"] else {
+                throw error("field 'tracing.tracestate' must be a string, got \(fields["tracestate"]?.kindName ?? "nothing")")
+            }
+            tracing = TracingContext(traceparent: parent, tracestate: state)
+        }
+    }
+
+    /// Records a key given as a string; unknown keys are ignored.
+    mutating func set(_ key: String, _ value: RiverValue) throws(RiverCodecError) {
+        guard let known = EnvelopeKey.lookup(key) else { return }
+        try set(known, value)
+    }
+
+    /// The validated message.
+    /// - Throws: ``RiverCodecError`` naming the first missing required field.
+    func build() throws(RiverCodecError) -> TransportMessage {
+        guard let id else { throw error("missing field 'id'") }
+        guard let from else { throw error("missing field 'from'") }
+        guard let to else { throw error("missing field 'to'") }
+        guard let seq else { throw error("missing field 'seq'") }
+        guard let ack else { throw error("missing field 'ack'") }
+        guard let streamId else { throw error("missing field 'streamId'") }
+        guard let controlFlags else { throw error("missing field 'controlFlags'") }
+        guard let payload else { throw error("missing field 'payload'") }
+        return TransportMessage(
+            id: id, from: from, to: to, seq: seq, ack: ack, streamId: streamId,
+            controlFlags: ControlFlags(rawValue: controlFlags), payload: payload,
+            serviceName: serviceName, procedureName: procedureName, tracing: tracing)
+    }
+}
