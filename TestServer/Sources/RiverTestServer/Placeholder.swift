@@ -1,1 +1,0 @@
-// The River test server lands here (issue #5).
