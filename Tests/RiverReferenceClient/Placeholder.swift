@@ -1,1 +1,0 @@
-// Generated reference-services client lands here (issue #6).

@@ -1,0 +1,55 @@
+/// What to generate.
+public struct GeneratorConfiguration: Sendable, Hashable {
+    /// The access level of the generated declarations (and of the imports that they expose).
+    public var access: AccessModifier
+    /// An enum that wraps all generated declarations, e.g. `ReferenceServices`; `nil` puts the
+    /// service namespaces at the top level.
+    public var namespace: String?
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - access: `public`, `package` or `internal`.
+    ///   - namespace: The wrapping namespace, or `nil`.
+    public init(access: AccessModifier = .public, namespace: String? = nil) {
+        self.access = access
+        self.namespace = namespace
+    }
+}
+
+/// A schema file read into memory.
+public struct InputFile: Sendable, Hashable {
+    /// The file name (no directories), quoted in the generated header.
+    public var name: String
+    /// The file's bytes.
+    public var contents: [UInt8]
+
+    /// Creates an input file.
+    public init(name: String, contents: [UInt8]) {
+        self.name = name
+        self.contents = contents
+    }
+}
+
+/// river-codegen's pipeline: parse (JSON → ``RiverSchema``) → translate (→ structured Swift,
+/// ``SwiftFileDescription``) → render (→ ``RenderedFile`` text). Each stage is usable alone.
+public struct GeneratorPipeline: Sendable {
+    /// The configuration.
+    public var configuration: GeneratorConfiguration
+
+    /// Creates a pipeline.
+    /// - Parameter configuration: What to generate.
+    public init(configuration: GeneratorConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// Runs all three stages.
+    /// - Parameter input: The schema file.
+    /// - Returns: The generated files: a shared file, then one per service.
+    /// - Throws: ``CodegenError`` naming the JSON path of the first unsupported construct.
+    public func run(_ input: InputFile) throws -> [RenderedFile] {
+        let schema = try SchemaParser().parse(input.contents)
+        let files = try Translator(configuration: configuration, schemaFileName: input.name).translate(schema)
+        let renderer = SwiftRenderer()
+        return files.map { renderer.render($0) }
+    }
+}

@@ -1,0 +1,137 @@
+/// A parsed River serialized schema: the output of the parse stage.
+public struct RiverSchema: Sendable, Hashable {
+    /// The services, in schema order.
+    public var services: [Service]
+    /// The handshake metadata schema, when the server declares one.
+    public var handshakeSchema: JSONSchema?
+
+    /// Creates a schema.
+    public init(services: [Service], handshakeSchema: JSONSchema?) {
+        self.services = services
+        self.handshakeSchema = handshakeSchema
+    }
+
+    /// One River service.
+    public struct Service: Sendable, Hashable {
+        /// The service name on the wire.
+        public var name: String
+        /// The procedures, in schema order.
+        public var procedures: [Procedure]
+        /// The JSON path, `services.<name>`.
+        public var path: String
+    }
+
+    /// One procedure of a service.
+    public struct Procedure: Sendable, Hashable {
+        /// The procedure name on the wire.
+        public var name: String
+        /// rpc, upload, subscription or stream.
+        public var kind: Kind
+        /// The init payload schema.
+        public var initSchema: JSONSchema
+        /// The request payload schema (upload and stream only).
+        public var input: JSONSchema?
+        /// The response payload schema.
+        public var output: JSONSchema
+        /// The error union schema, when present.
+        public var errors: JSONSchema?
+        /// The procedure's description.
+        public var description: String?
+        /// The JSON path, `services.<service>.procedures.<name>`.
+        public var path: String
+    }
+
+    /// The four procedure kinds.
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// One init in, one result out.
+        case rpc
+        /// Init and requests in, one result out.
+        case upload
+        /// Init in, results out.
+        case subscription
+        /// Init and requests in, results out.
+        case stream
+    }
+}
+
+/// A node of a (TypeBox-flavoured) JSON Schema type tree.
+public struct JSONSchema: Sendable, Hashable {
+    /// The dotted JSON path of this node.
+    public var path: String
+    /// What the node describes.
+    public var kind: Kind
+    /// The `description` keyword.
+    public var description: String?
+    /// The `$id` keyword (TypeBox 0.34 recursion, and 1.x `$defs` entries).
+    public var id: String?
+    /// The `$defs` entries, in order (TypeBox 1.x recursion).
+    public var definitions: [Definition]
+    /// The node's JSON, keys sorted: equal for structurally equal nodes.
+    public var canonicalText: String
+
+    /// Creates a node.
+    public init(path: String, kind: Kind, description: String? = nil, id: String? = nil, definitions: [Definition] = [], canonicalText: String = "") {
+        self.path = path
+        self.kind = kind
+        self.description = description
+        self.id = id
+        self.definitions = definitions
+        self.canonicalText = canonicalText
+    }
+
+    /// A named entry of `$defs`.
+    public struct Definition: Sendable, Hashable {
+        /// The key in `$defs`.
+        public var name: String
+        /// The definition.
+        public var schema: JSONSchema
+    }
+
+    /// A property of an object schema.
+    public struct Property: Sendable, Hashable {
+        /// The name on the wire.
+        public var name: String
+        /// The property's schema.
+        public var schema: JSONSchema
+        /// Whether the property is listed in `required`.
+        public var isRequired: Bool
+    }
+
+    /// What a node describes.
+    public indirect enum Kind: Sendable, Hashable {
+        /// `{}`: any value.
+        case any
+        /// `{"not": {}}`: no value at all.
+        case never
+        /// `{"type": "string"}`.
+        case string
+        /// `{"type": "number"}`.
+        case number
+        /// `{"type": "integer"}`.
+        case integer
+        /// `{"type": "boolean"}`.
+        case boolean
+        /// `{"type": "null"}`.
+        case null
+        /// `{"type": "Uint8Array"}`.
+        case bytes
+        /// `{"type": "Date"}`.
+        case date
+        /// `{"const": "…"}`: one string literal.
+        case constant(String)
+        /// `{"enum": ["…", …]}`: one of some string literals.
+        case enumeration([String])
+        /// `{"type": "array", "items": …}`.
+        case array(JSONSchema)
+        /// `{"type": "object", "properties": …}`.
+        case object([Property])
+        /// `{"type": "object", "patternProperties": {"^(.*)$": …}}`: a string-keyed map.
+        case record(JSONSchema)
+        /// `{"anyOf": […]}`.
+        case anyOf([JSONSchema])
+        /// `{"allOf": […]}`.
+        case allOf([JSONSchema])
+        /// `{"$ref": "<id>"}`: a reference to the schema whose `$id` is the given name.
+        case ref(String)
+    }
+}

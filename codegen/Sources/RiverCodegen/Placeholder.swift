@@ -1,1 +1,0 @@
-// river-codegen lands here (issue #6).

@@ -1,0 +1,120 @@
+/// How schema names become Swift identifiers.
+///
+/// Names are split into words at every character that cannot appear in a Swift identifier
+/// (`$kind` → `kind`, `data-3` → `data3`, `DIV_BY_ZERO` → `divByZero`); keywords are escaped
+/// with backticks (`` `default` ``), and the few names backticks cannot rescue get a trailing
+/// underscore (`self_`). Collisions get `_2`, `_3`, … in schema order.
+public enum Naming {
+    /// Swift keywords that need backticks as member names.
+    static let keywords: Set<String> = [
+        "associatedtype", "class", "deinit", "enum", "extension", "fileprivate", "func", "import", "init", "inout",
+        "internal", "let", "open", "operator", "private", "precedencegroup", "protocol", "public", "rethrows",
+        "static", "struct", "subscript", "typealias", "var", "break", "case", "catch", "continue", "default",
+        "defer", "do", "else", "fallthrough", "for", "guard", "if", "in", "repeat", "return", "throw", "switch",
+        "where", "while", "Any", "as", "await", "false", "is", "nil", "self", "Self", "super", "throws", "true",
+        "try", "package", "_",
+    ]
+
+    /// Member names that backticks do not make usable (`x.self`, `init`, …): they get a `_` suffix.
+    static let unusableMemberNames: Set<String> = ["self", "Self", "init", "deinit", "subscript", "super", "Type", "Protocol", "_"]
+
+    /// Type names generated types must not take, because generated code refers to the
+    /// standard, Foundation or River type of that name, or because Swift gives them meaning.
+    public static let reservedTypeNames: Set<String> = [
+        "Any", "AnyObject", "Array", "Bool", "Codable", "CodingKey", "CodingKeys", "Data", "Date", "Decodable",
+        "Decoder", "DecodingError", "Dictionary", "Double", "Encodable", "Encoder", "EncodingError", "Equatable",
+        "Error", "Foundation", "Hashable", "Int", "Never", "Optional", "Protocol", "Result", "Self", "Sendable",
+        "String", "Swift", "Type", "River", "RiverClient", "RiverServiceError", "RiverValue", "CallOptions",
+        "RequestWriter", "ResponseStream", "RPCProcedure", "UploadProcedure", "SubscriptionProcedure",
+        "StreamProcedure", "Indirect", "DiscriminatorKey", "HandshakeMetadata",
+    ]
+
+    /// Splits a name into words: at characters that cannot be part of an identifier, and at
+    /// lower-to-upper case changes.
+    static func words(_ name: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        for character in name {
+            let isIdentifierCharacter = character.isASCII && (character.isLetter || character.isNumber)
+            if !isIdentifierCharacter {
+                if !current.isEmpty { words.append(current); current = "" }
+                continue
+            }
+            current.append(character)
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    /// `UpperCamelCase` for type names: `echoWithPrefix` → `EchoWithPrefix`, `DIV_BY_ZERO` →
+    /// `DivByZero`, `data-3` → `Data3`. Never empty; a leading digit gets a `_` prefix.
+    public static func typeName(_ name: String) -> String {
+        var result = ""
+        for word in words(name) {
+            let isAllCaps = word.allSatisfy { !$0.isLetter || $0.isUppercase }
+            let rest = word.dropFirst()
+            result += word.prefix(1).uppercased() + (isAllCaps ? rest.lowercased() : String(rest))
+        }
+        if result.isEmpty { result = "Value" }
+        if let first = result.first, first.isNumber { result = "_" + result }
+        return result
+    }
+
+    /// `lowerCamelCase` for member names, not yet escaped: `$kind` → `kind`, `Type` → `type`,
+    /// `DIV_BY_ZERO` → `divByZero`.
+    public static func memberName(_ name: String) -> String {
+        let upper = typeName(name)
+        if upper.hasPrefix("_") { return upper }
+        // Lowercase the leading capital run, keeping the last capital of a run that starts a word
+        // (`URLValue` → `urlValue`).
+        let characters = Array(upper)
+        var index = 0
+        while index < characters.count, characters[index].isUppercase { index += 1 }
+        if index > 1, index < characters.count, characters[index].isLowercase { index -= 1 }
+        return String(characters[..<index]).lowercased() + String(characters[index...])
+    }
+
+    /// Escapes a member name for use in declarations and expressions.
+    public static func escaped(_ member: String) -> String {
+        keywords.contains(member) ? "`\(member)`" : member
+    }
+
+    /// A member name usable in generated code, before collision handling.
+    public static func legalMemberName(_ name: String) -> String {
+        let member = memberName(name)
+        return unusableMemberNames.contains(member) ? member + "_" : member
+    }
+
+    /// `base`, or `base_2`, `base_3`, … whichever is not yet in `taken`; inserts the result.
+    public static func unique(_ base: String, in taken: inout Set<String>) -> String {
+        var candidate = base
+        var counter = 2
+        while taken.contains(candidate) {
+            candidate = "\(base)_\(counter)"
+            counter += 1
+        }
+        taken.insert(candidate)
+        return candidate
+    }
+
+    /// A Swift string literal for `text`.
+    public static func stringLiteral(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += "\\u{" + String(scalar.value, radix: 16) + "}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
