@@ -2,8 +2,61 @@
 #define RIVER_CLIBWEBSOCKETS_SHIM_H
 
 #include <libwebsockets.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+// Macros and flag combinations Swift cannot import, wrapped as static inline functions.
 
 /// Bytes libwebsockets needs in front of every buffer passed to lws_write.
 static inline size_t river_lws_pre(void) { return LWS_PRE; }
+
+/// lws_write protocol values for a binary message, whole or fragmented.
+static inline enum lws_write_protocol river_lws_write_flags(int first, int final) {
+    int flags = first ? LWS_WRITE_BINARY : LWS_WRITE_CONTINUATION;
+    if (!final) flags |= LWS_WRITE_NO_FIN;
+    return (enum lws_write_protocol)flags;
+}
+
+/// Context options: OpenSSL global init (needed for wss), explicit vhosts, and no IPv6 mapping.
+static inline uint64_t river_lws_context_options(void) {
+    return LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+}
+
+/// Vhost options; `tls` adds the OpenSSL init flag lws wants on TLS vhosts.
+static inline uint64_t river_lws_vhost_options(int tls) {
+    uint64_t options = 0;
+    if (tls) options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    return options;
+}
+
+/// `ssl_connection` flags for a client connection.
+static inline int river_lws_client_ssl_flags(int tls, int insecure) {
+    if (!tls) return 0;
+    int flags = LCCSCF_USE_SSL;
+    if (insecure) {
+        flags |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK
+            | LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
+    }
+    return flags;
+}
+
+/// Port value for a vhost that does not listen.
+static inline int river_lws_no_listen_port(void) { return CONTEXT_PORT_NO_LISTEN; }
+
+/// `lws_set_timeout` seconds value that closes the connection on the next service pass.
+static inline int river_lws_kill_async(void) { return LWS_TO_KILL_ASYNC; }
+
+/// Log levels routed to the emit function (errors, warnings, notices, info; not debug).
+static inline int river_lws_log_levels(int verbose) {
+    int levels = LLL_ERR | LLL_WARN | LLL_NOTICE;
+    if (verbose) levels |= LLL_INFO | LLL_CLIENT;
+    return levels;
+}
+
+static inline int river_lws_level_err(void) { return LLL_ERR; }
+static inline int river_lws_level_warn(void) { return LLL_WARN; }
+static inline int river_lws_level_notice(void) { return LLL_NOTICE; }
 
 #endif

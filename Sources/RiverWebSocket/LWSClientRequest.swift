@@ -1,0 +1,87 @@
+import Foundation
+import River
+
+/// Everything the service thread needs to start one client connection.
+struct LWSClientRequest: Sendable {
+    /// The TLS files a client vhost is made for (lws keeps client TLS settings per vhost).
+    struct VhostKey: Hashable, Sendable {
+        var caFilePath: String?
+        var certificatePath: String?
+        var privateKeyPath: String?
+    }
+
+    /// The numeric address to connect to.
+    var address: String
+    var port: Int
+    /// Path and query, starting with `/`.
+    var path: String
+    /// The `Host` header (also the TLS server name and the name the certificate must match).
+    var hostHeader: String
+    var tls: Bool
+    var allowInsecure: Bool
+    var vhostKey: VhostKey
+    /// The URL, for messages.
+    var endpoint: String
+    /// Where lws' log stood when the attempt started.
+    var logMark: Int
+}
+
+/// A parsed `ws://` or `wss://` URL.
+struct WebSocketTarget: Equatable {
+    var tls: Bool
+    var host: String
+    var port: Int
+    var path: String
+    var hostHeader: String
+
+    init(parsing url: String) throws(RiverConnectError) {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
+            throw RiverConnectError(.invalidURL, "\(url) is not a URL")
+        }
+        switch scheme {
+        case "ws": tls = false
+        case "wss": tls = true
+        default: throw RiverConnectError(.invalidURL, "\(url): the scheme must be ws or wss, not \(scheme)")
+        }
+        guard var host = components.host, !host.isEmpty else {
+            throw RiverConnectError(.invalidURL, "\(url) has no host")
+        }
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host
+        let defaultPort = tls ? 443 : 80
+        if let port = components.port {
+            guard (1...65535).contains(port) else { throw RiverConnectError(.invalidURL, "\(url): port \(port) is out of range") }
+            self.port = port
+        } else {
+            self.port = defaultPort
+        }
+        var path = components.percentEncodedPath
+        if path.isEmpty { path = "/" }
+        if let query = components.percentEncodedQuery { path += "?\(query)" }
+        self.path = path
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        hostHeader = port == defaultPort ? bracketed : "\(bracketed):\(port)"
+    }
+}
+
+/// Turns lws' failure text into a ``RiverConnectError`` kind.
+enum LWSErrorClassifier {
+    static func classify(_ detail: String, endpoint: String) -> RiverConnectError {
+        let text = detail.lowercased()
+        let kind: RiverConnectError.Kind
+        if text.contains("refused") {
+            kind = .refused
+        } else if ["ssl", "tls", "certificate", "x509", "verify", "handshake failure", "alert"].contains(where: text.contains) {
+            kind = .tls
+        } else if ["hs:", "upgrade", "101", "response", "status", "header", "accept"].contains(where: text.contains) {
+            kind = .httpUpgrade
+        } else if text.contains("timed out") || text.contains("timeout") {
+            kind = .timedOut
+        } else if text.contains("dns") || text.contains("resolve") || text.contains("getaddrinfo") {
+            kind = .dnsFailure
+        } else {
+            kind = .other
+        }
+        return RiverConnectError(kind, "\(endpoint): \(detail)")
+    }
+}

@@ -1,0 +1,356 @@
+import CLibWebSockets
+import Foundation
+import Logging
+import River
+import Synchronization
+
+/// The process-wide libwebsockets context and the one thread that services it.
+///
+/// libwebsockets is built with `LWS_MAX_SMP 1`: one service thread per context, and two
+/// contexts that both initialise OpenSSL leak memory. So the whole process shares one context,
+/// created lazily on first use and never destroyed (a process-wide singleton on purpose).
+///
+/// Threading rule: every lws call except `lws_cancel_service` happens on the service thread.
+/// Other threads append a ``Command`` to a lock-protected queue and wake the thread with
+/// `lws_cancel_service`; the thread drains the queue in `LWS_CALLBACK_EVENT_WAIT_CANCELLED`.
+/// A flag coalesces wake-ups, so a burst of sends costs one syscall.
+// @unchecked Sendable: `context` and `protocols` are immutable after init; `pending` is a
+// Mutex; every other stored property is only touched on the service thread (see the
+// `serviceThread...` names and the rule above).
+final class LWSRuntime: @unchecked Sendable {
+    /// Work handed to the service thread.
+    enum Command {
+        case connect(WebSocketConnection, LWSClientRequest)
+        case wantWrite(WebSocketConnection)
+        case abort(WebSocketConnection)
+        case listen(LWSListenerState)
+        case closeListener(LWSListenerState)
+    }
+
+    private struct Pending {
+        var commands: [Command] = []
+        var wakeRequested = false
+    }
+
+    /// The shared runtime, created on first use.
+    static let shared = LWSRuntime()
+
+    /// The name of River's only lws protocol (never sent as `Sec-WebSocket-Protocol`).
+    private let protocolName: UnsafeMutablePointer<CChar>
+
+    let context: OpaquePointer
+    private let protocols: UnsafeMutablePointer<lws_protocols>
+    private let pending = Mutex(Pending())
+
+    // Service-thread-only state.
+    /// Strong references that keep connections alive until `LWS_CALLBACK_WSI_DESTROY`.
+    private var serviceThreadLiveConnections: [ObjectIdentifier: WebSocketConnection] = [:]
+    /// Client vhosts, one per distinct TLS file configuration.
+    private var serviceThreadClientVhosts: [LWSClientRequest.VhostKey: OpaquePointer] = [:]
+    /// Listening vhosts and their listeners.
+    private var serviceThreadListeners: [OpaquePointer: LWSListenerState] = [:]
+    private var serviceThreadVhostCounter = 0
+
+    private init() {
+        LWSLog.install()
+        // lws writes to sockets that the peer may have closed; never die of SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+
+        protocolName = strdup("river")
+        protocols = .allocate(capacity: 2)
+        protocols.initialize(repeating: lws_protocols(), count: 2)
+        protocols[0].name = UnsafePointer(protocolName)
+        protocols[0].callback = riverLWSCallback
+        protocols[0].per_session_data_size = 0
+        protocols[0].rx_buffer_size = 64 * 1024
+        protocols[0].tx_packet_size = 0
+        // protocols[1] stays zeroed: the terminator.
+
+        var info = lws_context_creation_info()
+        info.options = river_lws_context_options()
+        info.port = river_lws_no_listen_port()
+        info.gid = -1
+        info.uid = -1
+        info.fd_limit_per_thread = 4096
+        info.pt_serv_buf_size = 64 * 1024
+        info.protocols = UnsafePointer(protocols)
+        // The context's user pointer is filled in below through a box; lws copies `user`.
+        let box = Unmanaged.passUnretained(LWSRuntimeBox.instance).toOpaque()
+        info.user = box
+        guard let context = lws_create_context(&info) else {
+            // Without a context no WebSocket can ever open; this is a broken installation,
+            // not network input.
+            preconditionFailure("libwebsockets: lws_create_context failed")
+        }
+        self.context = context
+
+        // The default client vhost (system CA store) is created before the service thread
+        // starts, so it is still single-threaded here.
+        _ = createClientVhost(LWSClientRequest.VhostKey(caFilePath: nil, certificatePath: nil, privateKeyPath: nil))
+
+        LWSRuntimeBox.instance.runtime = self
+        let thread = Thread { [self] in
+            while true {
+                _ = lws_service(self.context, 0)
+            }
+        }
+        thread.name = "river.libwebsockets"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    // MARK: Handing work to the service thread
+
+    /// Queues `command` and wakes the service thread (at most one wake-up in flight).
+    func enqueue(_ command: Command) {
+        let wake = pending.withLock { pending in
+            pending.commands.append(command)
+            if pending.wakeRequested { return false }
+            pending.wakeRequested = true
+            return true
+        }
+        if wake { lws_cancel_service(context) }
+    }
+
+    /// Runs the queued commands. Service thread only (`LWS_CALLBACK_EVENT_WAIT_CANCELLED`).
+    fileprivate func serviceThreadDrain() {
+        let commands = pending.withLock { pending in
+            pending.wakeRequested = false
+            let commands = pending.commands
+            pending.commands = []
+            return commands
+        }
+        for command in commands {
+            switch command {
+            case .connect(let connection, let request):
+                serviceThreadConnect(connection, request)
+            case .wantWrite(let connection):
+                if let wsi = connection.serviceThreadWSI { lws_callback_on_writable(wsi) }
+            case .abort(let connection):
+                connection.serviceThreadAbort()
+            case .listen(let listener):
+                serviceThreadListen(listener)
+            case .closeListener(let listener):
+                serviceThreadCloseListener(listener)
+            }
+        }
+    }
+
+    // MARK: Clients
+
+    private func createClientVhost(_ key: LWSClientRequest.VhostKey) -> OpaquePointer? {
+        if let vhost = serviceThreadClientVhosts[key] { return vhost }
+        serviceThreadVhostCounter += 1
+        // The vhost keeps pointers to these strings: they live as long as the vhost, which is
+        // cached for the life of the process.
+        let name = strdup("river-client-\(serviceThreadVhostCounter)")
+        var info = lws_context_creation_info()
+        info.port = river_lws_no_listen_port()
+        info.protocols = UnsafePointer(protocols)
+        info.options = river_lws_vhost_options(1)
+        info.gid = -1
+        info.uid = -1
+        info.vhost_name = UnsafePointer(name)
+        info.client_ssl_ca_filepath = key.caFilePath.map { UnsafePointer(strdup($0)) }
+        info.client_ssl_cert_filepath = key.certificatePath.map { UnsafePointer(strdup($0)) }
+        info.client_ssl_private_key_filepath = key.privateKeyPath.map { UnsafePointer(strdup($0)) }
+        guard let vhost = lws_create_vhost(context, &info) else { return nil }
+        serviceThreadClientVhosts[key] = vhost
+        return vhost
+    }
+
+    private func serviceThreadConnect(_ connection: WebSocketConnection, _ request: LWSClientRequest) {
+        guard connection.serviceThreadShouldStartConnecting() else { return }
+        connection.serviceThreadPrepare(endpoint: request.endpoint, logMark: request.logMark)
+        guard let vhost = createClientVhost(request.vhostKey) else {
+            connection.serviceThreadConnectFailed(
+                RiverConnectError(.tls, "could not set up TLS for \(request.endpoint): \(LWSLog.recentProblems(since: request.logMark) ?? "invalid CA, certificate or key file")")
+            )
+            return
+        }
+        let address = strdup(request.address)
+        let path = strdup(request.path)
+        let host = strdup(request.hostHeader)
+        defer {
+            free(address)
+            free(path)
+            free(host)
+        }
+        var info = lws_client_connect_info()
+        info.context = context
+        info.vhost = vhost
+        info.address = UnsafePointer(address)
+        info.port = Int32(request.port)
+        info.ssl_connection = river_lws_client_ssl_flags(request.tls ? 1 : 0, request.allowInsecure ? 1 : 0)
+        info.path = UnsafePointer(path)
+        info.host = UnsafePointer(host)
+        info.origin = UnsafePointer(host)
+        info.protocol = nil
+        info.local_protocol_name = UnsafePointer(protocolName)
+        info.ietf_version_or_minus_one = -1
+        info.opaque_user_data = Unmanaged.passUnretained(connection).toOpaque()
+
+        serviceThreadLiveConnections[ObjectIdentifier(connection)] = connection
+        guard let wsi = lws_client_connect_via_info(&info) else {
+            // No callback will ever come for this attempt.
+            serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
+            let detail = LWSLog.recentProblems(since: request.logMark) ?? "libwebsockets refused to start the connection"
+            connection.serviceThreadConnectFailed(LWSErrorClassifier.classify(detail, endpoint: request.endpoint))
+            return
+        }
+        connection.serviceThreadAttach(wsi)
+    }
+
+    /// Registers a server-side connection accepted on a listener.
+    fileprivate func serviceThreadAccept(_ wsi: OpaquePointer) -> Int32 {
+        guard let vhost = lws_get_vhost(wsi), let listener = serviceThreadListeners[vhost] else { return -1 }
+        let connection = WebSocketConnection(
+            role: .server,
+            maximumMessageSize: listener.configuration.maximumMessageSize,
+            logger: listener.configuration.logger,
+            upgradeHeaders: [],
+            requestHeaders: LWSHeaders.capture(wsi, custom: listener.configuration.capturedCustomHeaders)
+        )
+        lws_set_opaque_user_data(wsi, Unmanaged.passUnretained(connection).toOpaque())
+        serviceThreadLiveConnections[ObjectIdentifier(connection)] = connection
+        connection.serviceThreadAttach(wsi)
+        connection.serviceThreadEstablished()
+        listener.serviceThreadAccepted(connection)
+        return 0
+    }
+
+    /// Drops the strong reference once lws has destroyed the connection's wsi.
+    fileprivate func serviceThreadRelease(_ connection: WebSocketConnection) {
+        serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
+    }
+
+    // MARK: Listeners
+
+    private func serviceThreadListen(_ listener: LWSListenerState) {
+        serviceThreadVhostCounter += 1
+        let config = listener.configuration
+        let name = strdup("river-listener-\(serviceThreadVhostCounter)")
+        let iface = strdup(listener.host)
+        let cert = config.tls.map { strdup($0.certificateChainPath) }
+        let key = config.tls.map { strdup($0.privateKeyPath) }
+        listener.serviceThreadOwnedStrings = [name, iface, cert ?? nil, key ?? nil].compactMap { $0 }
+
+        var info = lws_context_creation_info()
+        info.port = Int32(listener.requestedPort)
+        info.iface = UnsafePointer(iface)
+        info.protocols = UnsafePointer(protocols)
+        var options = river_lws_vhost_options(config.tls == nil ? 0 : 1)
+        if !listener.host.contains(":") { options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
+        info.options = options
+        info.gid = -1
+        info.uid = -1
+        info.vhost_name = UnsafePointer(name)
+        info.ssl_cert_filepath = cert.flatMap { $0.map { UnsafePointer($0) } }
+        info.ssl_private_key_filepath = key.flatMap { $0.map { UnsafePointer($0) } }
+        info.keepalive_timeout = 5
+        let mark = LWSLog.mark()
+        guard let vhost = lws_create_vhost(context, &info) else {
+            let detail = LWSLog.recentProblems(since: mark) ?? "lws_create_vhost failed"
+            listener.serviceThreadBindFinished(.failure(WebSocketListener.BindError(message: "could not listen on \(listener.host):\(listener.requestedPort): \(detail)")))
+            return
+        }
+        let port = Int(lws_get_vhost_listen_port(vhost))
+        serviceThreadListeners[vhost] = listener
+        listener.serviceThreadVhost = vhost
+        listener.serviceThreadBindFinished(.success(port))
+    }
+
+    private func serviceThreadCloseListener(_ listener: LWSListenerState) {
+        if let vhost = listener.serviceThreadVhost {
+            serviceThreadListeners[vhost] = nil
+            listener.serviceThreadVhost = nil
+            lws_vhost_destroy(vhost)
+        }
+        listener.serviceThreadClosed()
+    }
+}
+
+/// Lets the C context hold a stable pointer before the runtime finished initialising.
+// @unchecked Sendable: `runtime` is written once, before the service thread starts, and only
+// read afterwards (on the service thread).
+final class LWSRuntimeBox: @unchecked Sendable {
+    static let instance = LWSRuntimeBox()
+    var runtime: LWSRuntime?
+}
+
+/// The single protocol callback of the process. Runs on the service thread only.
+private func riverLWSCallback(
+    _ wsi: OpaquePointer?,
+    _ reason: lws_callback_reasons,
+    _ user: UnsafeMutableRawPointer?,
+    _ input: UnsafeMutableRawPointer?,
+    _ length: Int
+) -> Int32 {
+    guard let wsi else { return 0 }
+    func connection() -> WebSocketConnection? {
+        guard let opaque = lws_get_opaque_user_data(wsi) else { return nil }
+        return Unmanaged<WebSocketConnection>.fromOpaque(opaque).takeUnretainedValue()
+    }
+    func runtime() -> LWSRuntime? {
+        guard let context = lws_get_context(wsi), let box = lws_context_user(context) else { return nil }
+        return Unmanaged<LWSRuntimeBox>.fromOpaque(box).takeUnretainedValue().runtime
+    }
+
+    switch reason {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        runtime()?.serviceThreadDrain()
+        return 0
+
+    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+        guard let connection = connection(), let input else { return 0 }
+        return connection.serviceThreadAppendHeaders(input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self), room: length)
+
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        guard let connection = connection() else { return -1 }
+        return connection.serviceThreadEstablished() ? 0 : -1
+
+    case LWS_CALLBACK_ESTABLISHED:
+        return runtime()?.serviceThreadAccept(wsi) ?? -1
+
+    case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+        guard let connection = connection() else { return 0 }
+        let message = input.map {
+            String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+        connection.serviceThreadConnectionError(message)
+        return 0
+
+    case LWS_CALLBACK_CLIENT_RECEIVE, LWS_CALLBACK_RECEIVE:
+        guard let connection = connection() else { return -1 }
+        let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
+        return connection.serviceThreadReceive(wsi, bytes)
+
+    case LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE:
+        guard let connection = connection() else { return 0 }
+        return connection.serviceThreadWritable(wsi)
+
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        guard let connection = connection() else { return 0 }
+        let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
+        connection.serviceThreadPeerClose(bytes)
+        return 0
+
+    case LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_CLOSED:
+        connection()?.serviceThreadClosed()
+        return 0
+
+    case LWS_CALLBACK_WSI_DESTROY:
+        guard let connection = connection() else { return 0 }
+        lws_set_opaque_user_data(wsi, nil)
+        connection.serviceThreadDestroyed()
+        runtime()?.serviceThreadRelease(connection)
+        return 0
+
+    case LWS_CALLBACK_HTTP:
+        // A plain HTTP request (no upgrade) on a listener: River only speaks WebSocket.
+        return -1
+
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, input, length)
+    }
+}

@@ -1,1 +1,0 @@
-// The libwebsockets connection lands here (issue #3).

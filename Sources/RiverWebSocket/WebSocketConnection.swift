@@ -1,0 +1,445 @@
+import CLibWebSockets
+import Foundation
+import Logging
+public import River
+import Synchronization
+
+/// One WebSocket connection over libwebsockets, client or server side.
+///
+/// You get one from ``WebSocketConnector/connect(timeout:)`` (client side, returned as
+/// `any RiverConnection`) or from ``WebSocketListener/connections`` (server side). Cast to this
+/// type to read the HTTP upgrade request headers on the server side.
+///
+/// Outbound messages are sent as binary frames, in order; messages larger than 256 KiB go out
+/// as several frames of one message. Inbound fragments are reassembled; a message larger than the
+/// configured maximum closes the connection with code 1009 (message too big), reported in the
+/// final ``RiverConnectionEvent/closed(_:)`` event.
+// @unchecked Sendable: the mutable state shared between threads (`shared`) is a Mutex. Every
+// property named `serviceThread...` and the receive/transmit buffers are only touched on the
+// libwebsockets service thread (from the protocol callback or a drained command), which is a
+// single thread. The rest is immutable.
+public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
+    enum Role { case client, server }
+
+    private enum ConnectState {
+        case idle
+        case waiting(CheckedContinuation<Void, any Error>)
+        case established
+        case failed
+    }
+
+    private struct Shared {
+        var outbound: [[UInt8]] = []
+        var outboundHead = 0
+        /// A `wantWrite` command is queued or a writable callback is requested.
+        var writeArmed = false
+        var closeRequest: (code: UInt16, reason: String)?
+        var aborted = false
+        var finished = false
+        var connect: ConnectState = .idle
+    }
+
+    /// Inbound messages, in order, ending with exactly one ``RiverConnectionEvent/closed(_:)``.
+    public let events: AsyncStream<RiverConnectionEvent>
+
+    /// The HTTP upgrade request headers as the server received them (server side only; empty on
+    /// the client side). Names are lowercase without the colon, for example `("authorization",
+    /// "Bearer x")`. Standard headers are always captured; non-standard ones only when named in
+    /// ``WebSocketListener/Configuration/capturedCustomHeaders``.
+    public let requestHeaders: [(name: String, value: String)]
+
+    let role: Role
+    private let continuation: AsyncStream<RiverConnectionEvent>.Continuation
+    private let shared = Mutex(Shared())
+    private let maximumMessageSize: Int
+    private let upgradeHeaders: [(name: String, value: String)]
+    let logger: Logger
+
+    // Service-thread-only state.
+    private(set) var serviceThreadWSI: OpaquePointer?
+    private var serviceThreadIsDestroyed = false
+    private var serviceThreadClosure: RiverConnectionClosure?
+    private var serviceThreadConnectError: RiverConnectError?
+    private var serviceThreadEndpoint = ""
+    private var serviceThreadLogMark = 0
+    private var receiveBuffer: [UInt8] = []
+    private var receiveInMessage = false
+    private var receiveIsText = false
+    private var transmitMessage: [UInt8]?
+    private var transmitOffset = 0
+    private var transmitScratch: UnsafeMutableRawPointer?
+
+    /// The largest frame written at once; bigger messages are fragmented.
+    private static let maximumFrameSize = 256 * 1024
+
+    init(
+        role: Role,
+        maximumMessageSize: Int,
+        logger: Logger,
+        upgradeHeaders: [(name: String, value: String)],
+        requestHeaders: [(name: String, value: String)]
+    ) {
+        self.role = role
+        self.maximumMessageSize = maximumMessageSize
+        self.logger = logger
+        self.upgradeHeaders = upgradeHeaders
+        self.requestHeaders = requestHeaders
+        (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        if role == .server { shared.withLock { $0.connect = .established } }
+    }
+
+    deinit {
+        transmitScratch?.deallocate()
+    }
+
+    /// The value of the first request header called `name` (case-insensitive), if any.
+    /// - Parameter name: A header name without the colon, for example `"Authorization"`.
+    /// - Returns: The header value, or `nil` when the request had no such header.
+    public func requestHeader(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return requestHeaders.first { $0.name == lowered }?.value
+    }
+
+    // MARK: RiverConnection
+
+    /// Queues one message to be sent as a binary WebSocket message. Never blocks; after the
+    /// connection closed (or a close or abort was requested) the message is discarded.
+    /// - Parameter message: The message bytes.
+    public func send(_ message: [UInt8]) {
+        let wake = shared.withLock { shared -> Bool in
+            guard !shared.finished, !shared.aborted, shared.closeRequest == nil else { return false }
+            shared.outbound.append(message)
+            if shared.writeArmed { return false }
+            shared.writeArmed = true
+            return true
+        }
+        if wake { LWSRuntime.shared.enqueue(.wantWrite(self)) }
+    }
+
+    /// Flushes queued messages, then sends a close frame with `code` and `reason` (truncated to
+    /// 123 bytes) and waits for the peer's answer. Idempotent.
+    /// - Parameters:
+    ///   - code: The WebSocket close code, for example 1000.
+    ///   - reason: A short reason.
+    public func close(code: UInt16, reason: String) {
+        let wake = shared.withLock { shared -> Bool in
+            guard !shared.finished, !shared.aborted, shared.closeRequest == nil else { return false }
+            shared.closeRequest = (code, reason)
+            if shared.writeArmed { return false }
+            shared.writeArmed = true
+            return true
+        }
+        if wake { LWSRuntime.shared.enqueue(.wantWrite(self)) }
+    }
+
+    /// Drops the connection at once: no flush and no close frame. Idempotent.
+    public func abort() {
+        let first = shared.withLock { shared -> Bool in
+            guard !shared.finished, !shared.aborted else { return false }
+            shared.aborted = true
+            shared.outbound = []
+            shared.outboundHead = 0
+            return true
+        }
+        if first { LWSRuntime.shared.enqueue(.abort(self)) }
+    }
+
+    // MARK: Connecting (client side)
+
+    /// Starts `request` on the service thread and waits until the WebSocket is open.
+    func connect(_ request: LWSClientRequest, timeout: Duration) async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let alreadyCancelled = shared.withLock { shared -> Bool in
+                    if case .failed = shared.connect { return true }
+                    shared.connect = .waiting(continuation)
+                    return false
+                }
+                if alreadyCancelled {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                LWSRuntime.shared.enqueue(.connect(self, request))
+                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+                DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) { [weak self] in
+                    self?.failConnect(
+                        RiverConnectError(.timedOut, "\(request.endpoint) did not open within \(timeout)")
+                    )
+                }
+            }
+        } onCancel: {
+            failConnect(CancellationError())
+        }
+    }
+
+    /// Fails a pending connect (timeout or cancellation) and tears down the attempt.
+    private func failConnect(_ error: any Error) {
+        let continuation = shared.withLock { shared -> CheckedContinuation<Void, any Error>? in
+            switch shared.connect {
+            case .waiting(let continuation):
+                shared.connect = .failed
+                shared.aborted = true
+                return continuation
+            case .idle:
+                shared.connect = .failed
+                return nil
+            case .established, .failed:
+                return nil
+            }
+        }
+        guard let continuation else { return }
+        LWSRuntime.shared.enqueue(.abort(self))
+        continuation.resume(throwing: error)
+    }
+
+    /// Whether the connect command should still run (the attempt was not cancelled meanwhile).
+    func serviceThreadShouldStartConnecting() -> Bool {
+        shared.withLock { shared in
+            if case .waiting = shared.connect { return true }
+            return false
+        }
+    }
+
+    func serviceThreadPrepare(endpoint: String, logMark: Int) {
+        serviceThreadEndpoint = endpoint
+        serviceThreadLogMark = logMark
+    }
+
+    /// The connect attempt failed before or without a wsi.
+    func serviceThreadConnectFailed(_ error: RiverConnectError) {
+        let continuation = shared.withLock { shared -> CheckedContinuation<Void, any Error>? in
+            guard case .waiting(let continuation) = shared.connect else { return nil }
+            shared.connect = .failed
+            shared.finished = true
+            return continuation
+        }
+        guard let continuation else { return }
+        continuation.resume(throwing: error)
+        self.continuation.finish()
+    }
+
+    func serviceThreadAttach(_ wsi: OpaquePointer) {
+        serviceThreadWSI = wsi
+    }
+
+    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: remember why, with lws' own log lines.
+    func serviceThreadConnectionError(_ message: String?) {
+        let logged = LWSLog.recentProblems(since: serviceThreadLogMark)
+        let detail = [message, logged].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
+        let error = LWSErrorClassifier.classify(detail.isEmpty ? "connection failed" : detail, endpoint: serviceThreadEndpoint)
+        serviceThreadConnectError = error
+        logger.debug("WebSocket connect failed", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
+        serviceThreadConnectFailed(error)
+    }
+
+    /// The handshake completed. Returns `false` when the attempt was abandoned meanwhile.
+    @discardableResult
+    func serviceThreadEstablished() -> Bool {
+        let (ok, continuation) = shared.withLock { shared -> (Bool, CheckedContinuation<Void, any Error>?) in
+            switch shared.connect {
+            case .waiting(let continuation):
+                shared.connect = .established
+                return (true, continuation)
+            case .established:
+                return (true, nil)
+            case .idle, .failed:
+                return (false, nil)
+            }
+        }
+        continuation?.resume()
+        return ok
+    }
+
+    /// `LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`: writes the extra upgrade headers.
+    func serviceThreadAppendHeaders(_ cursor: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, room: Int) -> Int32 {
+        guard var position = cursor.pointee else { return 0 }
+        var left = room
+        for (name, value) in upgradeHeaders {
+            let line = Array("\(name): \(value)\r\n".utf8)
+            // Keep a little room: lws appends its own final CRLF after this callback.
+            guard line.count + 2 < left else {
+                logger.warning("WebSocket upgrade headers do not fit; header dropped", metadata: ["websocket.header": "\(name)"])
+                continue
+            }
+            line.withUnsafeBufferPointer { bytes in
+                if let base = bytes.baseAddress { position.update(from: base, count: bytes.count) }
+            }
+            position += line.count
+            left -= line.count
+        }
+        cursor.pointee = position
+        return 0
+    }
+
+    // MARK: Service-thread I/O
+
+    /// A received fragment. Returns -1 to close the connection (size limit).
+    func serviceThreadReceive(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        if !receiveInMessage {
+            receiveInMessage = true
+            receiveIsText = lws_frame_is_binary(wsi) == 0
+        }
+        if receiveBuffer.count + bytes.count > maximumMessageSize {
+            let reason = "message larger than \(maximumMessageSize) bytes"
+            logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
+            recordClosure(RiverConnectionClosure(code: 1009, reason: reason, initiatedLocally: true))
+            setCloseReason(wsi, code: 1009, reason: reason)
+            receiveBuffer = []
+            return -1
+        }
+        receiveBuffer.append(contentsOf: bytes)
+        if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
+            let message = receiveBuffer
+            receiveBuffer = []
+            receiveInMessage = false
+            continuation.yield(receiveIsText ? .textMessage(message) : .message(message))
+        }
+        return 0
+    }
+
+    private enum WriteAction {
+        case write([UInt8])
+        case close(code: UInt16, reason: String)
+        case drop
+        case idle
+    }
+
+    /// The socket can take more data: write one frame, then ask again while more is queued.
+    func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
+        if transmitMessage == nil {
+            let action = shared.withLock { shared -> WriteAction in
+                if shared.aborted { return .drop }
+                if shared.outboundHead < shared.outbound.count {
+                    let message = shared.outbound[shared.outboundHead]
+                    shared.outbound[shared.outboundHead] = []
+                    shared.outboundHead += 1
+                    if shared.outboundHead == shared.outbound.count {
+                        shared.outbound.removeAll(keepingCapacity: true)
+                        shared.outboundHead = 0
+                    } else if shared.outboundHead >= 4096 {
+                        shared.outbound.removeFirst(shared.outboundHead)
+                        shared.outboundHead = 0
+                    }
+                    return .write(message)
+                }
+                if let request = shared.closeRequest { return .close(code: request.code, reason: request.reason) }
+                shared.writeArmed = false
+                return .idle
+            }
+            switch action {
+            case .idle:
+                return 0
+            case .drop:
+                return -1
+            case .close(let code, let reason):
+                recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
+                setCloseReason(wsi, code: code, reason: reason)
+                return -1
+            case .write(let message):
+                transmitMessage = message
+                transmitOffset = 0
+            }
+        }
+        guard let message = transmitMessage else { return 0 }
+
+        let pre = river_lws_pre()
+        let scratch: UnsafeMutableRawPointer
+        if let existing = transmitScratch {
+            scratch = existing
+        } else {
+            scratch = .allocate(byteCount: pre + Self.maximumFrameSize, alignment: 16)
+            transmitScratch = scratch
+        }
+        let first = transmitOffset == 0
+        let count = min(Self.maximumFrameSize, message.count - transmitOffset)
+        let final = transmitOffset + count == message.count
+        message.withUnsafeBytes { bytes in
+            if count > 0, let base = bytes.baseAddress {
+                (scratch + pre).copyMemory(from: base + transmitOffset, byteCount: count)
+            }
+        }
+        let flags = river_lws_write_flags(first ? 1 : 0, final ? 1 : 0)
+        let written = lws_write(wsi, (scratch + pre).assumingMemoryBound(to: UInt8.self), count, flags)
+        if written < 0 {
+            recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false))
+            return -1
+        }
+        transmitOffset += count
+        if final {
+            transmitMessage = nil
+            transmitOffset = 0
+        }
+        // Ask again: either the rest of this message, the next one, or a pending close; the next
+        // callback disarms when nothing is left.
+        lws_callback_on_writable(wsi)
+        return 0
+    }
+
+    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE`: the payload is a big-endian code and a reason.
+    func serviceThreadPeerClose(_ payload: UnsafeRawBufferPointer) {
+        let code: UInt16
+        var reason = ""
+        if payload.count >= 2 {
+            code = UInt16(payload[0]) << 8 | UInt16(payload[1])
+            reason = String(decoding: payload[2...], as: UTF8.self)
+        } else {
+            code = 1005  // "no status received" (RFC 6455 §7.4.1)
+        }
+        recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: false))
+    }
+
+    /// Drops the socket without a close frame (the service thread side of ``abort()``).
+    func serviceThreadAbort() {
+        guard let wsi = serviceThreadWSI, !serviceThreadIsDestroyed else { return }
+        recordClosure(RiverConnectionClosure(code: nil, reason: "aborted", initiatedLocally: true))
+        let fd = lws_get_socket_fd(wsi)
+        if fd >= 0 { _ = shutdown(fd, Int32(SHUT_RDWR)) }
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
+    }
+
+    /// `LWS_CALLBACK_CLIENT_CLOSED` / `LWS_CALLBACK_CLOSED`.
+    func serviceThreadClosed() {
+        finish()
+    }
+
+    /// `LWS_CALLBACK_WSI_DESTROY`: always the last callback.
+    func serviceThreadDestroyed() {
+        serviceThreadIsDestroyed = true
+        serviceThreadWSI = nil
+        let error = serviceThreadConnectError
+            ?? RiverConnectError(.other, "\(serviceThreadEndpoint) closed the connection during the handshake")
+        serviceThreadConnectFailed(error)
+        finish()
+    }
+
+    private func recordClosure(_ closure: RiverConnectionClosure) {
+        if serviceThreadClosure == nil { serviceThreadClosure = closure }
+    }
+
+    private func setCloseReason(_ wsi: OpaquePointer, code: UInt16, reason: String) {
+        var bytes = Array(reason.utf8.prefix(123))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), buffer.baseAddress, buffer.count)
+        }
+    }
+
+    /// Emits the one `.closed` event (only for connections that were established).
+    private func finish() {
+        let emit = shared.withLock { shared -> Bool in
+            guard !shared.finished else { return false }
+            shared.finished = true
+            shared.outbound = []
+            shared.outboundHead = 0
+            if case .established = shared.connect { return true }
+            return false
+        }
+        guard emit else { return }
+        let closure = serviceThreadClosure
+            ?? RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false)
+        logger.debug("WebSocket closed", metadata: ["websocket.closure": "\(closure)"])
+        continuation.yield(.closed(closure))
+        continuation.finish()
+        receiveBuffer = []
+        transmitMessage = nil
+    }
+}

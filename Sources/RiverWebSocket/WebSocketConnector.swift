@@ -1,0 +1,160 @@
+public import Logging
+public import River
+
+/// Opens River connections over WebSocket (`ws://` and `wss://`) with libwebsockets.
+///
+/// All connections of the process share one libwebsockets context and one service thread.
+/// Host names are resolved on a short-lived thread of their own, so a slow DNS server never
+/// stalls other connections; the socket then connects to the numeric address while the
+/// `Host` header, TLS server name and certificate check use the name from the URL. When a name
+/// resolves to several addresses, a refused connection moves on to the next one.
+///
+/// ```swift
+/// let connector = WebSocketConnector(url: "wss://example.com/river")
+/// let connection = try await connector.connect(timeout: .seconds(5))
+/// connection.send(bytes)
+/// for await event in connection.events { ... }
+/// ```
+public struct WebSocketConnector: RiverConnector {
+    /// How connections are opened.
+    public struct Configuration: Sendable {
+        /// Extra HTTP headers sent with the upgrade request, in order, for example
+        /// `[("Authorization", "Bearer token")]`. Names without the colon. Default: none.
+        public var headers: [(name: String, value: String)]
+        /// The largest inbound message accepted, in bytes. A larger one closes the connection
+        /// with code 1009 (message too big). Default: 16 MiB.
+        public var maximumMessageSize: Int
+        /// TLS settings for `wss://` URLs. Default: ``TLS/defaults`` (system trust store).
+        public var tls: TLS
+        /// Where connection events go (at `debug` and below), and libwebsockets' own log
+        /// lines (errors and warnings at `debug`, the rest at `trace`). Default: a logger that
+        /// discards everything.
+        public var logger: Logger
+
+        /// Creates a configuration; every parameter has the documented default.
+        /// - Parameters:
+        ///   - headers: Extra upgrade request headers.
+        ///   - maximumMessageSize: The largest inbound message in bytes.
+        ///   - tls: TLS settings for `wss://`.
+        ///   - logger: The logger for connection and libwebsockets messages.
+        public init(
+            headers: [(name: String, value: String)] = [],
+            maximumMessageSize: Int = 16 * 1024 * 1024,
+            tls: TLS = .defaults,
+            logger: Logger = Logger(label: "river.websocket", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) {
+            self.headers = headers
+            self.maximumMessageSize = maximumMessageSize
+            self.tls = tls
+            self.logger = logger
+        }
+
+        /// No extra headers, 16 MiB messages, system trust store, no logging.
+        public static var defaults: Configuration { Configuration() }
+    }
+
+    /// TLS settings for `wss://` connections.
+    public struct TLS: Sendable, Hashable {
+        /// A PEM file of CA certificates to trust instead of the system trust store
+        /// (`/etc/ssl/certs`). Default: `nil` (the system store).
+        public var caFilePath: String?
+        /// A PEM client certificate (chain) for mutual TLS. Default: `nil` (none).
+        public var certificatePath: String?
+        /// The PEM private key of ``certificatePath``. Default: `nil`.
+        public var privateKeyPath: String?
+        /// Accepts any server certificate: self-signed, unknown issuer, expired or for another
+        /// host name. Only for tests and local development. Default: `false`.
+        public var allowInsecure: Bool
+
+        /// Creates TLS settings; every parameter has the documented default.
+        /// - Parameters:
+        ///   - caFilePath: CA certificates to trust instead of the system store.
+        ///   - certificatePath: A client certificate for mutual TLS.
+        ///   - privateKeyPath: The client certificate's private key.
+        ///   - allowInsecure: Whether to skip every certificate check.
+        public init(
+            caFilePath: String? = nil,
+            certificatePath: String? = nil,
+            privateKeyPath: String? = nil,
+            allowInsecure: Bool = false
+        ) {
+            self.caFilePath = caFilePath
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+            self.allowInsecure = allowInsecure
+        }
+
+        /// The system trust store, no client certificate, every check on.
+        public static var defaults: TLS { TLS() }
+    }
+
+    /// The URL connections go to (`ws://host[:port]/path` or `wss://...`).
+    public let url: String
+    /// How connections are opened.
+    public let configuration: Configuration
+
+    /// Creates a connector. The URL is checked when connecting.
+    /// - Parameters:
+    ///   - url: A `ws://` or `wss://` URL.
+    ///   - configuration: Headers, limits, TLS and logging.
+    public init(url: String, configuration: Configuration = .defaults) {
+        self.url = url
+        self.configuration = configuration
+    }
+
+    /// The URL.
+    public var endpointDescription: String { url }
+
+    /// Opens one WebSocket connection.
+    /// - Parameter timeout: How long name resolution, the TCP and TLS handshakes and the HTTP
+    ///   upgrade may take together.
+    /// - Returns: An open connection (a ``WebSocketConnection``).
+    /// - Throws: ``RiverConnectError`` with kind `invalidURL`, `dnsFailure`, `refused`,
+    ///   `timedOut`, `tls` (with libwebsockets' reason, for example the certificate error),
+    ///   `httpUpgrade` or `other`; `CancellationError` when the task is cancelled.
+    public func connect(timeout: Duration) async throws -> any RiverConnection {
+        let target = try WebSocketTarget(parsing: url)
+        LWSLog.use(configuration.logger)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let addresses = try await LWSResolver.resolve(host: target.host, timeout: timeout)
+        var lastError = RiverConnectError(.dnsFailure, "\(target.host) has no address")
+        for (index, address) in addresses.enumerated() {
+            let remaining = timeout - (clock.now - start)
+            guard remaining > .zero else {
+                throw RiverConnectError(.timedOut, "\(url) did not open within \(timeout)")
+            }
+            let connection = WebSocketConnection(
+                role: .client,
+                maximumMessageSize: configuration.maximumMessageSize,
+                logger: configuration.logger,
+                upgradeHeaders: configuration.headers,
+                requestHeaders: []
+            )
+            let request = LWSClientRequest(
+                address: address,
+                port: target.port,
+                path: target.path,
+                hostHeader: target.hostHeader,
+                tls: target.tls,
+                allowInsecure: configuration.tls.allowInsecure,
+                vhostKey: .init(
+                    caFilePath: configuration.tls.caFilePath,
+                    certificatePath: configuration.tls.certificatePath,
+                    privateKeyPath: configuration.tls.privateKeyPath
+                ),
+                endpoint: url,
+                logMark: LWSLog.mark()
+            )
+            do {
+                try await connection.connect(request, timeout: remaining)
+                configuration.logger.debug("WebSocket open", metadata: ["websocket.endpoint": "\(url)", "websocket.address": "\(address)"])
+                return connection
+            } catch let error as RiverConnectError where error.kind == .refused && index + 1 < addresses.count {
+                lastError = error
+                continue
+            }
+        }
+        throw lastError
+    }
+}

@@ -1,0 +1,247 @@
+import CLibWebSockets
+public import Logging
+public import River
+import Synchronization
+
+/// A WebSocket server socket that accepts River connections (used by the test server).
+///
+/// Each listener is its own libwebsockets vhost on the process-wide context, served by the same
+/// service thread as every client connection; so a listener and clients in one process cost
+/// no extra thread. Accepted connections are ``WebSocketConnection``s with the same
+/// ``RiverConnection`` behaviour as client connections (binary messages, reassembly, size
+/// limit, close codes, abort), plus ``WebSocketConnection/requestHeaders``.
+///
+/// ```swift
+/// let listener = try await WebSocketListener.bind(host: "127.0.0.1", port: 0)
+/// for await connection in listener.connections { ... }
+/// ```
+public final class WebSocketListener: Sendable {
+    /// How accepted connections behave.
+    public struct Configuration: Sendable {
+        /// The largest inbound message accepted, in bytes; larger ones close the connection with
+        /// code 1009. Default: 16 MiB.
+        public var maximumMessageSize: Int
+        /// A certificate and key to serve `wss://`; `nil` serves plain `ws://`. Default: `nil`.
+        public var tls: TLS?
+        /// Names of non-standard upgrade request headers to keep in
+        /// ``WebSocketConnection/requestHeaders`` (standard ones such as `Authorization` are
+        /// always kept; libwebsockets cannot list unknown headers). Default: none.
+        public var capturedCustomHeaders: [String]
+        /// Where listener and connection events (and libwebsockets' log) go. Default: a logger
+        /// that discards everything.
+        public var logger: Logger
+
+        /// Creates a configuration; every parameter has the documented default.
+        /// - Parameters:
+        ///   - maximumMessageSize: The largest inbound message in bytes.
+        ///   - tls: The certificate and key to serve TLS with, or `nil`.
+        ///   - capturedCustomHeaders: Non-standard request headers to keep.
+        ///   - logger: The logger.
+        public init(
+            maximumMessageSize: Int = 16 * 1024 * 1024,
+            tls: TLS? = nil,
+            capturedCustomHeaders: [String] = [],
+            logger: Logger = Logger(label: "river.websocket.listener", factory: { _ in SwiftLogNoOpLogHandler() })
+        ) {
+            self.maximumMessageSize = maximumMessageSize
+            self.tls = tls
+            self.capturedCustomHeaders = capturedCustomHeaders
+            self.logger = logger
+        }
+
+        /// 16 MiB messages, plain `ws://`, no custom headers, no logging.
+        public static var defaults: Configuration { Configuration() }
+    }
+
+    /// The server side of TLS.
+    public struct TLS: Sendable, Hashable {
+        /// A PEM file with the server certificate (followed by intermediates, if any).
+        public var certificateChainPath: String
+        /// The PEM private key of the certificate.
+        public var privateKeyPath: String
+
+        /// Creates server TLS settings.
+        /// - Parameters:
+        ///   - certificateChainPath: The PEM certificate chain.
+        ///   - privateKeyPath: The PEM private key.
+        public init(certificateChainPath: String, privateKeyPath: String) {
+            self.certificateChainPath = certificateChainPath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
+
+    /// Why ``WebSocketListener/bind(host:port:configuration:)`` failed.
+    public struct BindError: Error, Sendable, CustomStringConvertible {
+        /// What went wrong, with libwebsockets' reason.
+        public var message: String
+        /// The message.
+        public var description: String { message }
+    }
+
+    /// The TCP port the listener accepts on (the chosen one when bound with port 0).
+    public let port: Int
+    /// The host or address it was bound to.
+    public let host: String
+    /// Accepted WebSocket connections (``WebSocketConnection``s), in order. Finishes when the
+    /// listener closes. There is one consumer; iterate it once.
+    public let connections: AsyncStream<any RiverConnection>
+
+    private let state: LWSListenerState
+
+    private init(state: LWSListenerState, port: Int) {
+        self.state = state
+        self.port = port
+        self.host = state.host
+        self.connections = state.connections
+    }
+
+    /// Starts listening.
+    /// - Parameters:
+    ///   - host: The local address to bind, for example `"127.0.0.1"`.
+    ///   - port: The TCP port, or 0 for any free one (read ``port`` afterwards).
+    ///   - configuration: Limits, TLS and logging for accepted connections.
+    /// - Returns: A listening listener.
+    /// - Throws: ``BindError`` when the address cannot be bound or the TLS files cannot be loaded.
+    public static func bind(
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        configuration: Configuration = .defaults
+    ) async throws -> WebSocketListener {
+        LWSLog.use(configuration.logger)
+        let state = LWSListenerState(host: host, requestedPort: port, configuration: configuration)
+        let boundPort = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+            state.setBindContinuation(continuation)
+            LWSRuntime.shared.enqueue(.listen(state))
+        }
+        configuration.logger.debug("WebSocket listener open", metadata: ["websocket.port": "\(boundPort)"])
+        return WebSocketListener(state: state, port: boundPort)
+    }
+
+    /// Stops listening and closes every connection accepted from this listener (without a
+    /// close frame). Returns once the listening socket is closed. Idempotent.
+    public func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if state.addCloseWaiter(continuation) {
+                LWSRuntime.shared.enqueue(.closeListener(state))
+            }
+        }
+    }
+}
+
+/// The listener's state shared with the service thread.
+// @unchecked Sendable: `shared` is a Mutex; `serviceThread...` properties are only touched on
+// the libwebsockets service thread; the rest is immutable.
+final class LWSListenerState: @unchecked Sendable {
+    private struct Shared {
+        var bind: CheckedContinuation<Int, any Error>?
+        var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        var closeRequested = false
+        var closed = false
+    }
+
+    let host: String
+    let requestedPort: Int
+    let configuration: WebSocketListener.Configuration
+    let connections: AsyncStream<any RiverConnection>
+    private let connectionsContinuation: AsyncStream<any RiverConnection>.Continuation
+    private let shared = Mutex(Shared())
+
+    var serviceThreadVhost: OpaquePointer?
+    /// C strings the vhost points to; freed when the listener goes away.
+    var serviceThreadOwnedStrings: [UnsafeMutablePointer<CChar>] = []
+
+    init(host: String, requestedPort: Int, configuration: WebSocketListener.Configuration) {
+        self.host = host
+        self.requestedPort = requestedPort
+        self.configuration = configuration
+        (connections, connectionsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    deinit {
+        for string in serviceThreadOwnedStrings { free(string) }
+    }
+
+    func setBindContinuation(_ continuation: CheckedContinuation<Int, any Error>) {
+        shared.withLock { $0.bind = continuation }
+    }
+
+    /// Returns `true` for the first close request (which must then be enqueued).
+    func addCloseWaiter(_ continuation: CheckedContinuation<Void, Never>) -> Bool {
+        let (first, resumeNow) = shared.withLock { shared -> (Bool, Bool) in
+            if shared.closed { return (false, true) }
+            shared.closeWaiters.append(continuation)
+            defer { shared.closeRequested = true }
+            return (!shared.closeRequested, false)
+        }
+        if resumeNow { continuation.resume() }
+        return first
+    }
+
+    func serviceThreadBindFinished(_ result: Result<Int, any Error>) {
+        let continuation = shared.withLock { shared in
+            defer { shared.bind = nil }
+            return shared.bind
+        }
+        if case .failure = result {
+            shared.withLock { $0.closed = true }
+            connectionsContinuation.finish()
+        }
+        continuation?.resume(with: result)
+    }
+
+    func serviceThreadAccepted(_ connection: WebSocketConnection) {
+        connectionsContinuation.yield(connection)
+    }
+
+    func serviceThreadClosed() {
+        let waiters = shared.withLock { shared in
+            shared.closed = true
+            defer { shared.closeWaiters = [] }
+            return shared.closeWaiters
+        }
+        connectionsContinuation.finish()
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// Reads upgrade request headers while lws still has them (in `LWS_CALLBACK_ESTABLISHED`).
+enum LWSHeaders {
+    static func capture(_ wsi: OpaquePointer, custom: [String]) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        for index in 0..<Int(WSI_TOKEN_COUNT.rawValue) {
+            let token = lws_token_indexes(rawValue: UInt32(index))
+            guard let namePointer = lws_token_to_string(token) else { continue }
+            let rawName = String(cString: namePointer)
+            let name: String
+            if rawName == "get " {
+                name = ":path"
+            } else if rawName.hasSuffix(":") {
+                name = String(rawName.dropLast()).lowercased()
+            } else {
+                continue
+            }
+            let length = lws_hdr_total_length(wsi, token)
+            guard length > 0 else { continue }
+            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+            let copied = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token)
+            guard copied >= 0 else { continue }
+            headers.append((name, string(buffer)))
+        }
+        for header in custom {
+            for candidate in [header.lowercased() + ":", header + ":"] {
+                let length = lws_hdr_custom_length(wsi, candidate, Int32(candidate.utf8.count))
+                guard length > 0 else { continue }
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                let copied = lws_hdr_custom_copy(wsi, &buffer, Int32(buffer.count), candidate, Int32(candidate.utf8.count))
+                guard copied >= 0 else { continue }
+                headers.append((header.lowercased(), string(buffer)))
+                break
+            }
+        }
+        return headers
+    }
+
+    private static func string(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

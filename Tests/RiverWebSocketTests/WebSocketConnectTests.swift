@@ -1,0 +1,153 @@
+import Foundation
+import River
+import RiverWebSocket
+import Testing
+
+@Suite("WebSocket connecting", .timeLimit(.minutes(1)))
+struct WebSocketConnectTests {
+    @Test("a closed port is refused quickly")
+    func refused() async throws {
+        let listener = try await WebSocketListener.bind()
+        let port = listener.port
+        await listener.close()
+        let start = ContinuousClock.now
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)/").connect(timeout: .seconds(5))
+        }
+        #expect(error?.kind == .refused, "\(String(describing: error))")
+        #expect(ContinuousClock.now - start < .seconds(2))
+    }
+
+    @Test("invalid URLs are rejected", arguments: ["http://127.0.0.1/", "not a url", "ws:///path", "ws://host:99999/"])
+    func invalidURL(url: String) async throws {
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await WebSocketConnector(url: url).connect(timeout: .seconds(1))
+        }
+        #expect(error?.kind == .invalidURL, "\(String(describing: error))")
+    }
+
+    @Test("an unknown host name is a DNS failure")
+    func dnsFailure() async throws {
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await WebSocketConnector(url: "ws://river-test.invalid/").connect(timeout: .seconds(5))
+        }
+        #expect(error?.kind == .dnsFailure || error?.kind == .timedOut, "\(String(describing: error))")
+    }
+
+    @Test("a server that never answers the upgrade times out")
+    func connectTimeout() async throws {
+        let server = try SilentServer()
+        defer { server.close() }
+        let start = ContinuousClock.now
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(server.port)/").connect(timeout: .milliseconds(300))
+        }
+        #expect(error?.kind == .timedOut, "\(String(describing: error))")
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    @Test("a plain HTTP answer is an upgrade failure")
+    func httpUpgradeFailure() async throws {
+        let server = try SilentServer(answer: "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        defer { server.close() }
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(server.port)/").connect(timeout: .seconds(5))
+        }
+        #expect(error?.kind == .httpUpgrade, "\(String(describing: error))")
+    }
+
+    @Test("custom upgrade headers and the path reach the server")
+    func upgradeHeaders() async throws {
+        let headers = [(name: "Authorization", value: "Bearer secret"), (name: "X-River-Test", value: "hello 123")]
+        try await withConnectedPair(
+            listener: .init(capturedCustomHeaders: ["X-River-Test"]),
+            client: .init(headers: headers),
+            path: "/river?client=swift"
+        ) { client, server in
+            #expect(server.requestHeader("authorization") == "Bearer secret")
+            #expect(server.requestHeader("X-River-Test") == "hello 123")
+            #expect(server.requestHeader(":path") == "/river?client=swift")
+            #expect(server.requestHeader("host")?.hasPrefix("127.0.0.1:") == true)
+            client.close(code: 1000, reason: "")
+        }
+    }
+
+    @Test("many connections at once")
+    func manyConnections() async throws {
+        let listener = try await WebSocketListener.bind()
+        let count = 50
+        try await withTimeout {
+            async let echoed: Void = withDiscardingTaskGroup { group in
+                var accepted = 0
+                for await connection in listener.connections {
+                    group.addTask {
+                        for await event in connection.events {
+                            if case .message(let bytes) = event { connection.send(bytes) }
+                        }
+                    }
+                    accepted += 1
+                    if accepted == count { break }
+                }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<count {
+                    group.addTask {
+                        let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(5))
+                        var events = client.events.makeAsyncIterator()
+                        client.send([UInt8(index)])
+                        #expect(try await nextMessage(&events) == [UInt8(index)])
+                        client.close(code: 1000, reason: "")
+                        _ = try await closure(&events)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            await echoed
+        }
+        await listener.close()
+    }
+}
+
+/// A TCP server that never speaks WebSocket: the kernel completes the TCP handshake (listen
+/// backlog) and nobody answers; with `answer`, the first accepted socket gets that reply instead.
+final class SilentServer: Sendable {
+    let port: Int
+    private let fd: Int32
+
+    init(answer: String? = nil) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 8) == 0 else {
+            Foundation.close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.fd = fd
+        self.port = Int(UInt16(bigEndian: address.sin_port))
+        if let answer {
+            Thread {
+                let client = accept(fd, nil, nil)
+                guard client >= 0 else { return }
+                var request = [UInt8](repeating: 0, count: 4096)
+                _ = read(client, &request, request.count)
+                let bytes = Array(answer.utf8)
+                _ = write(client, bytes, bytes.count)
+                Foundation.close(client)
+            }.start()
+        }
+    }
+
+    func close() {
+        shutdown(fd, Int32(SHUT_RDWR))
+        Foundation.close(fd)
+    }
+}

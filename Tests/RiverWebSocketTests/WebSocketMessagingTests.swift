@@ -1,0 +1,104 @@
+import Foundation
+import River
+import RiverWebSocket
+import Testing
+
+@Suite("WebSocket messaging", .timeLimit(.minutes(1)))
+struct WebSocketMessagingTests {
+    @Test("small messages travel both ways")
+    func smallMessagesBothWays() async throws {
+        try await withConnectedPair { client, server in
+            var clientEvents = client.events.makeAsyncIterator()
+            var serverEvents = server.events.makeAsyncIterator()
+            client.send([1, 2, 3])
+            #expect(try await nextMessage(&serverEvents) == [1, 2, 3])
+            server.send([4, 5])
+            #expect(try await nextMessage(&clientEvents) == [4, 5])
+            client.send([])
+            #expect(try await nextMessage(&serverEvents) == [])
+            client.close(code: 1000, reason: "done")
+            _ = try await closure(&clientEvents)
+        }
+    }
+
+    @Test("10,000 messages arrive in order, echoed back")
+    func orderingOfManyMessages() async throws {
+        try await withConnectedPair { client, server in
+            let count = 10_000
+            async let echo: Void = {
+                for await event in server.events {
+                    if case .message(let bytes) = event { server.send(bytes) }
+                }
+            }()
+            var clientEvents = client.events.makeAsyncIterator()
+            let start = ContinuousClock.now
+            for index in 0..<count {
+                withUnsafeBytes(of: UInt32(index).bigEndian) { client.send(Array($0) + pattern(count: 96)) }
+            }
+            for index in 0..<count {
+                let bytes = try await nextMessage(&clientEvents)
+                let number = bytes.prefix(4).reduce(0) { $0 << 8 | Int($1) }
+                #expect(number == index)
+                if number != index { break }
+            }
+            let elapsed = ContinuousClock.now - start
+            print("WebSocket loopback echo: \(count) messages of 100 bytes in \(elapsed)")
+            client.close(code: 1000, reason: "")
+            _ = try await closure(&clientEvents)
+            await echo
+        }
+    }
+
+    @Test("an 8 MiB message goes both ways as fragments and is reassembled")
+    func largeMessage() async throws {
+        try await withConnectedPair { client, server in
+            var clientEvents = client.events.makeAsyncIterator()
+            var serverEvents = server.events.makeAsyncIterator()
+            let large = pattern(count: 8 * 1024 * 1024 + 17, seed: 7)
+            client.send(large)
+            client.send([9])
+            let received = try await nextMessage(&serverEvents)
+            #expect(received == large)
+            let next = try await nextMessage(&serverEvents)
+            #expect(next == [9])
+            server.send(large)
+            let echoed = try await nextMessage(&clientEvents)
+            #expect(echoed == large)
+        }
+    }
+
+    @Test("a message over the limit closes with 1009 on both sides")
+    func maximumMessageSize() async throws {
+        try await withConnectedPair(listener: .init(maximumMessageSize: 1024)) { client, server in
+            var clientEvents = client.events.makeAsyncIterator()
+            var serverEvents = server.events.makeAsyncIterator()
+            client.send(pattern(count: 1024))
+            #expect(try await nextMessage(&serverEvents).count == 1024)
+            client.send(pattern(count: 1025))
+            let serverSide = try await closure(&serverEvents)
+            #expect(serverSide.code == 1009)
+            #expect(serverSide.initiatedLocally)
+            let clientSide = try await closure(&clientEvents)
+            #expect(clientSide.code == 1009)
+            #expect(!clientSide.initiatedLocally)
+            #expect(clientSide.reason.contains("1024"))
+        }
+    }
+
+    @Test("messages sent after close are discarded; close is idempotent")
+    func sendAfterClose() async throws {
+        try await withConnectedPair { client, server in
+            var clientEvents = client.events.makeAsyncIterator()
+            var serverEvents = server.events.makeAsyncIterator()
+            client.send([1])
+            client.close(code: 4000, reason: "bye")
+            client.close(code: 4001, reason: "again")
+            client.send([2])
+            #expect(try await nextMessage(&serverEvents) == [1])
+            let serverSide = try await closure(&serverEvents)
+            #expect(serverSide.code == 4000)
+            let clientSide = try await closure(&clientEvents)
+            #expect(clientSide.code == 4000 && clientSide.initiatedLocally)
+        }
+    }
+}
