@@ -1,0 +1,243 @@
+import Synchronization
+
+/// The shared, thread-safe half of one call: its stream id, what each side has closed, and
+/// the sends a writer or a cancellation makes.
+final class Call: Sendable {
+    private struct Flags {
+        var localClosed = false
+        var remoteClosed = false
+        var finished = false
+        var sentSeqs: [Int] = []
+        var sessionID: String?
+    }
+
+    let transport: ClientTransport
+    let streamID: String
+    let kind: ProcedureKind
+    let events: AsyncStream<ClientTransport.StreamEvent>
+    private let flags = Mutex(Flags())
+
+    private init(transport: ClientTransport, streamID: String, kind: ProcedureKind, events: AsyncStream<ClientTransport.StreamEvent>) {
+        self.transport = transport
+        self.streamID = streamID
+        self.kind = kind
+        self.events = events
+    }
+
+    /// Registers a new stream and sends its open message.
+    static func open<Init: Encodable & Sendable>(
+        transport: ClientTransport, service: String, procedure: String, initPayload: Init, kind: ProcedureKind
+    ) async throws(RiverError) -> Call {
+        let payload = try encodePayload(initPayload, what: "init")
+        let streamID = RiverID.generate()
+        let call = Call(transport: transport, streamID: streamID, kind: kind, events: transport.register(streamID: streamID))
+        var openFlags: ControlFlags = .streamOpen
+        if kind == .rpc || kind == .subscription {
+            openFlags.insert(.streamClosed)
+            call.flags.withLock { $0.localClosed = true }
+        }
+        let outbound = SessionStateMachine.Outbound(
+            streamId: streamID, controlFlags: openFlags, payload: payload,
+            serviceName: service, procedureName: procedure, tracing: .empty)
+        do {
+            try await transport.send(outbound, waitForRoom: true)
+        } catch {
+            call.flags.withLock { $0.finished = true }
+            transport.unregister(streamID: streamID)
+            throw error
+        }
+        return call
+    }
+
+    /// Whether the call can no longer send (cancelled, failed, or ended by the server).
+    var isFinished: Bool { flags.withLock { $0.finished } }
+
+    /// Runs `body` as the call's lifetime: task cancellation and the deadline cancel the call;
+    /// when `body` ends, a call that is still open is closed (CLOSE) or cancelled.
+    func withLifetime<Value>(options: CallOptions, _ body: () async throws -> Value) async throws -> Value {
+        defer { endOfScope() }
+        return try await withTaskCancellationHandler {
+            guard let timeout = options.timeout else { return try await body() }
+            return try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    self.cancel(RiverError(code: .deadlineExceeded, message: "the call did not complete within \(timeout)"))
+                }
+                defer { group.cancelAll() }
+                return try await body()
+            }
+        } onCancel: {
+            self.cancel(RiverError(code: .cancel, message: "cancelled by client"))
+        }
+    }
+
+    /// Sends one request (waits for buffer room).
+    func write(_ payload: RiverValue) async throws(RiverError) {
+        let open = flags.withLock { !$0.localClosed && !$0.finished }
+        guard open else {
+            throw RiverError(code: .cancel, message: "the request side of this call is closed")
+        }
+        let seq = try await transport.send(
+            SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true)
+        let sessionID = transport.acknowledgement.sessionID
+        flags.withLock {
+            $0.sentSeqs.append(seq)
+            $0.sessionID = sessionID
+        }
+    }
+
+    /// Closes the request side: sends CLOSE once. A no-op when already closed or finished.
+    func finish() throws(RiverError) {
+        let (send, remoteClosed) = flags.withLock { flags -> (Bool, Bool) in
+            guard !flags.localClosed, !flags.finished else { return (false, flags.remoteClosed) }
+            flags.localClosed = true
+            return (true, flags.remoteClosed)
+        }
+        guard send else { return }
+        try transport.sendNow(
+            SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamClosed, payload: ControlPayload.close.value))
+        if remoteClosed { transport.unregister(streamID: streamID) }
+    }
+
+    /// Cancels the call: sends CANCEL once (unless both sides already closed) and ends the
+    /// stream locally with `error`. Later calls are no-ops.
+    func cancel(_ error: RiverError) {
+        let send = flags.withLock { flags -> Bool in
+            guard !flags.finished, !(flags.localClosed && flags.remoteClosed) else { return false }
+            flags.finished = true
+            return true
+        }
+        guard send else { return }
+        let cancel = ResultEnvelope.error(ErrorPayload(code: ReservedErrorCode.cancel, message: "cancelled by client"))
+        _ = try? transport.sendNow(
+            SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamCancel, payload: cancel.value))
+        transport.fail(streamID: streamID, with: error)
+    }
+
+    /// The server closed its side.
+    func markRemoteClosed() {
+        let done = flags.withLock { flags -> Bool in
+            flags.remoteClosed = true
+            return flags.localClosed || flags.finished
+        }
+        if done { transport.unregister(streamID: streamID) }
+    }
+
+    /// The call ended without a clean close (server cancel, lost session): send nothing more.
+    func markFinished() {
+        flags.withLock { $0.finished = true }
+        transport.unregister(streamID: streamID)
+    }
+
+    /// Requests sent, and how many of them the server has acknowledged.
+    var progress: (sent: Int, acknowledged: Int) {
+        let (seqs, sessionID) = flags.withLock { ($0.sentSeqs, $0.sessionID) }
+        let ack = transport.acknowledgement
+        guard let first = ack.firstUnacked, ack.sessionID == sessionID else { return (seqs.count, 0) }
+        return (seqs.count, seqs.lazy.filter { $0 < first }.count)
+    }
+
+    private func endOfScope() {
+        let (localClosed, remoteClosed, finished) = flags.withLock { ($0.localClosed, $0.remoteClosed, $0.finished) }
+        if finished || (localClosed && remoteClosed) {
+            transport.unregister(streamID: streamID)
+        } else if remoteClosed {
+            try? finish()
+        } else {
+            cancel(RiverError(code: .cancel, message: "cancelled by client"))
+        }
+    }
+
+    static func encodePayload<T: Encodable>(_ value: T, what: String) throws(RiverError) -> RiverValue {
+        do {
+            return try RiverValueEncoder().encode(value)
+        } catch {
+            throw RiverError(code: .encodingFailure, message: "could not encode the \(what) payload: \(error)", underlying: error)
+        }
+    }
+}
+
+/// Reads one call's messages in order and turns them into results (one consumer).
+struct CallReader {
+    let call: Call
+    private var iterator: AsyncStream<ClientTransport.StreamEvent>.AsyncIterator
+    private var done = false
+
+    init(call: Call) {
+        self.call = call
+        self.iterator = call.events.makeAsyncIterator()
+    }
+
+    /// The next result, `nil` once the server closed its side.
+    mutating func next<Output: Decodable, Failure: Error & Decodable>(
+        _: Output.Type, _: Failure.Type
+    ) async throws(RiverError) -> Result<Output, Failure>? {
+        guard !done else { return nil }
+        while true {
+            guard let event = await iterator.next() else {
+                done = true
+                if call.isFinished {
+                    throw RiverError(code: .cancel, message: "cancelled by client")
+                }
+                return nil
+            }
+            switch event {
+            case .failed(let error):
+                done = true
+                call.markFinished()
+                throw error
+            case .message(let message):
+                if message.controlFlags.contains(.streamCancel) {
+                    done = true
+                    call.markFinished()
+                    throw Self.cancelError(message.payload)
+                }
+                let closes = message.controlFlags.contains(.streamClosed)
+                if closes, case .close? = try? ControlPayload.parse(message.payload) {
+                    done = true
+                    call.markRemoteClosed()
+                    return nil
+                }
+                if closes {
+                    call.markRemoteClosed()
+                    done = true
+                }
+                return try Self.decodeResult(message.payload, Output.self, Failure.self)
+            }
+        }
+    }
+
+    static func cancelError(_ payload: RiverValue) -> RiverError {
+        guard case .error(let error)? = try? ResultEnvelope(parsing: payload) else {
+            return RiverError(code: .cancel, message: "the server cancelled the call")
+        }
+        return RiverError(code: RiverError.Code(rawValue: error.code), message: error.message, extras: error.extras)
+    }
+
+    static func decodeResult<Output: Decodable, Failure: Error & Decodable>(
+        _ payload: RiverValue, _: Output.Type, _: Failure.Type
+    ) throws(RiverError) -> Result<Output, Failure> {
+        let envelope: ResultEnvelope
+        do {
+            envelope = try ResultEnvelope(parsing: payload)
+        } catch {
+            throw RiverError(code: .protocolViolation, message: "malformed result: \(error)")
+        }
+        switch envelope {
+        case .ok(let value):
+            do {
+                return .success(try RiverValueDecoder().decode(Output.self, from: value))
+            } catch {
+                throw RiverError(code: .decodingFailure, message: "the response does not match \(Output.self): \(error)", underlying: error)
+            }
+        case .error(let payload):
+            do {
+                return .failure(try RiverValueDecoder().decode(Failure.self, from: payload.value))
+            } catch {
+                // An error the procedure does not declare (or a protocol code sent as a plain
+                // result): thrown, keeping its code.
+                throw RiverError(code: RiverError.Code(rawValue: payload.code), message: payload.message, extras: payload.extras)
+            }
+        }
+    }
+}

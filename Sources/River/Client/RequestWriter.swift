@@ -1,0 +1,73 @@
+/// Writes the requests of an upload or stream call.
+///
+/// Writes wait for room in the session's send buffer (back-pressure). After ``finish()``,
+/// a cancellation, or a server cancel, writes fail and nothing more is sent on the stream.
+public struct RequestWriter<Input: RiverRequestPayload>: Sendable {
+    let call: Call
+
+    init(call: Call) {
+        self.call = call
+    }
+
+    /// Sends one request, waiting for room in the session's send buffer.
+    /// - Throws: ``RiverError``: ``RiverError/Code/encodingFailure``,
+    ///   ``RiverError/Code/payloadTooLarge``, or ``RiverError/Code/cancel`` when the request
+    ///   side is closed.
+    public func write(_ request: Input) async throws {
+        let payload = try Call.encodePayload(request, what: "request")
+        try await call.write(payload)
+    }
+
+    /// Closes the request side (sends CLOSE). Idempotent; a no-op after a cancellation.
+    public func finish() async throws {
+        try call.finish()
+    }
+
+    /// Cancels the whole call: sends CANCEL once; the response side ends with
+    /// ``RiverError/Code/cancel``.
+    public func cancel() {
+        call.cancel(RiverError(code: .cancel, message: "cancelled by client"))
+    }
+
+    /// How many requests were written, and how many of those the server has acknowledged
+    /// (for upload progress).
+    public var progress: (sent: Int, acknowledged: Int) { call.progress }
+}
+
+/// The results of a subscription or stream call, in order.
+///
+/// Each element is a result: the output, or a service error the procedure declares (a stream
+/// may yield an error and go on). The sequence ends when the server closes its side and
+/// throws ``RiverError`` for protocol errors (server cancel, INVALID_REQUEST, lost session).
+/// Iterate it once.
+public struct ResponseStream<Output: RiverResponsePayload, ServiceError: RiverServiceFailure>: AsyncSequence, Sendable {
+    /// One result.
+    public typealias Element = Result<Output, ServiceError>
+
+    let call: Call
+
+    init(call: Call) {
+        self.call = call
+    }
+
+    /// Iterates the results.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var reader: CallReader
+
+        /// The next result, or `nil` when the server closed the stream.
+        /// - Throws: ``RiverError`` for protocol errors and lost sessions.
+        public mutating func next() async throws -> Element? {
+            try await reader.next(Output.self, ServiceError.self)
+        }
+    }
+
+    /// Creates the iterator.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(reader: CallReader(call: call))
+    }
+
+    /// Cancels the call: sends CANCEL once; iteration then ends with ``RiverError/Code/cancel``.
+    public func cancel() {
+        call.cancel(RiverError(code: .cancel, message: "cancelled by client"))
+    }
+}

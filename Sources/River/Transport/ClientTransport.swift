@@ -1,0 +1,450 @@
+import DequeModule
+package import Logging
+import Synchronization
+
+/// The shell around ``SessionStateMachine``: it dials through a ``RiverConnector``, feeds
+/// frames, closes and timer ticks into the machine, and carries out its actions. Streams of
+/// the client register here to receive their messages.
+///
+/// All machine calls and every write happen under one lock, so messages reach the wire in
+/// seq order. Async work (dialing, reading a connection, building handshake metadata, the
+/// timer) runs as child tasks of ``run()``.
+package final class ClientTransport: Sendable {
+    /// What a registered stream receives.
+    package enum StreamEvent: Sendable {
+        /// A message for the stream.
+        case message(TransportMessage)
+        /// The stream ended locally (session lost, cancelled, deadline) with this error.
+        case failed(RiverError)
+    }
+
+    private enum Job: Sendable {
+        case dial(UInt64)
+        case metadata(UInt64)
+        case rehandshake(String)
+        case stop
+    }
+
+    private struct Inner: ~Copyable {
+        var machine: SessionStateMachine
+        var connection: (attempt: UInt64, conn: any RiverConnection)?
+        var abandoned: Set<UInt64> = []
+        var streams: [String: AsyncStream<StreamEvent>.Continuation] = [:]
+        var roomWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
+        var subscribers: [UInt64: AsyncStream<RiverEvent>.Continuation] = [:]
+        var nextSubscriberID: UInt64 = 0
+        var random: SplitMix64
+        var closed = false
+        var draining = false
+    }
+
+    private let inner: Mutex<Inner>
+    private let jobs: AsyncStream<Job>
+    private let jobsContinuation: AsyncStream<Job>.Continuation
+    private let connector: any RiverConnector
+    private let metadata: (@Sendable () async throws -> RiverValue?)?
+    private let isFatalConnectionError: @Sendable (any Error) -> Bool
+    private let logger: Logger
+    private let clock = ContinuousClock()
+
+    /// The server's id.
+    package let serverID: String
+    /// This client's id.
+    package let clientID: String
+
+    package init(
+        connector: any RiverConnector,
+        codec: any RiverCodec,
+        clientID: String,
+        serverID: String,
+        configuration: SessionStateMachine.Configuration,
+        metadata: (@Sendable () async throws -> RiverValue?)?,
+        isFatalConnectionError: @escaping @Sendable (any Error) -> Bool,
+        randomSeed: UInt64?,
+        logger: Logger
+    ) {
+        let machine = SessionStateMachine(configuration: configuration, clientID: clientID, serverID: serverID, codec: codec)
+        var seed = randomSeed ?? UInt64.random(in: .min ... .max)
+        self.inner = Mutex(Inner(machine: machine, random: SplitMix64(seed: &seed)))
+        (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
+        self.connector = connector
+        self.metadata = metadata
+        self.isFatalConnectionError = isFatalConnectionError
+        self.logger = logger
+        self.serverID = serverID
+        self.clientID = clientID
+    }
+
+    // MARK: Lifetime
+
+    /// Runs dialing, connection reading and timers until ``close()``.
+    package func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.runTimer() }
+            for await job in jobs {
+                switch job {
+                case .dial(let attempt):
+                    group.addTask { await self.dial(attempt: attempt) }
+                case .metadata(let attempt):
+                    group.addTask { await self.buildMetadata(attempt: attempt) }
+                case .rehandshake(let sessionID):
+                    group.addTask { await self.buildRehandshake(sessionID: sessionID) }
+                case .stop:
+                    group.cancelAll()
+                    return
+                }
+            }
+        }
+    }
+
+    /// Starts connecting now (otherwise the first send connects).
+    package func connect() {
+        apply { machine, now, jitter in machine.connect(now: now, jitter: jitter) }
+    }
+
+    /// Destroys the session: calls fail with UNEXPECTED_DISCONNECT; the next call starts a new one.
+    package func hardDisconnect() {
+        apply { machine, _, _ in machine.hardDisconnect() }
+    }
+
+    /// Closes for good: every stream fails, later sends fail with "transport is closed",
+    /// and ``run()`` returns.
+    package func close() {
+        let first = inner.withLock { inner -> Bool in
+            if inner.closed { return false }
+            inner.closed = true
+            return true
+        }
+        guard first else { return }
+        apply { machine, _, _ in machine.close() }
+        let subscribers = inner.withLock { inner in
+            let subscribers = Array(inner.subscribers.values)
+            inner.subscribers.removeAll()
+            return subscribers
+        }
+        for subscriber in subscribers { subscriber.finish() }
+        jobsContinuation.yield(.stop)
+        jobsContinuation.finish()
+    }
+
+    /// Graceful shutdown: new streams are refused at once; when the last registered stream
+    /// ends, the transport closes.
+    package func beginDraining() {
+        let idle = inner.withLock { inner -> Bool in
+            inner.draining = true
+            return inner.streams.isEmpty
+        }
+        if idle { close() }
+    }
+
+    /// Whether ``close()`` was called.
+    package var isClosed: Bool { inner.withLock { $0.closed } }
+
+    /// A new subscription to connection and session events.
+    package func events() -> AsyncStream<RiverEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: RiverEvent.self, bufferingPolicy: .bufferingNewest(1024))
+        let id = inner.withLock { inner -> UInt64? in
+            if inner.closed { return nil }
+            let id = inner.nextSubscriberID
+            inner.nextSubscriberID += 1
+            inner.subscribers[id] = continuation
+            return id
+        }
+        if let id {
+            continuation.onTermination = { [weak self] _ in
+                _ = self?.inner.withLock { $0.subscribers.removeValue(forKey: id) }
+            }
+        } else {
+            continuation.finish()
+        }
+        return stream
+    }
+
+    // MARK: Streams
+
+    /// Registers a stream; its messages arrive on the returned sequence.
+    package func register(streamID: String) -> AsyncStream<StreamEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: StreamEvent.self)
+        let closed = inner.withLock { inner -> Bool in
+            if inner.closed || inner.draining { return true }
+            inner.streams[streamID] = continuation
+            return false
+        }
+        if closed {
+            continuation.yield(.failed(RiverError(code: .unexpectedDisconnect, message: "transport is closed")))
+            continuation.finish()
+        }
+        return stream
+    }
+
+    /// Removes a stream: later messages for it are dropped.
+    package func unregister(streamID: String) {
+        let (continuation, closeNow) = inner.withLock { inner in
+            let continuation = inner.streams.removeValue(forKey: streamID)
+            return (continuation, inner.streams.isEmpty && inner.draining)
+        }
+        continuation?.finish()
+        if closeNow { close() }
+    }
+
+    /// Ends a registered stream locally with `error` (it is unregistered).
+    package func fail(streamID: String, with error: RiverError) {
+        let continuation = inner.withLock { $0.streams[streamID] }
+        continuation?.yield(.failed(error))
+        unregister(streamID: streamID)
+    }
+
+    /// Sends a message, waiting for send-buffer room first when `waitForRoom` (data messages).
+    /// - Returns: The message's seq.
+    /// - Throws: ``RiverError`` (closed, too large, encoding).
+    @discardableResult
+    package func send(_ outbound: SessionStateMachine.Outbound, waitForRoom: Bool) async throws(RiverError) -> Int {
+        while true {
+            let result = inner.withLock { inner -> Result<Int, RiverError>? in
+                if waitForRoom, !inner.machine.hasRoom(forBytes: 0) { return nil }
+                return Result { () throws(RiverError) -> Int in try send(outbound, in: &inner) }
+            }
+            if let result { return try result.get() }
+            await waitForRoomSignal()
+            if Task.isCancelled {
+                throw RiverError(code: .cancel, message: "cancelled while waiting for send-buffer room")
+            }
+        }
+    }
+
+    /// Sends without waiting (control messages: CLOSE, CANCEL).
+    @discardableResult
+    package func sendNow(_ outbound: SessionStateMachine.Outbound) throws(RiverError) -> Int {
+        try inner.withLock { inner throws(RiverError) -> Int in try send(outbound, in: &inner) }
+    }
+
+    /// The seq of the oldest unacknowledged message of the current session, and its id.
+    package var acknowledgement: (sessionID: String?, firstUnacked: Int?) {
+        inner.withLock { inner in
+            let machine = inner.machine
+            return (machine.sessionID, machine.bufferedSeqs.first ?? machine.nextSeq)
+        }
+    }
+
+    private func send(_ outbound: SessionStateMachine.Outbound, in inner: inout Inner) throws(RiverError) -> Int {
+        let now = clock.now
+        let jitter = inner.random.nextFraction()
+        do {
+            let (seq, actions) = try inner.machine.send(outbound, now: now, jitter: jitter)
+            perform(actions, in: &inner)
+            return seq
+        } catch {
+            switch error {
+            case .closed:
+                throw RiverError(code: .unexpectedDisconnect, message: "transport is closed")
+            case .tooLarge(let bytes, let limit):
+                throw RiverError(code: .payloadTooLarge, message: "message of \(bytes) bytes exceeds the limit of \(limit) bytes")
+            case .encoding(let message):
+                throw RiverError(code: .encodingFailure, message: message)
+            }
+        }
+    }
+
+    private func waitForRoomSignal() async {
+        let id = inner.withLock { inner -> UInt64 in
+            let id = inner.nextWaiterID
+            inner.nextWaiterID += 1
+            return id
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = inner.withLock { inner -> Bool in
+                    if inner.machine.hasRoom(forBytes: 0) || inner.closed || Task.isCancelled { return true }
+                    inner.roomWaiters[id] = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = inner.withLock { $0.roomWaiters.removeValue(forKey: id) }
+            waiter?.resume()
+        }
+    }
+
+    // MARK: The machine
+
+    private func apply(_ body: (inout SessionStateMachine, ContinuousClock.Instant, Double) -> [SessionStateMachine.Action]) {
+        inner.withLock { inner in
+            let jitter = inner.random.nextFraction()
+            let actions = body(&inner.machine, clock.now, jitter)
+            perform(actions, in: &inner)
+        }
+    }
+
+    /// Carries out actions under the lock; async work is handed to ``run()``.
+    private func perform(_ actions: [SessionStateMachine.Action], in inner: inout Inner) {
+        for action in actions {
+            switch action {
+            case .dial(let attempt):
+                jobsContinuation.yield(.dial(attempt))
+            case .abandonAttempt(let attempt):
+                if let current = inner.connection, current.attempt == attempt {
+                    current.conn.abort()
+                    inner.connection = nil
+                } else {
+                    inner.abandoned.insert(attempt)
+                }
+            case .constructMetadata(let attempt):
+                jobsContinuation.yield(.metadata(attempt))
+            case .constructRehandshakeMetadata(let sessionID):
+                jobsContinuation.yield(.rehandshake(sessionID))
+            case .write(let bytes):
+                inner.connection?.conn.send(bytes)
+            case .closeConnection(let reason):
+                logger.debug("closing connection", metadata: ["river.reason": "\(reason)"])
+                inner.connection?.conn.close(code: 1000, reason: "")
+                inner.connection = nil
+            case .deliver(let message):
+                inner.streams[message.streamId]?.yield(.message(message))
+            case .failAllStreams(let message):
+                let error = RiverError(code: .unexpectedDisconnect, message: message)
+                for continuation in inner.streams.values {
+                    continuation.yield(.failed(error))
+                    continuation.finish()
+                }
+                inner.streams.removeAll()
+            case .bufferHasRoom:
+                for waiter in inner.roomWaiters.values { waiter.resume() }
+                inner.roomWaiters.removeAll()
+            case .emit(let event):
+                log(event)
+                for subscriber in inner.subscribers.values { subscriber.yield(event) }
+            }
+        }
+    }
+
+    private func log(_ event: RiverEvent) {
+        switch event {
+        case .protocolError(let error):
+            logger.warning("river protocol error", metadata: ["river.error": "\(error)", "river.server_id": "\(serverID)"])
+        default:
+            logger.debug("river event", metadata: ["river.event": "\(event)", "river.server_id": "\(serverID)"])
+        }
+    }
+
+    // MARK: Child tasks
+
+    private func runTimer() async {
+        while !Task.isCancelled {
+            let deadline = inner.withLock { $0.machine.nextDeadline }
+            // Sleep to the next deadline, but wake at least every 50 ms: a deadline that an
+            // event moved earlier is then late by at most that much.
+            let cap = clock.now.advanced(by: .milliseconds(50))
+            let wake = deadline.map { min($0, cap) } ?? cap
+            do {
+                try await clock.sleep(until: wake, tolerance: .milliseconds(2))
+            } catch {
+                return
+            }
+            apply { machine, now, jitter in machine.tick(now: now, jitter: jitter) }
+        }
+    }
+
+    private func dial(attempt: UInt64) async {
+        let timeout = inner.withLock { $0.machine.configuration.connectionTimeout }
+        let connection: any RiverConnection
+        do {
+            connection = try await connector.connect(timeout: timeout)
+        } catch {
+            let fatal = isFatalConnectionError(error)
+            logger.debug("connect failed", metadata: ["river.error": "\(error)", "river.attempt": "\(attempt)"])
+            apply { machine, now, jitter in
+                machine.dialFailed(attempt: attempt, reason: "\(error)", fatal: fatal, now: now, jitter: jitter)
+            }
+            return
+        }
+        let accepted = inner.withLock { inner -> Bool in
+            if inner.abandoned.remove(attempt) != nil { return false }
+            let actions = inner.machine.dialSucceeded(attempt: attempt, now: clock.now)
+            guard case .handshaking(let current, _, _) = inner.machine.state, current == attempt else { return false }
+            inner.connection = (attempt, connection)
+            perform(actions, in: &inner)
+            return true
+        }
+        guard accepted else {
+            connection.abort()
+            return
+        }
+        for await event in connection.events {
+            switch event {
+            case .message(let bytes):
+                apply { machine, now, jitter in machine.frameReceived(bytes, now: now, jitter: jitter) }
+            case .textMessage:
+                apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
+            case .closed(let closure):
+                inner.withLock { inner in
+                    if inner.connection?.attempt == attempt { inner.connection = nil }
+                    let jitter = inner.random.nextFraction()
+                    let actions = inner.machine.connectionClosed(
+                        attempt: attempt, reason: closure.description, now: clock.now, jitter: jitter)
+                    perform(actions, in: &inner)
+                }
+            }
+        }
+    }
+
+    private func buildMetadata(attempt: UInt64) async {
+        let result: Result<RiverValue?, MetadataError>
+        if let metadata {
+            do {
+                result = .success(try await metadata())
+            } catch {
+                result = .failure(MetadataError("\(error)"))
+            }
+        } else {
+            result = .success(nil)
+        }
+        apply { machine, now, _ in machine.metadataReady(attempt: attempt, result: result, now: now) }
+    }
+
+    private func buildRehandshake(sessionID: String) async {
+        guard let metadata else {
+            logger.warning("server asked for a rehandshake but no handshake metadata is configured")
+            return
+        }
+        do {
+            let value = try await metadata() ?? .null
+            apply { machine, now, jitter in
+                machine.rehandshakeMetadataReady(sessionID: sessionID, metadata: value, now: now, jitter: jitter)
+            }
+        } catch {
+            logger.error("could not build rehandshake metadata", metadata: ["river.error": "\(error)"])
+        }
+    }
+}
+
+/// A small, fast, seedable random generator (SplitMix64) for backoff jitter and tests.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// Creates a generator from a seed (the seed is advanced so consecutive generators differ).
+    public init(seed: inout UInt64) {
+        state = seed
+        seed &+= 0x9E37_79B9_7F4A_7C15
+    }
+
+    /// Creates a generator from a fixed seed.
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A uniform fraction in `0..<1`.
+    public mutating func nextFraction() -> Double {
+        Double(next() >> 11) / Double(1 << 53)
+    }
+}
