@@ -1,1 +1,118 @@
-print("river-test-server: not built yet")
+import ArgumentParser
+import Foundation
+import River
+import RiverTestServer
+
+/// `river-test-server`: the reference test services on a WebSocket port (see TestServer/README.md).
+@main
+struct RiverTestServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "river-test-server",
+        abstract: "Serve River's reference test services over WebSocket on 127.0.0.1.",
+        discussion: """
+            Prints RIVER_PORT=<port> once listening and runs until SIGINT/SIGTERM or end of stdin.
+            Fault-injection commands are read from stdin, one per line: drop, blackhole,
+            unblackhole, restart, heartbeats on|off, delay <ms>, rehandshake, status.
+            Each command is answered with one line on stderr.
+            """
+    )
+
+    enum Codec: String, ExpressibleByArgument, CaseIterable {
+        case json, msgpack
+    }
+
+    @Option(help: "Wire codec: json or msgpack.")
+    var codec: Codec = .json
+
+    @Flag(help: "Handshake mode: server id HANDSHAKE_SERVER, only test.echo, metadata {token} required.")
+    var handshake = false
+
+    @Option(help: "TCP port (0 picks a free one).")
+    var port: Int = 0
+
+    @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in milliseconds.")
+    var heartbeatMilliseconds: Int = 1000
+
+    @Option(name: .customLong("grace-ms"), help: "Session disconnect grace period in milliseconds.")
+    var graceMilliseconds: Int = 5000
+
+    @Option(name: .customLong("handshake-timeout-ms"), help: "Handshake timeout in milliseconds.")
+    var handshakeTimeoutMilliseconds: Int = 1000
+
+    @Flag(help: "Stop the server when stdin reaches end of file (by default it keeps running until a signal).")
+    var exitOnStdinEOF = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard heartbeatMilliseconds > 0, graceMilliseconds > 0, handshakeTimeoutMilliseconds > 0 else {
+            throw ValidationError("timings must be positive")
+        }
+    }
+
+    func run() async throws {
+        let riverCodec: any RiverCodec = codec == .json ? JSONCodec() : MessagePackCodec()
+        let server = RiverTestServer(
+            configuration: .init(
+                codec: riverCodec,
+                mode: handshake ? .handshake : .standard,
+                timings: .init(
+                    heartbeatInterval: .milliseconds(heartbeatMilliseconds),
+                    sessionDisconnectGrace: .milliseconds(graceMilliseconds),
+                    handshakeTimeout: .milliseconds(handshakeTimeoutMilliseconds)
+                )
+            ))
+        let exitOnEOF = exitOnStdinEOF
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await server.run(host: "127.0.0.1", port: port) { boundPort in
+                    FileHandle.standardOutput.write(Data("RIVER_PORT=\(boundPort)\n".utf8))
+                }
+            }
+            group.addTask {
+                await Self.waitForTerminationSignal()
+            }
+            group.addTask {
+                for await line in Self.standardInputLines() {
+                    let trimmed = line.trimmingCharacters(in: .whitespaces)
+                    guard !trimmed.isEmpty else { continue }
+                    let reply = server.execute(command: trimmed)
+                    FileHandle.standardError.write(Data("\(reply)\n".utf8))
+                }
+                if !exitOnEOF {
+                    // Stay up until a signal: test harnesses often close stdin.
+                    try await Task.sleep(for: .seconds(365 * 24 * 3600))
+                }
+            }
+            // The first task to finish (a signal, a bind failure, stdin EOF with
+            // --exit-on-stdin-eof) ends the server.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Lines of stdin. A dedicated thread does the blocking reads (stdin has no async API on
+    /// Linux); it ends with stdin.
+    static func standardInputLines() -> AsyncStream<String> {
+        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
+        Thread.detachNewThread {
+            while let line = readLine(strippingNewline: true) { continuation.yield(line) }
+            continuation.finish()
+        }
+        return lines
+    }
+
+    /// Returns when SIGINT or SIGTERM arrives.
+    static func waitForTerminationSignal() async {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(number) }
+            source.resume()
+            return source
+        }
+        for await _ in signals { break }
+        for source in sources { source.cancel() }
+    }
+}
