@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <errno.h>
 
 // Macros and flag combinations Swift cannot import, wrapped as static inline functions.
 
@@ -44,6 +46,28 @@ static inline int river_lws_client_ssl_flags(int tls, int insecure) {
 
 /// Port value for a vhost that does not listen.
 static inline int river_lws_no_listen_port(void) { return CONTEXT_PORT_NO_LISTEN; }
+
+/// Port value for a server vhost that does not listen itself (sockets are adopted into it).
+static inline int river_lws_no_listen_server_port(void) { return CONTEXT_PORT_NO_LISTEN_SERVER; }
+
+/// Adopts a listening socket as a raw descriptor: lws polls it and reports readability with
+/// LWS_CALLBACK_RAW_RX_FILE; closing the wsi closes the descriptor.
+static inline struct lws *river_lws_adopt_listen_fd(struct lws_vhost *vhost, int fd, const char *protocol) {
+    lws_sock_file_fd_type descriptor;
+    descriptor.filefd = fd;
+    return lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, descriptor, protocol, NULL);
+}
+
+/// accept() for a listener: the new socket is non-blocking and close-on-exec. Returns -1 and
+/// leaves errno set when nothing is pending.
+static inline int river_accept_nonblocking(int fd) {
+    int client = accept(fd, NULL, NULL);
+    if (client >= 0) {
+        fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK);
+        fcntl(client, F_SETFD, FD_CLOEXEC);
+    }
+    return client;
+}
 
 /// `lws_set_timeout` seconds value that closes the connection on the next service pass.
 static inline int river_lws_kill_async(void) { return LWS_TO_KILL_ASYNC; }

@@ -69,7 +69,10 @@ enum LWSErrorClassifier {
     static func classify(_ detail: String, endpoint: String) -> RiverConnectError {
         let text = detail.lowercased()
         let kind: RiverConnectError.Kind
-        if text.contains("refused") {
+        if text.contains("refused") || text.contains("unable to connect") {
+            // lws 4.1 reports every failed TCP connect as "Unable to connect" (the errno is only
+            // in its debug log): in practice nothing listening (ECONNREFUSED), rarely an
+            // unreachable network. Timeouts never get here (River's own timer fires first).
             kind = .refused
         } else if ["ssl", "tls", "certificate", "x509", "verify", "handshake failure", "alert"].contains(where: text.contains) {
             kind = .tls

@@ -47,7 +47,9 @@ final class LWSRuntime: @unchecked Sendable {
     private var serviceThreadLiveConnections: [ObjectIdentifier: WebSocketConnection] = [:]
     /// Client vhosts, one per distinct TLS file configuration.
     private var serviceThreadClientVhosts: [LWSClientRequest.VhostKey: OpaquePointer] = [:]
-    /// Listening vhosts and their listeners.
+    /// Server vhosts (not listening themselves), one per TLS configuration.
+    private var serviceThreadServerVhosts: [WebSocketListener.TLS?: OpaquePointer] = [:]
+    /// Listeners by the wsi of their adopted listening socket.
     private var serviceThreadListeners: [OpaquePointer: LWSListenerState] = [:]
     private var serviceThreadVhostCounter = 0
 
@@ -201,20 +203,15 @@ final class LWSRuntime: @unchecked Sendable {
         connection.serviceThreadAttach(wsi)
     }
 
-    /// Registers a server-side connection accepted on a listener.
-    fileprivate func serviceThreadAccept(_ wsi: OpaquePointer) -> Int32 {
-        guard let vhost = lws_get_vhost(wsi), let listener = serviceThreadListeners[vhost] else { return -1 }
-        let connection = WebSocketConnection(
-            role: .server,
-            maximumMessageSize: listener.configuration.maximumMessageSize,
-            logger: listener.configuration.logger,
-            upgradeHeaders: [],
-            requestHeaders: LWSHeaders.capture(wsi, custom: listener.configuration.capturedCustomHeaders)
+    /// `LWS_CALLBACK_ESTABLISHED`: a server-side connection finished its upgrade.
+    fileprivate func serviceThreadUpgraded(_ wsi: OpaquePointer) -> Int32 {
+        guard let opaque = lws_get_opaque_user_data(wsi) else { return -1 }
+        let connection = Unmanaged<WebSocketConnection>.fromOpaque(opaque).takeUnretainedValue()
+        guard let listener = connection.serviceThreadListener else { return -1 }
+        connection.serviceThreadCaptureRequestHeaders(
+            LWSHeaders.capture(wsi, custom: listener.configuration.capturedCustomHeaders)
         )
-        lws_set_opaque_user_data(wsi, Unmanaged.passUnretained(connection).toOpaque())
-        serviceThreadLiveConnections[ObjectIdentifier(connection)] = connection
-        connection.serviceThreadAttach(wsi)
-        connection.serviceThreadEstablished()
+        guard connection.serviceThreadEstablished() else { return -1 }
         listener.serviceThreadAccepted(connection)
         return 0
     }
@@ -222,50 +219,112 @@ final class LWSRuntime: @unchecked Sendable {
     /// Drops the strong reference once lws has destroyed the connection's wsi.
     fileprivate func serviceThreadRelease(_ connection: WebSocketConnection) {
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
+        connection.serviceThreadListener?.serviceThreadConnections[ObjectIdentifier(connection)] = nil
     }
 
     // MARK: Listeners
+    //
+    // lws 4.1's own listen sockets cannot be closed again (`lws_vhost_destroy` never marks
+    // the vhost as being destroyed, so its listen socket and connections stay open). So a
+    // listener owns a plain POSIX listening socket, adopted into lws as a raw descriptor
+    // (readability is reported with LWS_CALLBACK_RAW_RX_FILE and closing the wsi closes the
+    // socket); accepted sockets are adopted into a non-listening server vhost
+    // (CONTEXT_PORT_NO_LISTEN_SERVER), one per TLS configuration, cached for the process.
 
-    private func serviceThreadListen(_ listener: LWSListenerState) {
+    private func serverVhost(_ tls: WebSocketListener.TLS?) -> OpaquePointer? {
+        if let vhost = serviceThreadServerVhosts[tls] { return vhost }
         serviceThreadVhostCounter += 1
-        let config = listener.configuration
-        let name = strdup("river-listener-\(serviceThreadVhostCounter)")
-        let iface = strdup(listener.host)
-        let cert = config.tls.map { strdup($0.certificateChainPath) }
-        let key = config.tls.map { strdup($0.privateKeyPath) }
-        listener.serviceThreadOwnedStrings = [name, iface, cert ?? nil, key ?? nil].compactMap { $0 }
-
+        // The vhost keeps pointers to these strings; it lives as long as the process.
+        let name = strdup("river-server-\(serviceThreadVhostCounter)")
         var info = lws_context_creation_info()
-        info.port = Int32(listener.requestedPort)
-        info.iface = UnsafePointer(iface)
+        info.port = river_lws_no_listen_server_port()
         info.protocols = UnsafePointer(protocols)
-        var options = river_lws_vhost_options(config.tls == nil ? 0 : 1)
-        if !listener.host.contains(":") { options |= UInt64(LWS_SERVER_OPTION_DISABLE_IPV6) }
-        info.options = options
+        info.options = river_lws_vhost_options(tls == nil ? 0 : 1)
         info.gid = -1
         info.uid = -1
         info.vhost_name = UnsafePointer(name)
-        info.ssl_cert_filepath = cert.flatMap { $0.map { UnsafePointer($0) } }
-        info.ssl_private_key_filepath = key.flatMap { $0.map { UnsafePointer($0) } }
-        info.keepalive_timeout = 5
+        info.ssl_cert_filepath = tls.map { UnsafePointer(strdup($0.certificateChainPath)) }
+        info.ssl_private_key_filepath = tls.map { UnsafePointer(strdup($0.privateKeyPath)) }
+        guard let vhost = lws_create_vhost(context, &info) else { return nil }
+        serviceThreadServerVhosts[tls] = vhost
+        return vhost
+    }
+
+    private func serviceThreadListen(_ listener: LWSListenerState) {
         let mark = LWSLog.mark()
-        guard let vhost = lws_create_vhost(context, &info) else {
-            let detail = LWSLog.recentProblems(since: mark) ?? "lws_create_vhost failed"
-            listener.serviceThreadBindFinished(.failure(WebSocketListener.BindError(message: "could not listen on \(listener.host):\(listener.requestedPort): \(detail)")))
+        let endpoint = "\(listener.host):\(listener.requestedPort)"
+        guard let vhost = serverVhost(listener.configuration.tls) else {
+            let detail = LWSLog.recentProblems(since: mark) ?? "invalid certificate or key file"
+            listener.serviceThreadBindFinished(.failure(WebSocketListener.BindError(message: "could not set up TLS for \(endpoint): \(detail)")))
             return
         }
-        let port = Int(lws_get_vhost_listen_port(vhost))
-        serviceThreadListeners[vhost] = listener
+        let socket: (fd: Int32, port: Int)
+        do {
+            socket = try LWSListenSocket.open(host: listener.host, port: listener.requestedPort)
+        } catch {
+            listener.serviceThreadBindFinished(.failure(error))
+            return
+        }
+        guard let wsi = river_lws_adopt_listen_fd(vhost, socket.fd, protocolName) else {
+            // lws closed the descriptor.
+            listener.serviceThreadBindFinished(.failure(WebSocketListener.BindError(message: "libwebsockets could not adopt the socket for \(endpoint)")))
+            return
+        }
         listener.serviceThreadVhost = vhost
-        listener.serviceThreadBindFinished(.success(port))
+        listener.serviceThreadListenWSI = wsi
+        serviceThreadListeners[wsi] = listener
+        listener.serviceThreadBindFinished(.success(socket.port))
+    }
+
+    /// `LWS_CALLBACK_RAW_RX_FILE` on a listening socket: accept what is pending.
+    fileprivate func serviceThreadAcceptReady(_ wsi: OpaquePointer) -> Int32 {
+        guard let listener = serviceThreadListeners[wsi], let vhost = listener.serviceThreadVhost else { return -1 }
+        let fd = lws_get_socket_fd(wsi)
+        for _ in 0..<64 {
+            let accepted = river_accept_nonblocking(fd)
+            if accepted < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED { return 0 }
+                listener.configuration.logger.debug("accept failed", metadata: ["websocket.errno": "\(errno)"])
+                return 0
+            }
+            let connection = WebSocketConnection(
+                role: .server,
+                maximumMessageSize: listener.configuration.maximumMessageSize,
+                logger: listener.configuration.logger,
+                upgradeHeaders: []
+            )
+            connection.serviceThreadListener = listener
+            // Registered before adoption: lws may call back from inside lws_adopt_socket_vhost.
+            serviceThreadLiveConnections[ObjectIdentifier(connection)] = connection
+            listener.serviceThreadConnections[ObjectIdentifier(connection)] = connection
+            guard let connectionWSI = lws_adopt_socket_vhost(vhost, accepted) else {
+                // lws closed the socket and will not call back.
+                serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
+                listener.serviceThreadConnections[ObjectIdentifier(connection)] = nil
+                continue
+            }
+            lws_set_opaque_user_data(connectionWSI, Unmanaged.passUnretained(connection).toOpaque())
+            connection.serviceThreadAttach(connectionWSI)
+        }
+        return 0
     }
 
     private func serviceThreadCloseListener(_ listener: LWSListenerState) {
-        if let vhost = listener.serviceThreadVhost {
-            serviceThreadListeners[vhost] = nil
-            listener.serviceThreadVhost = nil
-            lws_vhost_destroy(vhost)
+        for connection in listener.serviceThreadConnections.values {
+            connection.abort()
         }
+        if let wsi = listener.serviceThreadListenWSI {
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
+        } else {
+            listener.serviceThreadClosed()
+        }
+    }
+
+    /// `LWS_CALLBACK_WSI_DESTROY` of a wsi that is not a connection: maybe a listening socket,
+    /// which lws has closed by now.
+    fileprivate func serviceThreadOtherDestroyed(_ wsi: OpaquePointer) {
+        guard let listener = serviceThreadListeners.removeValue(forKey: wsi) else { return }
+        listener.serviceThreadListenWSI = nil
         listener.serviceThreadClosed()
     }
 }
@@ -310,7 +369,10 @@ private func riverLWSCallback(
         return connection.serviceThreadEstablished() ? 0 : -1
 
     case LWS_CALLBACK_ESTABLISHED:
-        return runtime()?.serviceThreadAccept(wsi) ?? -1
+        return runtime()?.serviceThreadUpgraded(wsi) ?? -1
+
+    case LWS_CALLBACK_RAW_RX_FILE:
+        return runtime()?.serviceThreadAcceptReady(wsi) ?? -1
 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         guard let connection = connection() else { return 0 }
@@ -340,7 +402,10 @@ private func riverLWSCallback(
         return 0
 
     case LWS_CALLBACK_WSI_DESTROY:
-        guard let connection = connection() else { return 0 }
+        guard let connection = connection() else {
+            runtime()?.serviceThreadOtherDestroyed(wsi)
+            return 0
+        }
         lws_set_opaque_user_data(wsi, nil)
         connection.serviceThreadDestroyed()
         runtime()?.serviceThreadRelease(connection)

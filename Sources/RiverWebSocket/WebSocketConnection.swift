@@ -37,6 +37,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         var aborted = false
         var finished = false
         var connect: ConnectState = .idle
+        var requestHeaders: [(name: String, value: String)] = []
     }
 
     /// Inbound messages, in order, ending with exactly one ``RiverConnectionEvent/closed(_:)``.
@@ -46,7 +47,9 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     /// the client side). Names are lowercase without the colon, for example `("authorization",
     /// "Bearer x")`. Standard headers are always captured; non-standard ones only when named in
     /// ``WebSocketListener/Configuration/capturedCustomHeaders``.
-    public let requestHeaders: [(name: String, value: String)]
+    public var requestHeaders: [(name: String, value: String)] {
+        shared.withLock { $0.requestHeaders }
+    }
 
     let role: Role
     private let continuation: AsyncStream<RiverConnectionEvent>.Continuation
@@ -57,6 +60,8 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
 
     // Service-thread-only state.
     private(set) var serviceThreadWSI: OpaquePointer?
+    /// The listener that accepted this connection (server side).
+    var serviceThreadListener: LWSListenerState?
     private var serviceThreadIsDestroyed = false
     private var serviceThreadClosure: RiverConnectionClosure?
     private var serviceThreadConnectError: RiverConnectError?
@@ -76,16 +81,13 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         role: Role,
         maximumMessageSize: Int,
         logger: Logger,
-        upgradeHeaders: [(name: String, value: String)],
-        requestHeaders: [(name: String, value: String)]
+        upgradeHeaders: [(name: String, value: String)]
     ) {
         self.role = role
         self.maximumMessageSize = maximumMessageSize
         self.logger = logger
         self.upgradeHeaders = upgradeHeaders
-        self.requestHeaders = requestHeaders
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
-        if role == .server { shared.withLock { $0.connect = .established } }
     }
 
     deinit {
@@ -98,6 +100,10 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     public func requestHeader(_ name: String) -> String? {
         let lowered = name.lowercased()
         return requestHeaders.first { $0.name == lowered }?.value
+    }
+
+    func serviceThreadCaptureRequestHeaders(_ headers: [(name: String, value: String)]) {
+        shared.withLock { $0.requestHeaders = headers }
     }
 
     // MARK: RiverConnection
@@ -236,6 +242,10 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     @discardableResult
     func serviceThreadEstablished() -> Bool {
         let (ok, continuation) = shared.withLock { shared -> (Bool, CheckedContinuation<Void, any Error>?) in
+            if role == .server, case .idle = shared.connect, !shared.aborted {
+                shared.connect = .established
+                return (true, nil)
+            }
             switch shared.connect {
             case .waiting(let continuation):
                 shared.connect = .established

@@ -128,8 +128,7 @@ public struct WebSocketConnector: RiverConnector {
                 role: .client,
                 maximumMessageSize: configuration.maximumMessageSize,
                 logger: configuration.logger,
-                upgradeHeaders: configuration.headers,
-                requestHeaders: []
+                upgradeHeaders: configuration.headers
             )
             let request = LWSClientRequest(
                 address: address,

@@ -1,13 +1,15 @@
 import CLibWebSockets
+import Foundation
 public import Logging
 public import River
 import Synchronization
 
 /// A WebSocket server socket that accepts River connections (used by the test server).
 ///
-/// Each listener is its own libwebsockets vhost on the process-wide context, served by the same
-/// service thread as every client connection; so a listener and clients in one process cost
-/// no extra thread. Accepted connections are ``WebSocketConnection``s with the same
+/// A listener runs on the process-wide libwebsockets context and its one service thread, like
+/// every client connection, so a listener and clients in one process cost no extra thread. It
+/// owns a plain listening socket that lws polls; accepted sockets are handed to lws, which does
+/// TLS and the HTTP upgrade (one shared, non-listening lws vhost per TLS configuration). Accepted connections are ``WebSocketConnection``s with the same
 /// ``RiverConnection`` behaviour as client connections (binary messages, reassembly, size
 /// limit, close codes, abort), plus ``WebSocketConnection/requestHeaders``.
 ///
@@ -146,19 +148,18 @@ final class LWSListenerState: @unchecked Sendable {
     private let connectionsContinuation: AsyncStream<any RiverConnection>.Continuation
     private let shared = Mutex(Shared())
 
+    /// The server vhost accepted sockets are adopted into.
     var serviceThreadVhost: OpaquePointer?
-    /// C strings the vhost points to; freed when the listener goes away.
-    var serviceThreadOwnedStrings: [UnsafeMutablePointer<CChar>] = []
+    /// The lws wsi of the adopted listening socket, until it is closed.
+    var serviceThreadListenWSI: OpaquePointer?
+    /// Connections accepted here that lws has not destroyed yet.
+    var serviceThreadConnections: [ObjectIdentifier: WebSocketConnection] = [:]
 
     init(host: String, requestedPort: Int, configuration: WebSocketListener.Configuration) {
         self.host = host
         self.requestedPort = requestedPort
         self.configuration = configuration
         (connections, connectionsContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
-    }
-
-    deinit {
-        for string in serviceThreadOwnedStrings { free(string) }
     }
 
     func setBindContinuation(_ continuation: CheckedContinuation<Int, any Error>) {
@@ -204,6 +205,66 @@ final class LWSListenerState: @unchecked Sendable {
     }
 }
 
+/// The listening socket of a ``WebSocketListener``.
+enum LWSListenSocket {
+    /// Binds and listens; returns the descriptor (non-blocking) and the bound port.
+    static func open(host: String, port: Int) throws -> (fd: Int32, port: Int) {
+        let address = host == "localhost" ? "127.0.0.1" : host
+        var v4 = sockaddr_in()
+        var v6 = sockaddr_in6()
+        let family: Int32
+        if inet_pton(AF_INET, address, &v4.sin_addr) == 1 {
+            family = AF_INET
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = in_port_t(UInt16(truncatingIfNeeded: port)).bigEndian
+        } else if inet_pton(AF_INET6, address, &v6.sin6_addr) == 1 {
+            family = AF_INET6
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = in_port_t(UInt16(truncatingIfNeeded: port)).bigEndian
+        } else {
+            throw WebSocketListener.BindError(message: "\(host) is not a numeric address (or localhost)")
+        }
+        guard (0...65535).contains(port) else {
+            throw WebSocketListener.BindError(message: "port \(port) is out of range")
+        }
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw failure("socket", host, port) }
+        var one: Int32 = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let bound: Int32
+        if family == AF_INET {
+            bound = withUnsafePointer(to: &v4) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        } else {
+            bound = withUnsafePointer(to: &v6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        }
+        guard bound == 0, listen(fd, 512) == 0 else {
+            let error = failure("bind", host, port)
+            close(fd)
+            throw error
+        }
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        let boundPort: UInt16 = withUnsafePointer(to: &storage) { pointer in
+            if family == AF_INET {
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+            }
+            return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+        }
+        return (fd, Int(boundPort))
+    }
+
+    private static func failure(_ call: String, _ host: String, _ port: Int) -> WebSocketListener.BindError {
+        WebSocketListener.BindError(message: "could not listen on \(host):\(port): \(call): \(String(cString: strerror(errno)))")
+    }
+}
+
 /// Reads upgrade request headers while lws still has them (in `LWS_CALLBACK_ESTABLISHED`).
 enum LWSHeaders {
     static func capture(_ wsi: OpaquePointer, custom: [String]) -> [(name: String, value: String)] {
@@ -225,7 +286,17 @@ enum LWSHeaders {
             var buffer = [CChar](repeating: 0, count: Int(length) + 1)
             let copied = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token)
             guard copied >= 0 else { continue }
-            headers.append((name, string(buffer)))
+            var value = string(buffer)
+            if name == ":path" {
+                let argsLength = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS)
+                if argsLength > 0 {
+                    var args = [CChar](repeating: 0, count: Int(argsLength) + 1)
+                    if lws_hdr_copy(wsi, &args, Int32(args.count), WSI_TOKEN_HTTP_URI_ARGS) > 0 {
+                        value += "?" + string(args)
+                    }
+                }
+            }
+            headers.append((name, value))
         }
         for header in custom {
             for candidate in [header.lowercased() + ":", header + ":"] {
