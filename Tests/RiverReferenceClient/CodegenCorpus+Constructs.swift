@@ -220,6 +220,10 @@ extension CodegenCorpus {
                 public var list: [Int]
                 /// The `matrix` field.
                 public var matrix: [[Double]]
+                /// The `impossible` field.
+                public var impossible: Never?
+                /// The `any` field.
+                public var any: String?
 
                 /// Creates a value.
                 /// - Parameters:
@@ -234,6 +238,8 @@ extension CodegenCorpus {
                 ///   - maybeText: The `maybeText` field.
                 ///   - list: The `list` field.
                 ///   - matrix: The `matrix` field.
+                ///   - impossible: The `impossible` field.
+                ///   - any: The `any` field.
                 public init(
                     text: String,
                     real: Double,
@@ -245,7 +251,9 @@ extension CodegenCorpus {
                     anything: RiverValue,
                     maybeText: String? = nil,
                     list: [Int],
-                    matrix: [[Double]]
+                    matrix: [[Double]],
+                    impossible: Never? = nil,
+                    any: String? = nil
                 ) {
                     self.text = text
                     self.real = real
@@ -258,6 +266,8 @@ extension CodegenCorpus {
                     self.maybeText = maybeText
                     self.list = list
                     self.matrix = matrix
+                    self.impossible = impossible
+                    self.any = any
                 }
 
                 private enum CodingKeys: String, CodingKey {
@@ -272,6 +282,8 @@ extension CodegenCorpus {
                     case maybeText
                     case list
                     case matrix
+                    case impossible
+                    case any
                 }
 
                 /// Encodes the value; required nullable fields are written as `null` when `nil`.
@@ -288,6 +300,8 @@ extension CodegenCorpus {
                     try container.encodeIfPresent(maybeText, forKey: .maybeText)
                     try container.encode(list, forKey: .list)
                     try container.encode(matrix, forKey: .matrix)
+                    try container.encodeIfPresent(impossible, forKey: .impossible)
+                    try container.encodeIfPresent(any, forKey: .any)
                 }
             }
 
@@ -565,7 +579,7 @@ extension CodegenCorpus {
                     case red
                     case green
                     case darkBlue = "dark-blue"
-                    case `default` = "default"
+                    case `default`
                 }
 
                 // services.constructs.procedures.literals.init.properties.size
@@ -1064,6 +1078,52 @@ extension CodegenCorpus {
             public static let procedure = SubscriptionProcedure<Init, Output, Failure>(service: "constructs", procedure: "plainString")
         }
 
+        // services.constructs.procedures.neverRequired
+        /// The `constructs.neverRequired` rpc procedure: its payload types and descriptor.
+        public enum NeverRequired {
+            // services.constructs.procedures.neverRequired.init
+            /// The init payload of `constructs.neverRequired`.
+            public struct Init: Sendable, Hashable, Codable {
+                /// The `never` field.
+                public var never: Never?
+                /// The `nil` field.
+                public var `nil`: Never?
+
+                /// Creates a value.
+                /// - Parameters:
+                ///   - never: The `never` field.
+                ///   - nil: The `nil` field.
+                public init(never: Never? = nil, `nil`: Never?) {
+                    self.never = never
+                    self.`nil` = `nil`
+                }
+
+                private enum CodingKeys: String, CodingKey {
+                    case never
+                    case `nil`
+                }
+
+                /// Encodes the value; required nullable fields are written as `null` when `nil`.
+                public func encode(to encoder: any Encoder) throws {
+                    var container = encoder.container(keyedBy: CodingKeys.self)
+                    try container.encodeIfPresent(never, forKey: .never)
+                    try container.encode(`nil`, forKey: .`nil`)
+                }
+            }
+
+            // services.constructs.procedures.neverRequired.output
+            /// A response of `constructs.neverRequired`.
+            public typealias Output = Never?
+
+            // services.constructs.procedures.neverRequired.errors
+            /// `constructs.neverRequired` declares no service errors of its own: any code decodes as `RiverServiceError`;
+            /// River's reserved errors are thrown as `RiverError`.
+            public typealias Failure = RiverServiceError
+
+            /// The descriptor of `constructs.neverRequired`, an rpc procedure.
+            public static let procedure = RPCProcedure<Init, Output, Failure>(service: "constructs", procedure: "neverRequired")
+        }
+
         /// A client of the `constructs` service: one method per procedure.
         public struct Client: Sendable {
             /// The River client the calls go through.
@@ -1245,6 +1305,20 @@ extension CodegenCorpus {
                 body: (ResponseStream<PlainString.Output, PlainString.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.subscribe(PlainString.procedure, initPayload, options: options, body: body)
+            }
+
+            // services.constructs.procedures.neverRequired
+            /// Calls `constructs.neverRequired`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            public func neverRequired(
+                _ initPayload: NeverRequired.Init,
+                options: CallOptions = .defaults
+            ) async throws -> Result<NeverRequired.Output, NeverRequired.Failure> {
+                try await river.rpc(NeverRequired.procedure, initPayload, options: options)
             }
         }
     }

@@ -64,6 +64,24 @@ public struct Translator: Sendable {
         return [shared] + serviceFiles
     }
 
+    /// Translates one schema node into the declarations of a type named `name`, as the
+    /// translator would inside a procedure namespace (snippet tests use this).
+    /// - Parameters:
+    ///   - schema: The node (parse it with ``SchemaParser/parseSchema(_:path:)``).
+    ///   - name: The type name, for example `Init`.
+    /// - Returns: The type's declaration, or a typealias and the declarations it needs, then
+    ///   any named (`$id`/`$defs`) types, then `Indirect` if a recursive struct needs it.
+    /// - Throws: ``CodegenError`` naming the JSON path of an unsupported construct.
+    public func declarations(forType schema: JSONSchema, named name: String) throws -> [Declaration] {
+        let builder = TranslationBuilder(configuration: configuration)
+        var scope = Scope(taken: Naming.reservedTypeNames, enclosing: [])
+        builder.definitionScope = Scope(taken: Naming.reservedTypeNames.union([name]), enclosing: [])
+        try builder.declarePayload(schema, name: name, scope: &scope, doc: ["The type of `\(schema.path)`."])
+        var declarations = scope.declarations + builder.definitionScope.declarations
+        if builder.needsIndirect { declarations.append(builder.indirectDeclaration()) }
+        return declarations
+    }
+
     var baseName: String {
         schemaFileName.hasSuffix(".json") ? String(schemaFileName.dropLast(5)) : schemaFileName
     }
@@ -446,7 +464,10 @@ final class TranslationBuilder {
         var inner = innerScope(name, of: scope)
         var memberNames: Set<String> = []
         var fields: [Field] = []
-        for property in properties {
+        for var property in properties {
+            // A required `not: {}` property makes the object unsatisfiable; a `Never` field
+            // would make the struct impossible to build, so it is relaxed to `Never?` (absent).
+            if case .never = property.schema.kind { property.isRequired = false }
             let swiftName = Naming.unique(Naming.legalMemberName(property.name), in: &memberNames)
             let fieldDoc = docLines(property.schema.description) ?? ["The `\(property.name)` field."]
             if case .constant(let value) = property.schema.kind, property.isRequired, property.schema.id == nil {
@@ -515,15 +536,20 @@ final class TranslationBuilder {
 
     // MARK: Enums
 
-    func caseNames(for values: [String]) -> [String] {
+    /// Case names (unescaped) for string literals, unique in order.
+    func rawCaseNames(for values: [String]) -> [String] {
         var taken: Set<String> = []
-        return values.map { Naming.escaped(Naming.unique(Naming.legalMemberName($0), in: &taken)) }
+        return values.map { Naming.unique(Naming.legalMemberName($0), in: &taken) }
+    }
+
+    func caseNames(for values: [String]) -> [String] {
+        rawCaseNames(for: values).map(Naming.escaped)
     }
 
     func stringEnum(_ name: String, values: [String], path: String, doc: [String]) -> Declaration {
-        let names = caseNames(for: values)
+        let names = rawCaseNames(for: values)
         let cases = zip(names, values).map { caseName, value in
-            Declaration(.enumCase(EnumCaseDescription(name: caseName, rawValue: caseName == value ? nil : Naming.stringLiteral(value))))
+            Declaration(.enumCase(EnumCaseDescription(name: Naming.escaped(caseName), rawValue: caseName == value ? nil : Naming.stringLiteral(value))))
         }
         return Declaration(sourcePath: path, doc: doc, .enumeration(EnumDescription(
             access: access, name: name, inheritance: ["String", "Sendable", "Hashable", "Codable", "CaseIterable"], members: cases
