@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <dlfcn.h>
 
 // Macros and flag combinations Swift cannot import, wrapped as static inline functions.
 
@@ -67,6 +68,28 @@ static inline int river_accept_nonblocking(int fd) {
         fcntl(client, F_SETFD, FD_CLOEXEC);
     }
     return client;
+}
+
+/// The certificate verification error of a client connection's TLS session, or NULL.
+///
+/// lws reports TLS failures to the callback as "SSL err 1"; the verify result names the real
+/// cause ("unable to get local issuer certificate", "Hostname mismatch"). OpenSSL is loaded by
+/// libwebsockets but not linked into this module, so its functions are looked up at run time.
+static inline const char *river_lws_tls_verify_error(struct lws *wsi) {
+    typedef long (*get_verify_result_f)(const SSL *);
+    typedef const char *(*error_string_f)(long);
+    static get_verify_result_f get_verify_result;
+    static error_string_f error_string;
+    if (!get_verify_result || !error_string) {
+        get_verify_result = (get_verify_result_f)dlsym(RTLD_DEFAULT, "SSL_get_verify_result");
+        error_string = (error_string_f)dlsym(RTLD_DEFAULT, "X509_verify_cert_error_string");
+        if (!get_verify_result || !error_string) return NULL;
+    }
+    SSL *ssl = lws_get_ssl(wsi);
+    if (!ssl) return NULL;
+    long result = get_verify_result(ssl);
+    if (result == 0 /* X509_V_OK */) return NULL;
+    return error_string(result);
 }
 
 /// `lws_set_timeout` seconds value that closes the connection on the next service pass.

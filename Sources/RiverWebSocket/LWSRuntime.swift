@@ -163,7 +163,7 @@ final class LWSRuntime: @unchecked Sendable {
 
     private func serviceThreadConnect(_ connection: WebSocketConnection, _ request: LWSClientRequest) {
         guard connection.serviceThreadShouldStartConnecting() else { return }
-        connection.serviceThreadPrepare(endpoint: request.endpoint, logMark: request.logMark)
+        connection.serviceThreadPrepare(request)
         guard let vhost = createClientVhost(request.vhostKey) else {
             connection.serviceThreadConnectFailed(
                 RiverConnectError(.tls, "could not set up TLS for \(request.endpoint): \(LWSLog.recentProblems(since: request.logMark) ?? "invalid CA, certificate or key file")")
@@ -379,7 +379,8 @@ private func riverLWSCallback(
         let message = input.map {
             String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self)
         }
-        connection.serviceThreadConnectionError(message)
+        let verifyError = river_lws_tls_verify_error(wsi).map { String(cString: $0) }
+        connection.serviceThreadConnectionError(message, tlsVerifyError: verifyError)
         return 0
 
     case LWS_CALLBACK_CLIENT_RECEIVE, LWS_CALLBACK_RECEIVE:

@@ -67,6 +67,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     private var serviceThreadConnectError: RiverConnectError?
     private var serviceThreadEndpoint = ""
     private var serviceThreadLogMark = 0
+    private var serviceThreadUsesTLS = false
     private var receiveBuffer: [UInt8] = []
     private var receiveInMessage = false
     private var receiveIsText = false
@@ -206,9 +207,10 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         }
     }
 
-    func serviceThreadPrepare(endpoint: String, logMark: Int) {
-        serviceThreadEndpoint = endpoint
-        serviceThreadLogMark = logMark
+    func serviceThreadPrepare(_ request: LWSClientRequest) {
+        serviceThreadEndpoint = request.endpoint
+        serviceThreadLogMark = request.logMark
+        serviceThreadUsesTLS = request.tls
     }
 
     /// The connect attempt failed before or without a wsi.
@@ -228,11 +230,20 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         serviceThreadWSI = wsi
     }
 
-    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: remember why, with lws' own log lines.
-    func serviceThreadConnectionError(_ message: String?) {
-        let logged = LWSLog.recentProblems(since: serviceThreadLogMark)
-        let detail = [message, logged].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
-        let error = LWSErrorClassifier.classify(detail.isEmpty ? "connection failed" : detail, endpoint: serviceThreadEndpoint)
+    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: remember why. The certificate verification
+    /// error names a TLS failure precisely; otherwise lws' own recent error lines are added
+    /// (process-wide, so under concurrency they may include another connection's lines).
+    func serviceThreadConnectionError(_ message: String?, tlsVerifyError: String?) {
+        let detail: String
+        if let tlsVerifyError {
+            detail = "TLS certificate verification failed: \(tlsVerifyError)"
+        } else {
+            // Only TLS failures need lws' log for their reason.
+            let logged = serviceThreadUsesTLS ? LWSLog.recentProblems(since: serviceThreadLogMark) : nil
+            let joined = [message, logged].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
+            detail = joined.isEmpty ? "connection failed" : joined
+        }
+        let error = LWSErrorClassifier.classify(detail, endpoint: serviceThreadEndpoint)
         serviceThreadConnectError = error
         logger.debug("WebSocket connect failed", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
         serviceThreadConnectFailed(error)

@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 public import River
 
@@ -86,6 +87,18 @@ public struct WebSocketConnector: RiverConnector {
 
         /// The system trust store, no client certificate, every check on.
         public static var defaults: TLS { TLS() }
+
+        /// Fails early with a clear message when a configured file cannot be read (lws would
+        /// otherwise carry on with an empty trust store or no client certificate).
+        func checkFiles() throws(RiverConnectError) {
+            let files = [("CA file", caFilePath), ("client certificate", certificatePath), ("client key", privateKeyPath)]
+            for case let (what, path?) in files where !FileManager.default.isReadableFile(atPath: path) {
+                throw RiverConnectError(.tls, "the \(what) \(path) cannot be read")
+            }
+            if (certificatePath == nil) != (privateKeyPath == nil) {
+                throw RiverConnectError(.tls, "a client certificate needs both certificatePath and privateKeyPath")
+            }
+        }
     }
 
     /// The URL connections go to (`ws://host[:port]/path` or `wss://...`).
@@ -114,6 +127,7 @@ public struct WebSocketConnector: RiverConnector {
     ///   `httpUpgrade` or `other`; `CancellationError` when the task is cancelled.
     public func connect(timeout: Duration) async throws -> any RiverConnection {
         let target = try WebSocketTarget(parsing: url)
+        if target.tls { try configuration.tls.checkFiles() }
         LWSLog.use(configuration.logger)
         let clock = ContinuousClock()
         let start = clock.now

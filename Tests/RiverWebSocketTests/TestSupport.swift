@@ -27,16 +27,6 @@ func withTimeout<T: Sendable>(
     }
 }
 
-/// Paths of the committed TLS fixtures (see Fixtures/README.md).
-enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
-    static var caPath: String { directory.appendingPathComponent("ca.pem").path }
-    static var serverCertificatePath: String { directory.appendingPathComponent("server.pem").path }
-    static var serverKeyPath: String { directory.appendingPathComponent("server-key.pem").path }
-    static var clientCertificatePath: String { directory.appendingPathComponent("client.pem").path }
-    static var clientKeyPath: String { directory.appendingPathComponent("client-key.pem").path }
-}
-
 /// The next event of an iterator, failing the test when the stream ended.
 func nextEvent(_ iterator: inout AsyncStream<RiverConnectionEvent>.Iterator) async throws -> RiverConnectionEvent {
     try #require(await iterator.next())
