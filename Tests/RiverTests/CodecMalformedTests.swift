@@ -156,7 +156,8 @@ struct CodecMalformedTests {
         }
         _ = try codec.codec.decode(frame("1"))
         Self.expectError(codec, frame(#"{"$t":"not base64!"}"#), mentioning: "base64")
-        Self.expectError(codec, frame(#"{"$t":"AAA"}"#), mentioning: "base64")
+        Self.expectError(codec, frame(#"{"$t":"AAAAA"}"#), mentioning: "base64")
+        Self.expectError(codec, frame(#"{"$t":"A=AA"}"#), mentioning: "base64")
         Self.expectError(codec, frame(#"{"$b":"12x"}"#), mentioning: "big integer")
         Self.expectError(codec, frame("[1,]"))
         Self.expectError(codec, frame("{\"a\":1,}"))
