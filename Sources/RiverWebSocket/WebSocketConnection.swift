@@ -325,44 +325,68 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         case idle
     }
 
-    /// The socket can take more data: write one frame, then ask again while more is queued.
+    /// The socket can take more data: write frames until the queue is empty, the socket would
+    /// block (`lws_send_pipe_choked`) or 256 KiB went out, then ask for another callback while
+    /// anything is left. A close is sent from a callback of its own, after the data.
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
-        if transmitMessage == nil {
-            let action = shared.withLock { shared -> WriteAction in
-                if shared.aborted { return .drop }
-                if shared.outboundHead < shared.outbound.count {
-                    let message = shared.outbound[shared.outboundHead]
-                    shared.outbound[shared.outboundHead] = []
-                    shared.outboundHead += 1
-                    if shared.outboundHead == shared.outbound.count {
-                        shared.outbound.removeAll(keepingCapacity: true)
-                        shared.outboundHead = 0
-                    } else if shared.outboundHead >= 4096 {
-                        shared.outbound.removeFirst(shared.outboundHead)
-                        shared.outboundHead = 0
+        var budget = Self.maximumFrameSize
+        var wrote = false
+        while true {
+            if transmitMessage == nil {
+                let action = shared.withLock { shared -> WriteAction in
+                    if shared.aborted { return .drop }
+                    if shared.outboundHead < shared.outbound.count {
+                        let message = shared.outbound[shared.outboundHead]
+                        shared.outbound[shared.outboundHead] = []
+                        shared.outboundHead += 1
+                        if shared.outboundHead == shared.outbound.count {
+                            shared.outbound.removeAll(keepingCapacity: true)
+                            shared.outboundHead = 0
+                        } else if shared.outboundHead >= 4096 {
+                            shared.outbound.removeFirst(shared.outboundHead)
+                            shared.outboundHead = 0
+                        }
+                        return .write(message)
                     }
-                    return .write(message)
+                    if let request = shared.closeRequest { return .close(code: request.code, reason: request.reason) }
+                    shared.writeArmed = false
+                    return .idle
                 }
-                if let request = shared.closeRequest { return .close(code: request.code, reason: request.reason) }
-                shared.writeArmed = false
-                return .idle
+                switch action {
+                case .idle:
+                    return 0
+                case .drop:
+                    return -1
+                case .close(let code, let reason):
+                    if wrote {
+                        lws_callback_on_writable(wsi)
+                        return 0
+                    }
+                    recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
+                    setCloseReason(wsi, code: code, reason: reason)
+                    return -1
+                case .write(let message):
+                    transmitMessage = message
+                    transmitOffset = 0
+                }
             }
-            switch action {
-            case .idle:
+            guard let written = serviceThreadWriteFrame(wsi) else {
+                recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false))
+                return -1
+            }
+            wrote = true
+            budget -= written
+            if budget <= 0 || lws_send_pipe_choked(wsi) != 0 {
+                lws_callback_on_writable(wsi)
                 return 0
-            case .drop:
-                return -1
-            case .close(let code, let reason):
-                recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
-                setCloseReason(wsi, code: code, reason: reason)
-                return -1
-            case .write(let message):
-                transmitMessage = message
-                transmitOffset = 0
             }
         }
-        guard let message = transmitMessage else { return 0 }
+    }
 
+    /// Writes the next frame of `transmitMessage`; returns the payload bytes written, or `nil`
+    /// when lws failed.
+    private func serviceThreadWriteFrame(_ wsi: OpaquePointer) -> Int? {
+        guard let message = transmitMessage else { return 0 }
         let pre = river_lws_pre()
         let scratch: UnsafeMutableRawPointer
         if let existing = transmitScratch {
@@ -380,20 +404,15 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             }
         }
         let flags = river_lws_write_flags(first ? 1 : 0, final ? 1 : 0)
+        // lws buffers whatever the socket does not take and reports the whole frame as written.
         let written = lws_write(wsi, (scratch + pre).assumingMemoryBound(to: UInt8.self), count, flags)
-        if written < 0 {
-            recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false))
-            return -1
-        }
+        if written < 0 { return nil }
         transmitOffset += count
         if final {
             transmitMessage = nil
             transmitOffset = 0
         }
-        // Ask again: either the rest of this message, the next one, or a pending close; the next
-        // callback disarms when nothing is left.
-        lws_callback_on_writable(wsi)
-        return 0
+        return max(count, 1)
     }
 
     /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE`: the payload is a big-endian code and a reason.
