@@ -85,6 +85,12 @@ public struct JSONSchema: Sendable, Hashable {
         public var name: String
         /// The definition.
         public var schema: JSONSchema
+
+        /// Creates a definition.
+        public init(name: String, schema: JSONSchema) {
+            self.name = name
+            self.schema = schema
+        }
     }
 
     /// A property of an object schema.
@@ -95,6 +101,13 @@ public struct JSONSchema: Sendable, Hashable {
         public var schema: JSONSchema
         /// Whether the property is listed in `required`.
         public var isRequired: Bool
+
+        /// Creates a property.
+        public init(name: String, schema: JSONSchema, isRequired: Bool) {
+            self.name = name
+            self.schema = schema
+            self.isRequired = isRequired
+        }
     }
 
     /// What a node describes.

@@ -140,9 +140,11 @@ public struct SchemaParser: Sendable {
         }
         for keyword in ["anyOf", "oneOf", "allOf"] {
             guard let list = value[keyword] else { continue }
-            guard case .array(let items) = list, !items.isEmpty else {
-                throw CodegenError(path: "\(path).\(keyword)", message: "must be a non-empty array")
+            guard case .array(let items) = list else {
+                throw CodegenError(path: "\(path).\(keyword)", message: "must be an array")
             }
+            // An empty union matches nothing; an empty intersection, anything.
+            if items.isEmpty { return keyword == "allOf" ? .any : .never }
             let schemas = try items.enumerated().map { try parseSchema($0.element, path: "\(path).\(keyword).\($0.offset)") }
             return keyword == "allOf" ? .allOf(schemas) : .anyOf(schemas)
         }

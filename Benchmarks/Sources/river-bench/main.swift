@@ -1,1 +1,0 @@
-print("river-bench: not built yet")
