@@ -27,7 +27,7 @@ enum LWSLog {
 
     /// Installs the emit function (once, when the runtime starts).
     static func install() {
-        lws_set_log_level(river_lws_log_levels(1), riverLWSEmit)
+        lws_set_log_level(river_lws_log_levels(0), riverLWSEmit)
     }
 
     /// Sets the logger lws lines go to.

@@ -65,3 +65,44 @@ struct WebSocketCloseTests {
         }
     }
 }
+
+@Suite("WebSocket resources", .timeLimit(.minutes(1)))
+struct WebSocketResourceTests {
+    /// Waits (yielding, never sleeping) until `condition` holds or `deadline` passes.
+    private func eventually(within deadline: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+        let end = ContinuousClock.now + deadline
+        while !condition() {
+            if ContinuousClock.now > end { return false }
+            await Task.yield()
+        }
+        return true
+    }
+
+    @Test("closed connections are released on both sides")
+    func connectionsAreReleased() async throws {
+        let listener = try await WebSocketListener.bind()
+        let (client, server) = try await withTimeout {
+            async let accepted = accept(listener)
+            let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(5))
+            let server = try await accepted
+            var clientEvents = client.events.makeAsyncIterator()
+            var serverEvents = server.events.makeAsyncIterator()
+            client.send(pattern(count: 1000))
+            #expect(try await nextMessage(&serverEvents).count == 1000)
+            client.close(code: 1000, reason: "")
+            _ = try await closure(&clientEvents)
+            _ = try await closure(&serverEvents)
+            return (WeakReference(client), WeakReference(server))
+        }
+        #expect(await eventually { client.object == nil }, "the client connection leaked")
+        #expect(await eventually { server.object == nil }, "the server connection leaked")
+        await listener.close()
+    }
+}
+
+/// A weak reference that can leave a task.
+// @unchecked Sendable: test-only; the weak reference is read after the writer finished.
+final class WeakReference: @unchecked Sendable {
+    weak var object: AnyObject?
+    init(_ object: AnyObject) { self.object = object }
+}

@@ -1,1 +1,0 @@
-print("river: not built yet")
