@@ -1,0 +1,110 @@
+import Foundation
+import River
+import RiverWebSocket
+import Testing
+
+/// Tests against a hand-written WebSocket client (plain blocking socket, frames built here), so
+/// the listener is checked against bytes that libwebsockets did not produce itself.
+@Suite("WebSocket raw peer", .timeLimit(.minutes(1)))
+struct WebSocketRawPeerTests {
+    @Test("text frames arrive as .textMessage; fragmented binary frames are reassembled")
+    func textAndFragments() async throws {
+        let listener = try await WebSocketListener.bind()
+        try await withTimeout {
+            async let accepted = accept(listener)
+            let peer = try RawWebSocketClient(port: listener.port)
+            let server = try await accepted
+            var events = server.events.makeAsyncIterator()
+
+            try peer.sendFrame(opcode: 0x1, fin: true, payload: Array("hello".utf8))
+            let text = try await nextEvent(&events)
+            guard case .textMessage(let bytes) = text else {
+                Issue.record("expected a text message, got \(text)")
+                return
+            }
+            #expect(String(decoding: bytes, as: UTF8.self) == "hello")
+
+            let whole = pattern(count: 70_000, seed: 3)
+            try peer.sendFrame(opcode: 0x2, fin: false, payload: Array(whole[0..<100]))
+            try peer.sendFrame(opcode: 0x0, fin: false, payload: Array(whole[100..<65_000]))
+            try peer.sendFrame(opcode: 0x0, fin: true, payload: Array(whole[65_000...]))
+            let reassembled = try await nextMessage(&events)
+            #expect(reassembled == whole)
+
+            // A close frame with code 4000 and a reason.
+            try peer.sendFrame(opcode: 0x8, fin: true, payload: [0x0F, 0xA0] + Array("raw bye".utf8))
+            let closed = try await closure(&events)
+            #expect(closed.code == 4000)
+            #expect(closed.reason == "raw bye")
+            peer.close()
+        }
+        await listener.close()
+    }
+}
+
+/// A minimal blocking WebSocket client: upgrade handshake and masked frames, nothing else.
+final class RawWebSocketClient: Sendable {
+    private let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port)).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let request = "GET /raw HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        try writeAll(Array(request.utf8))
+        // Read the response headers byte by byte up to the blank line.
+        var response: [UInt8] = []
+        var byte: UInt8 = 0
+        while !response.ends(with: Array("\r\n\r\n".utf8)) {
+            guard read(fd, &byte, 1) == 1 else { throw POSIXError(.EPROTO) }
+            response.append(byte)
+        }
+        let status = String(decoding: response, as: UTF8.self)
+        guard status.hasPrefix("HTTP/1.1 101") else { throw POSIXError(.EPROTO) }
+    }
+
+    func sendFrame(opcode: UInt8, fin: Bool, payload: [UInt8]) throws {
+        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else if payload.count < 65_536 {
+            frame.append(0x80 | 126)
+            frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        } else {
+            frame.append(0x80 | 127)
+            frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+        }
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try writeAll(frame)
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written > 0 else { throw POSIXError(.EPIPE) }
+            offset += written
+        }
+    }
+
+    func close() {
+        Foundation.close(fd)
+    }
+}
+
+extension Array where Element: Equatable {
+    fileprivate func ends(with suffix: [Element]) -> Bool {
+        count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+    }
+}
