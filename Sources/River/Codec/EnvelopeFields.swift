@@ -1,3 +1,5 @@
+import Foundation
+
 /// The envelope keys of a ``TransportMessage`` in the order the reference implementation
 /// writes them, chosen per message kind. Both codecs share it so their output matches the
 /// recorded traffic key for key.
@@ -42,6 +44,33 @@ enum EnvelopeKey: UInt8 {
             return handshakeOrder
         }
         return message.serviceName != nil ? openOrder : otherOrder
+    }
+
+    /// Looks a wire key up from its UTF-8 bytes without making a string; `nil` for keys the
+    /// envelope does not define (they are ignored).
+    static func lookup(utf8 key: UnsafeRawBufferPointer) -> EnvelopeKey? {
+        let count = key.count
+        guard count >= 2, count <= 13 else { return nil }
+        @inline(__always) func matches(_ name: StaticString) -> Bool {
+            guard name.utf8CodeUnitCount == count, let base = key.baseAddress else { return false }
+            return memcmp(base, name.utf8Start, count) == 0
+        }
+        let candidate: EnvelopeKey
+        switch (count, key[0]) {
+        case (2, UInt8(ascii: "i")): candidate = .id
+        case (2, UInt8(ascii: "t")): candidate = .to
+        case (3, UInt8(ascii: "s")): candidate = .seq
+        case (3, UInt8(ascii: "a")): candidate = .ack
+        case (4, _): candidate = .from
+        case (7, UInt8(ascii: "p")): candidate = .payload
+        case (7, UInt8(ascii: "t")): candidate = .tracing
+        case (8, _): candidate = .streamId
+        case (11, _): candidate = .serviceName
+        case (12, _): candidate = .controlFlags
+        case (13, _): candidate = .procedureName
+        default: return nil
+        }
+        return matches(candidate.staticName) ? candidate : nil
     }
 
     /// Looks a wire key up; `nil` for keys the envelope does not define (they are ignored).
@@ -155,6 +184,9 @@ struct EnvelopeBuilder {
         }
     }
 
+    /// Records an already validated trace context (a fast path that skips building a map).
+    mutating func setTracing(_ context: TracingContext) { tracing = context }
+
     /// Records a key given as a string; unknown keys are ignored.
     mutating func set(_ key: String, _ value: RiverValue) throws(RiverCodecError) {
         guard let known = EnvelopeKey.lookup(key) else { return }
@@ -176,5 +208,25 @@ struct EnvelopeBuilder {
             id: id, from: from, to: to, seq: seq, ack: ack, streamId: streamId,
             controlFlags: ControlFlags(rawValue: controlFlags), payload: payload,
             serviceName: serviceName, procedureName: procedureName, tracing: tracing)
+    }
+}
+
+/// A quick ASCII test, eight bytes at a time.
+enum UTF8Check {
+    @inline(__always)
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let count = bytes.count
+        var i = 0
+        let raw = UnsafeRawPointer(base)
+        while i + 8 <= count {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i += 8
+        }
+        while i < count {
+            if base[i] >= 0x80 { return false }
+            i += 1
+        }
+        return true
     }
 }

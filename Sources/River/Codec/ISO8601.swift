@@ -4,9 +4,10 @@ import Foundation
 /// for a `Date`): `YYYY-MM-DDTHH:mm:ss.sssZ`, millisecond precision, UTC, with the
 /// six-digit signed year form outside 0000–9999.
 enum ISO8601 {
-    /// Formats `date` like `toISOString` (milliseconds rounded down, as JS stores them).
+    /// Formats `date` like `toISOString`, rounded to the nearest millisecond (JavaScript dates
+    /// hold whole milliseconds).
     static func format(_ date: Date) -> String {
-        let totalMs = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        let totalMs = (date.timeIntervalSince1970 * 1000).rounded()
         let ms = Int64(exactly: totalMs) ?? 0
         var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let msOfDay = ms - days * 86_400_000
@@ -98,15 +99,19 @@ enum ISO8601 {
                 guard let s = number(2), s <= 60 else { return nil }
                 second = s
                 if expect(".") || expect(",") {
-                    var scale = 0.1
-                    var any = false
+                    var digits: Int64 = 0
+                    var scale: Double = 1
+                    var count = 0
                     while i < b.count, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") {
-                        fraction += Double(b[i] - UInt8(ascii: "0")) * scale
-                        scale /= 10
+                        if count < 15 {
+                            digits = digits * 10 + Int64(b[i] - UInt8(ascii: "0"))
+                            scale *= 10
+                        }
+                        count += 1
                         i += 1
-                        any = true
                     }
-                    guard any else { return nil }
+                    guard count > 0 else { return nil }
+                    fraction = Double(digits) / scale
                 }
             }
             if expect("Z") || expect("z") {

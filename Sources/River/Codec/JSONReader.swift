@@ -50,10 +50,16 @@ struct JSONReader: ~Copyable {
                 skipWhitespace()
                 guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw error("expected a string key") }
                 pos += 1
+                let keyStart = pos
                 let key = try stringBody()
+                let rawKey = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[keyStart..<(pos - 1)])
                 try expect(UInt8(ascii: ":"), "':'")
                 let element = try value(depth: 1)
-                try builder.set(key, element)
+                if let known = EnvelopeKey.lookup(utf8: rawKey) {
+                    try builder.set(known, element)
+                } else {
+                    try builder.set(key, element)
+                }
                 skipWhitespace()
                 guard pos < bytes.count else { throw error("unexpected end of input in object") }
                 let c = bytes[pos]

@@ -75,8 +75,22 @@ public struct MessagePackCodec: RiverCodec {
             let map = object.via.map
             guard let kvs = map.ptr else { return }
             for i in 0..<Int(map.size) {
-                let key = try MessagePackUnpacker.key(kvs[i].key)
-                guard let known = EnvelopeKey.lookup(key) else { continue }
+                let keyObject = kvs[i].key
+                guard keyObject.type == MSGPACK_OBJECT_STR else {
+                    throw RiverCodecError("msgpack: map keys must be strings, got \(MessagePackUnpacker.kindName(keyObject))")
+                }
+                let str = keyObject.via.str
+                let raw = UnsafeRawBufferPointer(start: str.ptr, count: Int(str.size))
+                guard let known = EnvelopeKey.lookup(utf8: raw) else {
+                    // Unknown keys are ignored, but must still be well formed.
+                    _ = try MessagePackUnpacker.key(keyObject)
+                    _ = try MessagePackUnpacker.value(kvs[i].val, depth: 1)
+                    continue
+                }
+                if known == .tracing, let tracing = try MessagePackUnpacker.tracing(kvs[i].val) {
+                    builder.setTracing(tracing)
+                    continue
+                }
                 try builder.set(known, MessagePackUnpacker.value(kvs[i].val, depth: 1))
             }
         }
@@ -346,16 +360,34 @@ enum MessagePackUnpacker {
         let count = Int(str.size)
         guard count > 0, let ptr = str.ptr else { return "" }
         let buffer = UnsafeRawBufferPointer(start: ptr, count: count).bindMemory(to: UInt8.self)
-        var ascii = true
-        for byte in buffer where byte >= 0x80 {
-            ascii = false
-            break
-        }
-        if ascii { return String(decoding: buffer, as: UTF8.self) }
+        // ASCII (the common case) needs no validation; `String(validating:)` is generic and
+        // comparatively slow, so it only sees the rest.
+        if UTF8Check.isASCII(buffer) { return String(decoding: buffer, as: UTF8.self) }
         guard let s = String(validating: buffer, as: UTF8.self) else {
             throw RiverCodecError("msgpack: invalid UTF-8 in str")
         }
         return s
+    }
+
+    /// `{traceparent: str, tracestate: str}` read without building a dictionary; `nil` for
+    /// any other shape (the general path then reports what is wrong).
+    static func tracing(_ object: msgpack_object) throws(RiverCodecError) -> TracingContext? {
+        guard object.type == MSGPACK_OBJECT_MAP, object.via.map.size == 2, let kvs = object.via.map.ptr else { return nil }
+        var parent: String?
+        var state: String?
+        for i in 0..<2 {
+            let key = kvs[i].key
+            let value = kvs[i].val
+            guard key.type == MSGPACK_OBJECT_STR, value.type == MSGPACK_OBJECT_STR else { return nil }
+            let name = UnsafeRawBufferPointer(start: key.via.str.ptr, count: Int(key.via.str.size))
+            if name.elementsEqual("traceparent".utf8) {
+                parent = try string(value.via.str)
+            } else if name.elementsEqual("tracestate".utf8) {
+                state = try string(value.via.str)
+            }
+        }
+        guard let parent, let state else { return nil }
+        return TracingContext(traceparent: parent, tracestate: state)
     }
 
     static func key(_ object: msgpack_object) throws(RiverCodecError) -> String {

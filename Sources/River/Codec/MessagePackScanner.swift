@@ -15,13 +15,15 @@ enum MessagePackScanner {
     static func validate(_ bytes: UnsafeRawBufferPointer) throws(RiverCodecError) {
         let n = bytes.count
         guard n > 0 else { throw RiverCodecError("msgpack: empty frame") }
-        var pos = 0
-        // pending[d] = how many values are still expected at depth d.
+        // pending[d] = how many values are still expected at depth d (no captures, so no
+        // dynamic exclusivity checks in the loop).
         var pending = (
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
         )
+        let depthLimit = maxDepth
         try withUnsafeMutableBytes(of: &pending) { raw throws(RiverCodecError) in
             let stack = raw.bindMemory(to: Int.self)
+            var pos = 0
             var depth = 0
             stack[0] = 1
             while true {
@@ -39,53 +41,60 @@ enum MessagePackScanner {
                 let header = bytes[pos]
                 let start = pos
                 pos += 1
-
-                func need(_ count: Int) throws(RiverCodecError) {
-                    guard count <= n - pos else {
-                        throw RiverCodecError("msgpack: truncated frame (value at offset \(start) needs \(count) more bytes, \(n - pos) left)")
-                    }
-                }
-                func readLength(_ width: Int) throws(RiverCodecError) -> Int {
-                    try need(width)
-                    var v = 0
-                    for i in 0..<width { v = v << 8 | Int(bytes[pos + i]) }
-                    pos += width
-                    return v
-                }
-                func skip(_ count: Int) throws(RiverCodecError) {
-                    try need(count)
-                    pos += count
-                }
+                // Bytes of a length field, then bytes of payload to skip; or a container size.
+                var lengthWidth = 0
+                var skip = 0
+                var extra = 0
                 var containerItems = -1
+                var mapHeader = false
                 switch header {
-                case 0x00...0x7F, 0xE0...0xFF, 0xC0, 0xC2, 0xC3:
-                    break
+                case 0x00...0x7F, 0xE0...0xFF, 0xC0, 0xC2, 0xC3: break
                 case 0x80...0x8F: containerItems = Int(header & 0x0F) * 2
                 case 0x90...0x9F: containerItems = Int(header & 0x0F)
-                case 0xA0...0xBF: try skip(Int(header & 0x1F))
+                case 0xA0...0xBF: skip = Int(header & 0x1F)
                 case 0xC1: throw RiverCodecError("msgpack: invalid byte 0xc1 at offset \(start)")
-                case 0xC4, 0xD9: try skip(readLength(1))
-                case 0xC5, 0xDA: try skip(readLength(2))
-                case 0xC6, 0xDB: try skip(readLength(4))
-                case 0xC7: let len = try readLength(1); try skip(1 + len)
-                case 0xC8: let len = try readLength(2); try skip(1 + len)
-                case 0xC9: let len = try readLength(4); try skip(1 + len)
-                case 0xCA: try skip(4)
-                case 0xCB: try skip(8)
-                case 0xCC, 0xD0: try skip(1)
-                case 0xCD, 0xD1: try skip(2)
-                case 0xCE, 0xD2: try skip(4)
-                case 0xCF, 0xD3: try skip(8)
-                case 0xD4: try skip(2)
-                case 0xD5: try skip(3)
-                case 0xD6: try skip(5)
-                case 0xD7: try skip(9)
-                case 0xD8: try skip(17)
-                case 0xDC: containerItems = try readLength(2)
-                case 0xDD: containerItems = try readLength(4)
-                case 0xDE: containerItems = try readLength(2) * 2
-                case 0xDF: containerItems = try readLength(4) * 2
+                case 0xC4, 0xD9: lengthWidth = 1
+                case 0xC5, 0xDA: lengthWidth = 2
+                case 0xC6, 0xDB: lengthWidth = 4
+                case 0xC7: lengthWidth = 1; extra = 1
+                case 0xC8: lengthWidth = 2; extra = 1
+                case 0xC9: lengthWidth = 4; extra = 1
+                case 0xCA: skip = 4
+                case 0xCB: skip = 8
+                case 0xCC, 0xD0: skip = 1
+                case 0xCD, 0xD1: skip = 2
+                case 0xCE, 0xD2: skip = 4
+                case 0xCF, 0xD3: skip = 8
+                case 0xD4: skip = 2
+                case 0xD5: skip = 3
+                case 0xD6: skip = 5
+                case 0xD7: skip = 9
+                case 0xD8: skip = 17
+                case 0xDC: lengthWidth = 2; containerItems = 0
+                case 0xDD: lengthWidth = 4; containerItems = 0
+                case 0xDE: lengthWidth = 2; containerItems = 0; mapHeader = true
+                case 0xDF: lengthWidth = 4; containerItems = 0; mapHeader = true
                 default: break
+                }
+                if lengthWidth > 0 {
+                    guard lengthWidth <= n - pos else {
+                        throw RiverCodecError("msgpack: truncated frame (header at offset \(start) is cut short)")
+                    }
+                    var v = 0
+                    for i in 0..<lengthWidth { v = v << 8 | Int(bytes[pos + i]) }
+                    pos += lengthWidth
+                    if containerItems == 0 {
+                        containerItems = mapHeader ? v * 2 : v
+                    } else {
+                        skip = v + extra
+                    }
+                }
+                if skip > 0 {
+                    guard skip <= n - pos else {
+                        throw RiverCodecError(
+                            "msgpack: truncated frame (value at offset \(start) needs \(skip) more bytes, \(n - pos) left)")
+                    }
+                    pos += skip
                 }
                 if containerItems > 0 {
                     // Every element takes at least one byte.
@@ -93,8 +102,8 @@ enum MessagePackScanner {
                         throw RiverCodecError(
                             "msgpack: container at offset \(start) claims \(containerItems) elements but only \(n - pos) bytes are left")
                     }
-                    guard depth + 1 < maxDepth else {
-                        throw RiverCodecError("msgpack: nesting deeper than \(maxDepth) at offset \(start)")
+                    guard depth + 1 < depthLimit else {
+                        throw RiverCodecError("msgpack: nesting deeper than \(depthLimit) at offset \(start)")
                     }
                     depth += 1
                     stack[depth] = containerItems
