@@ -38,6 +38,9 @@ extension RiverTestServer {
     /// Whether the server is blackholed.
     public var isBlackholed: Bool { core.withLock { $0.faults.blackholed } }
 
+    /// How many inbound frames the server has discarded while blackholed (since it started).
+    public var discardedInboundFrameCount: Int { core.withLock { $0.faults.discardedInboundFrames } }
+
     /// Restarts the server like a fresh process: every connection is dropped and every
     /// session, stream and service value (running totals, subscriptions) is forgotten. The
     /// server keeps accepting connections; a client resuming an old session now gets

@@ -199,7 +199,10 @@ public final class RiverTestServer: Sendable {
     private func heartbeatLoop(_ id: ConnectionID) async {
         var next = ContinuousClock.now
         while true {
-            next = next.advanced(by: core.withLock { $0.timings.heartbeatInterval })
+            let interval = core.withLock { $0.timings.heartbeatInterval }
+            next = next.advanced(by: interval)
+            // Like `setInterval`: a late tick does not cause a burst of catch-up heartbeats.
+            if next < .now { next = ContinuousClock.now.advanced(by: interval) }
             guard (try? await Task.sleep(until: next)) != nil else { return }
             guard core.withLock({ $0.heartbeatTick(id) }) else { return }
         }

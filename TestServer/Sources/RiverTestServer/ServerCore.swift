@@ -33,6 +33,8 @@ struct FaultState: Sendable {
     var blackholed = false
     var heartbeatsEnabled = true
     var outgoingDelay: Duration?
+    /// Inbound frames ignored because the server was blackholed.
+    var discardedInboundFrames = 0
 }
 
 /// One accepted connection.
@@ -286,7 +288,11 @@ final class ServerCore {
     // MARK: Inbound
 
     func receive(_ bytes: [UInt8], on id: ConnectionID, now: ContinuousClock.Instant) {
-        guard let record = connections[id], !record.closing, !faults.blackholed else { return }
+        if faults.blackholed {
+            faults.discardedInboundFrames += 1
+            return
+        }
+        guard let record = connections[id], !record.closing else { return }
         switch record.phase {
         case .awaitingHandshake:
             guard bytes.count <= maxMessageSize else {
@@ -306,7 +312,11 @@ final class ServerCore {
 
     /// A text frame: River never sends one. Upstream `ws` closes without answering.
     func receiveText(on id: ConnectionID) {
-        guard let record = connections[id], !record.closing, !faults.blackholed else { return }
+        if faults.blackholed {
+            faults.discardedInboundFrames += 1
+            return
+        }
+        guard let record = connections[id], !record.closing else { return }
         switch record.phase {
         case .awaitingHandshake:
             closeConnection(id)
