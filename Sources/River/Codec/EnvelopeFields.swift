@@ -195,7 +195,7 @@ struct EnvelopeBuilder {
 
     /// The validated message.
     /// - Throws: ``RiverCodecError`` naming the first missing required field.
-    func build() throws(RiverCodecError) -> TransportMessage {
+    consuming func build() throws(RiverCodecError) -> TransportMessage {
         guard let id else { throw error("missing field 'id'") }
         guard let from else { throw error("missing field 'from'") }
         guard let to else { throw error("missing field 'to'") }

@@ -211,14 +211,14 @@ struct MessagePackPacker: ~Copyable {
         case .bigInt(let decimal):
             try packBigInt(pk, decimal)
         case .array(let elements):
-            guard depth < MessagePackScanner.maxDepth - 1 else {
-                throw RiverCodecError("msgpack: nesting deeper than \(MessagePackScanner.maxDepth - 1)")
+            guard depth < MessagePackScanner.maxDepth else {
+                throw RiverCodecError("msgpack: nesting deeper than \(MessagePackScanner.maxDepth) containers")
             }
             msgpack_pack_array(pk, elements.count)
             for element in elements { try pack(pk, element, depth: depth + 1) }
         case .object(let fields):
-            guard depth < MessagePackScanner.maxDepth - 1 else {
-                throw RiverCodecError("msgpack: nesting deeper than \(MessagePackScanner.maxDepth - 1)")
+            guard depth < MessagePackScanner.maxDepth else {
+                throw RiverCodecError("msgpack: nesting deeper than \(MessagePackScanner.maxDepth) containers")
             }
             msgpack_pack_map(pk, fields.count)
             if fields.count == 1, let (key, element) = fields.first {
@@ -379,10 +379,11 @@ enum MessagePackUnpacker {
             let key = kvs[i].key
             let value = kvs[i].val
             guard key.type == MSGPACK_OBJECT_STR, value.type == MSGPACK_OBJECT_STR else { return nil }
-            let name = UnsafeRawBufferPointer(start: key.via.str.ptr, count: Int(key.via.str.size))
-            if name.elementsEqual("traceparent".utf8) {
+            guard let name = key.via.str.ptr else { return nil }
+            let size = Int(key.via.str.size)
+            if size == 11 && memcmp(name, "traceparent", 11) == 0 {
                 parent = try string(value.via.str)
-            } else if name.elementsEqual("tracestate".utf8) {
+            } else if size == 10 && memcmp(name, "tracestate", 10) == 0 {
                 state = try string(value.via.str)
             }
         }

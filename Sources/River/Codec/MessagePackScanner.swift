@@ -102,7 +102,7 @@ enum MessagePackScanner {
                         throw RiverCodecError(
                             "msgpack: container at offset \(start) claims \(containerItems) elements but only \(n - pos) bytes are left")
                     }
-                    guard depth + 1 < depthLimit else {
+                    guard depth + 1 <= depthLimit else {
                         throw RiverCodecError("msgpack: nesting deeper than \(depthLimit) at offset \(start)")
                     }
                     depth += 1
