@@ -463,23 +463,26 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         }
     }
 
-    /// Emits the one `.closed` event (only for connections that were established).
+    /// Emits the one `.closed` event (only for connections that were established) and ends
+    /// the stream.
     private func finish() {
-        let emit = shared.withLock { shared -> Bool in
-            guard !shared.finished else { return false }
+        let (first, established) = shared.withLock { shared -> (Bool, Bool) in
+            guard !shared.finished else { return (false, false) }
             shared.finished = true
             shared.outbound = []
             shared.outboundHead = 0
-            if case .established = shared.connect { return true }
-            return false
+            if case .established = shared.connect { return (true, true) }
+            return (true, false)
         }
-        guard emit else { return }
-        let closure = serviceThreadClosure
-            ?? RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false)
-        logger.debug("WebSocket closed", metadata: ["websocket.closure": "\(closure)"])
-        continuation.yield(.closed(closure))
-        continuation.finish()
+        guard first else { return }
         receiveBuffer = []
         transmitMessage = nil
+        if established {
+            let closure = serviceThreadClosure
+                ?? RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false)
+            logger.debug("WebSocket closed", metadata: ["websocket.closure": "\(closure)"])
+            continuation.yield(.closed(closure))
+        }
+        continuation.finish()
     }
 }

@@ -123,11 +123,20 @@ public struct WebSocketConnector: RiverConnector {
     ///   upgrade may take together.
     /// - Returns: An open connection (a ``WebSocketConnection``).
     /// - Throws: ``RiverConnectError`` with kind `invalidURL`, `dnsFailure`, `refused`,
-    ///   `timedOut`, `tls` (with libwebsockets' reason, for example the certificate error),
-    ///   `httpUpgrade` or `other`; `CancellationError` when the task is cancelled.
+    ///   `timedOut`, `tls` (with the reason, for example the certificate verification error),
+    ///   `httpUpgrade` or `other` (also for a header name or value with a line break);
+    ///   `CancellationError` when the task is cancelled.
     public func connect(timeout: Duration) async throws -> any RiverConnection {
         let target = try WebSocketTarget(parsing: url)
         if target.tls { try configuration.tls.checkFiles() }
+        for (name, value) in configuration.headers {
+            // Checked per scalar: "\r\n" is a single Character.
+            let badName = name.isEmpty || name.unicodeScalars.contains { $0.value < 0x21 || $0 == ":" || $0.value == 0x7F }
+            let badValue = value.unicodeScalars.contains { $0 == "\r" || $0 == "\n" || $0 == "\0" }
+            if badName || badValue {
+                throw RiverConnectError(.other, "the upgrade header \(name.debugDescription) has an invalid name or value")
+            }
+        }
         LWSLog.use(configuration.logger)
         let clock = ContinuousClock()
         let start = clock.now

@@ -151,3 +151,30 @@ final class SilentServer: Sendable {
         Foundation.close(fd)
     }
 }
+
+@Suite("WebSocket connect arguments")
+struct WebSocketConnectArgumentTests {
+    @Test("a header with a line break is refused before connecting")
+    func headerInjection() async throws {
+        let connector = WebSocketConnector(
+            url: "ws://127.0.0.1:1/",
+            configuration: .init(headers: [("X-Test", "a\r\nInjected: yes")])
+        )
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await connector.connect(timeout: .seconds(1))
+        }
+        #expect(error?.kind == .other)
+    }
+
+    @Test("a cancelled connect ends promptly with CancellationError")
+    func cancellation() async throws {
+        let server = try SilentServer()
+        defer { server.close() }
+        let task = Task {
+            try await WebSocketConnector(url: "ws://127.0.0.1:\(server.port)/").connect(timeout: .seconds(30))
+        }
+        task.cancel()
+        let result = await task.result
+        #expect(throws: CancellationError.self) { try result.get() }
+    }
+}
