@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import River
+import RiverWebSocket
+
+/// The wire codec a command uses.
+enum CodecName: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case json, msgpack
+
+    /// The codec.
+    var codec: any RiverCodec { self == .json ? JSONCodec() : MessagePackCodec() }
+}
+
+/// Options every calling subcommand shares: how to reach the server and how to call.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Wire codec: json or msgpack (must match the server).")
+    var codec: CodecName = .json
+
+    @Option(name: .customLong("server-id"), help: "The server's id.")
+    var serverID: String = "SERVER"
+
+    @Option(name: .customLong("client-id"), help: "This client's id (default: random).")
+    var clientID: String?
+
+    @Option(help: ArgumentHelp("Handshake metadata as JSON, for example '{\"token\":\"...\"}'.", valueName: "json"))
+    var metadata: String?
+
+    @Option(name: .customLong("header"), help: ArgumentHelp("An HTTP header for the WebSocket upgrade (repeatable).", valueName: "Name: value"))
+    var headers: [String] = []
+
+    @Option(help: ArgumentHelp("PEM file of CA certificates to trust for wss:// (instead of the system store).", valueName: "file"))
+    var cacert: String?
+
+    @Option(help: ArgumentHelp("PEM client certificate for mutual TLS (with --key).", valueName: "file"))
+    var cert: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --cert.", valueName: "file"))
+    var key: String?
+
+    @Flag(help: "Accept any server certificate (tests and local development only).")
+    var insecure = false
+
+    @Option(help: ArgumentHelp("Deadline for the call in seconds; on expiry the call is cancelled.", valueName: "seconds"))
+    var timeout: Double?
+
+    @Option(help: ArgumentHelp("River serialized schema: validate the init and each request before sending.", valueName: "file"))
+    var schema: String?
+
+    @Flag(help: "Print connection and session events on stderr.")
+    var verbose = false
+
+    func validate() throws {
+        if let timeout, !(timeout > 0) || !timeout.isFinite { throw ValidationError("--timeout must be a positive number of seconds") }
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+    }
+
+    /// The call options (`--timeout`).
+    var callOptions: CallOptions {
+        CallOptions(timeout: timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) })
+    }
+
+    /// The WebSocket connector settings: headers and TLS.
+    /// - Throws: ``CLIError`` (invalid input) for a malformed header.
+    func connectorConfiguration() throws(CLIError) -> WebSocketConnector.Configuration {
+        var parsed: [(name: String, value: String)] = []
+        for header in headers {
+            guard let colon = header.firstIndex(of: ":") else {
+                throw CLIError(.invalidInput, "--header '\(header)': expected 'Name: value'")
+            }
+            let name = header[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty, !name.contains(where: { $0.isWhitespace }) else {
+                throw CLIError(.invalidInput, "--header '\(header)': the header name is empty or has spaces")
+            }
+            parsed.append((name, value))
+        }
+        return WebSocketConnector.Configuration(
+            headers: parsed,
+            tls: .init(caFilePath: cacert, certificatePath: cert, privateKeyPath: key, allowInsecure: insecure))
+    }
+
+    /// The handshake metadata (`--metadata`), checked against the schema's handshake schema.
+    /// - Throws: ``CLIError`` (invalid input) for malformed JSON or a schema mismatch.
+    func handshakeMetadata(schema: RiverSchema?) throws(CLIError) -> RiverValue? {
+        guard let metadata else { return nil }
+        let value = try JSONText.parse(metadata, what: "metadata")
+        if let handshake = schema?.handshakeSchema, let mismatch = SchemaValidator.firstMismatch(in: value, against: handshake) {
+            throw CLIError(.invalidInput, "metadata: \(mismatch)")
+        }
+        return value
+    }
+
+    /// Loads `--schema`, if given.
+    func loadSchema() throws(CLIError) -> RiverSchema? {
+        try schema.map { path throws(CLIError) in try RiverSchema.load(path: path) }
+    }
+}
