@@ -162,6 +162,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "RiverCLITests",
+            dependencies: ["River", "RiverTestServer"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "RiverCodegenTests",
             dependencies: ["RiverCodegen", "River", "RiverReferenceClient"],
             swiftSettings: swiftSettings

@@ -46,7 +46,7 @@ struct DemoCommand: AsyncParsableCommand {
                 Console.output("  request  {\"msg\":\"\(message)\"}")
             }
             try await writer.finish()
-            for try await result in results { show("  result  ", result) }
+            for try await result in results { show("result", result) }
         }
 
         step("3. upload: many requests in, one result out", "printf '{\"n\":1}\\n{\"n\":2}\\n' | river upload URL uploadable.addMultiple")
@@ -62,10 +62,10 @@ struct DemoCommand: AsyncParsableCommand {
         let add = RPCProcedure<Value, Value, Failure>(service: "subscribable", procedure: "add")
         try await client.subscribe(value, [:]) { results in
             var iterator = results.makeAsyncIterator()
-            if let first = try await iterator.next() { show("  current value", first) }
+            if let first = try await iterator.next() { show("current value", first) }
             let added = try await client.rpc(add, ["n": 5])
-            show("  subscribable.add {\"n\":5}", added)
-            if let update = try await iterator.next() { show("  pushed update", update) }
+            show("subscribable.add {\"n\":5}", added)
+            if let update = try await iterator.next() { show("pushed update", update) }
             Console.output("  (leaving the scope cancels the subscription)")
         }
 
@@ -88,7 +88,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await client.stream(echo, [:]) { writer, results in
             var iterator = results.makeAsyncIterator()
             try await writer.write(["msg": "before the drop"])
-            if let reply = try await iterator.next() { show("  result  ", reply) }
+            if let reply = try await iterator.next() { show("result", reply) }
             let events = client.events()
             Console.output("  server: dropped \(server.dropAllConnections()) connection(s) mid-stream")
             try await withDeadline(.seconds(10)) {
@@ -99,9 +99,9 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }.get()
             try await writer.write(["msg": "after the drop"])
-            if let reply = try await iterator.next() { show("  result  ", reply) }
+            if let reply = try await iterator.next() { show("result", reply) }
             try await writer.finish()
-            while let rest = try await iterator.next() { show("  result  ", rest) }
+            while let rest = try await iterator.next() { show("result", rest) }
             Console.output("  the same stream carried on over the new connection")
         }
     }
