@@ -25,4 +25,9 @@ import Testing
         #expect(!files[1].contents.contains("public"))
         #expect(!files[1].contents.contains("package "))
     }
+
+    @Test(arguments: ["Data", "Result", "3D", "my-namespace", "default", ""])
+    func unusableNamespacesAreRejected(_ namespace: String) {
+        #expect(throws: CodegenError.self) { try generate(Self.schema, namespace: namespace) }
+    }
 }

@@ -47,6 +47,12 @@ public struct GeneratorPipeline: Sendable {
     /// - Returns: The generated files: a shared file, then one per service.
     /// - Throws: ``CodegenError`` naming the JSON path of the first unsupported construct.
     public func run(_ input: InputFile) throws -> [RenderedFile] {
+        if let namespace = configuration.namespace, !Naming.isUsableTypeName(namespace) {
+            throw CodegenError(path: "", message: "the namespace \"\(namespace)\" is not a usable Swift type name")
+        }
+        if configuration.access == .private {
+            throw CodegenError(path: "", message: "generated declarations cannot be private")
+        }
         let schema = try SchemaParser().parse(input.contents)
         let files = try Translator(configuration: configuration, schemaFileName: input.name).translate(schema)
         let renderer = SwiftRenderer()

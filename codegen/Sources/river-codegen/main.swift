@@ -32,8 +32,8 @@ struct RiverCodegenCommand: ParsableCommand {
         guard let accessLevel = AccessModifier(rawValue: access), accessLevel != .private else {
             throw ValidationError("--access must be public, package or internal")
         }
-        if let namespace, Naming.typeName(namespace) != namespace || Naming.reservedTypeNames.contains(namespace) {
-            throw ValidationError("--namespace must be an UpperCamelCase Swift identifier that is not a reserved type name")
+        if let namespace, !Naming.isUsableTypeName(namespace) {
+            throw ValidationError("--namespace must be a Swift identifier that is not a keyword or a reserved type name (such as Data or Result)")
         }
         let schemaURL = URL(fileURLWithPath: schema)
         let data = try Data(contentsOf: schemaURL)

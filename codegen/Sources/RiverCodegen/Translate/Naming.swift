@@ -97,6 +97,14 @@ public enum Naming {
         return candidate
     }
 
+    /// Whether `name` can name a generated type as it is: an ASCII identifier that is not a
+    /// keyword or a reserved type name.
+    public static func isUsableTypeName(_ name: String) -> Bool {
+        guard let first = name.first, first.isASCII, first.isLetter || first == "_" else { return false }
+        let valid = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+        return valid && !keywords.contains(name) && !reservedTypeNames.contains(name)
+    }
+
     /// A Swift string literal for `text`.
     public static func stringLiteral(_ text: String) -> String {
         var out = "\""
