@@ -101,6 +101,7 @@ import Testing
                         // services.files.procedures.upload.errors.anyOf.0.properties.code
                         /// The only value `code` takes.
                         package enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                            /// `TOO_BIG`.
                             case tooBig = "TOO_BIG"
                         }
                     }

@@ -152,6 +152,7 @@ import Testing
         // fragment
         /// The type of `fragment`.
         public enum Value: String, Sendable, Hashable, Codable, CaseIterable {
+            /// `ok`.
             case ok
         }
 
@@ -165,8 +166,11 @@ import Testing
         // fragment
         /// The type of `fragment`.
         public enum Value: String, Sendable, Hashable, Codable, CaseIterable {
+            /// `red`.
             case red
+            /// `dark-blue`.
             case darkBlue = "dark-blue"
+            /// `default`.
             case `default`
         }
 
@@ -229,6 +233,7 @@ import Testing
                 // fragment.anyOf.0.properties.kind
                 /// The only value `kind` takes.
                 public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `circle`.
                     case circle
                 }
             }
@@ -247,6 +252,7 @@ import Testing
                 // fragment.anyOf.1.properties.kind
                 /// The only value `kind` takes.
                 public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `dot`.
                     case dot
                 }
             }
@@ -551,7 +557,9 @@ import Testing
         // fragment
         /// The type of `fragment`.
         public enum Value: String, Sendable, Hashable, Codable, CaseIterable {
+            /// `a`.
             case a
+            /// `b`.
             case b
         }
 
@@ -589,6 +597,7 @@ import Testing
                 // fragment.properties.inner.properties.kind
                 /// The only value `kind` takes.
                 public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `fixed`.
                     case fixed
                 }
             }

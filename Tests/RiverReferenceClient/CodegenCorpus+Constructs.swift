@@ -377,6 +377,7 @@ extension CodegenCorpus {
                     // services.constructs.procedures.shapes.init.anyOf.0.properties.kind
                     /// The only value `kind` takes.
                     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `circle`.
                         case circle
                     }
                 }
@@ -404,6 +405,7 @@ extension CodegenCorpus {
                     // services.constructs.procedures.shapes.init.anyOf.1.properties.kind
                     /// The only value `kind` takes.
                     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `square`.
                         case square
                     }
                 }
@@ -427,6 +429,7 @@ extension CodegenCorpus {
                     // services.constructs.procedures.shapes.init.anyOf.2.properties.kind
                     /// The only value `kind` takes.
                     public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `big-triangle`.
                         case bigTriangle = "big-triangle"
                     }
 
@@ -570,29 +573,38 @@ extension CodegenCorpus {
                 // services.constructs.procedures.literals.init.properties.version
                 /// The only value `version` takes.
                 public enum Version: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `v1`.
                     case v1
                 }
 
                 // services.constructs.procedures.literals.init.properties.color
                 /// The type of `services.constructs.procedures.literals.init.properties.color`.
                 public enum Color: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `red`.
                     case red
+                    /// `green`.
                     case green
+                    /// `dark-blue`.
                     case darkBlue = "dark-blue"
+                    /// `default`.
                     case `default`
                 }
 
                 // services.constructs.procedures.literals.init.properties.size
                 /// The type of `services.constructs.procedures.literals.init.properties.size`.
                 public enum Size: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `S`.
                     case s = "S"
+                    /// `M`.
                     case m = "M"
+                    /// `XL`.
                     case xl = "XL"
                 }
 
                 // services.constructs.procedures.literals.init.properties.mode
                 /// The type of `services.constructs.procedures.literals.init.properties.mode`.
                 public enum Mode: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `fast`.
                     case fast
                 }
             }
@@ -600,6 +612,7 @@ extension CodegenCorpus {
             // services.constructs.procedures.literals.output
             /// A response of `constructs.literals`.
             public enum Output: String, Sendable, Hashable, Codable, CaseIterable {
+                /// `ok`.
                 case ok
             }
 

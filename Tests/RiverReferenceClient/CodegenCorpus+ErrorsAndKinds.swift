@@ -110,6 +110,7 @@ extension CodegenCorpus {
                     // services.errors-and-kinds.procedures.declared.errors.anyOf.0.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `NOT_FOUND`.
                         case notFound = "NOT_FOUND"
                     }
 
@@ -147,6 +148,7 @@ extension CodegenCorpus {
                     // services.errors-and-kinds.procedures.declared.errors.anyOf.1.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `CONFLICT`.
                         case conflict = "CONFLICT"
                     }
                 }
@@ -244,6 +246,7 @@ extension CodegenCorpus {
                     // services.errors-and-kinds.procedures.cancelOverride.errors.anyOf.0.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `CANCEL`.
                         case cancel = "CANCEL"
                     }
                 }
@@ -267,6 +270,7 @@ extension CodegenCorpus {
                     // services.errors-and-kinds.procedures.cancelOverride.errors.anyOf.1.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `UNKNOWN`.
                         case unknown = "UNKNOWN"
                     }
                 }
@@ -369,6 +373,7 @@ extension CodegenCorpus {
                     // services.errors-and-kinds.procedures.shapeChanged.errors.anyOf.3.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `CANCEL`.
                         case cancel = "CANCEL"
                     }
 

@@ -112,6 +112,7 @@ extension ReferenceServices {
                     // services.fallible.procedures.divide.errors.anyOf.0.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `DIV_BY_ZERO`.
                         case divByZero = "DIV_BY_ZERO"
                     }
                 }
@@ -135,6 +136,7 @@ extension ReferenceServices {
                     // services.fallible.procedures.divide.errors.anyOf.1.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `INFINITY`.
                         case infinity = "INFINITY"
                     }
                 }
@@ -255,6 +257,7 @@ extension ReferenceServices {
                     // services.fallible.procedures.echo.errors.anyOf.0.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `STREAM_ERROR`.
                         case streamError = "STREAM_ERROR"
                     }
                 }

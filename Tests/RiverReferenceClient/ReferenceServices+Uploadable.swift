@@ -210,6 +210,7 @@ extension ReferenceServices {
                     // services.uploadable.procedures.cancellableAdd.errors.anyOf.0.properties.code
                     /// The only value `code` takes.
                     public enum Code: String, Sendable, Hashable, Codable, CaseIterable {
+                        /// `CANCEL`.
                         case cancel = "CANCEL"
                     }
                 }

@@ -549,7 +549,7 @@ final class TranslationBuilder {
     func stringEnum(_ name: String, values: [String], path: String, doc: [String]) -> Declaration {
         let names = rawCaseNames(for: values)
         let cases = zip(names, values).map { caseName, value in
-            Declaration(.enumCase(EnumCaseDescription(name: Naming.escaped(caseName), rawValue: caseName == value ? nil : Naming.stringLiteral(value))))
+            Declaration(doc: ["`\(value)`."], .enumCase(EnumCaseDescription(name: Naming.escaped(caseName), rawValue: caseName == value ? nil : Naming.stringLiteral(value))))
         }
         return Declaration(sourcePath: path, doc: doc, .enumeration(EnumDescription(
             access: access, name: name, inheritance: ["String", "Sendable", "Hashable", "Codable", "CaseIterable"], members: cases
