@@ -143,9 +143,15 @@ final class LWSRuntime: @unchecked Sendable {
     private func createClientVhost(_ key: LWSClientRequest.VhostKey) -> OpaquePointer? {
         if let vhost = serviceThreadClientVhosts[key] { return vhost }
         serviceThreadVhostCounter += 1
-        // The vhost keeps pointers to these strings: they live as long as the vhost, which is
-        // cached for the life of the process.
+        // lws keeps the name pointer (the vhost is cached for the life of the process) and
+        // copies the file paths, which are freed below.
         let name = strdup("river-client-\(serviceThreadVhostCounter)")
+        let paths = (key.caFilePath.map { strdup($0) }, key.certificatePath.map { strdup($0) }, key.privateKeyPath.map { strdup($0) })
+        defer {
+            free(paths.0 ?? nil)
+            free(paths.1 ?? nil)
+            free(paths.2 ?? nil)
+        }
         var info = lws_context_creation_info()
         info.port = river_lws_no_listen_port()
         info.protocols = UnsafePointer(protocols)
@@ -153,9 +159,9 @@ final class LWSRuntime: @unchecked Sendable {
         info.gid = -1
         info.uid = -1
         info.vhost_name = UnsafePointer(name)
-        info.client_ssl_ca_filepath = key.caFilePath.map { UnsafePointer(strdup($0)) }
-        info.client_ssl_cert_filepath = key.certificatePath.map { UnsafePointer(strdup($0)) }
-        info.client_ssl_private_key_filepath = key.privateKeyPath.map { UnsafePointer(strdup($0)) }
+        info.client_ssl_ca_filepath = (paths.0 ?? nil).map { UnsafePointer($0) }
+        info.client_ssl_cert_filepath = (paths.1 ?? nil).map { UnsafePointer($0) }
+        info.client_ssl_private_key_filepath = (paths.2 ?? nil).map { UnsafePointer($0) }
         guard let vhost = lws_create_vhost(context, &info) else { return nil }
         serviceThreadClientVhosts[key] = vhost
         return vhost
@@ -234,8 +240,15 @@ final class LWSRuntime: @unchecked Sendable {
     private func serverVhost(_ tls: WebSocketListener.TLS?) -> OpaquePointer? {
         if let vhost = serviceThreadServerVhosts[tls] { return vhost }
         serviceThreadVhostCounter += 1
-        // The vhost keeps pointers to these strings; it lives as long as the process.
+        // lws keeps the name pointer (the vhost is cached for the life of the process) and
+        // copies the file paths, which are freed below.
         let name = strdup("river-server-\(serviceThreadVhostCounter)")
+        let certificate = tls.map { strdup($0.certificateChainPath) } ?? nil
+        let key = tls.map { strdup($0.privateKeyPath) } ?? nil
+        defer {
+            free(certificate)
+            free(key)
+        }
         var info = lws_context_creation_info()
         info.port = river_lws_no_listen_server_port()
         info.protocols = UnsafePointer(protocols)
@@ -243,8 +256,8 @@ final class LWSRuntime: @unchecked Sendable {
         info.gid = -1
         info.uid = -1
         info.vhost_name = UnsafePointer(name)
-        info.ssl_cert_filepath = tls.map { UnsafePointer(strdup($0.certificateChainPath)) }
-        info.ssl_private_key_filepath = tls.map { UnsafePointer(strdup($0.privateKeyPath)) }
+        info.ssl_cert_filepath = certificate.map { UnsafePointer($0) }
+        info.ssl_private_key_filepath = key.map { UnsafePointer($0) }
         guard let vhost = lws_create_vhost(context, &info) else { return nil }
         serviceThreadServerVhosts[tls] = vhost
         return vhost
