@@ -9,19 +9,34 @@ final class Call: Sendable {
         var finished = false
         var sentSeqs: [Int] = []
         var sessionID: String?
+        /// Why the call ended locally (lost session, cancel, deadline), if it did.
+        var terminalError: RiverError?
     }
 
     let transport: ClientTransport
     let streamID: String
     let kind: ProcedureKind
     let events: AsyncStream<ClientTransport.StreamEvent>
-    private let flags = Mutex(Flags())
+    private let state: FlagBox
 
-    private init(transport: ClientTransport, streamID: String, kind: ProcedureKind, events: AsyncStream<ClientTransport.StreamEvent>) {
+    /// The flags live in their own box so the transport's end-of-stream callback can reach
+    /// them before the call itself exists.
+    private final class FlagBox: Sendable {
+        let flags = Mutex(Flags())
+    }
+
+    private init(transport: ClientTransport, streamID: String, kind: ProcedureKind) {
         self.transport = transport
         self.streamID = streamID
         self.kind = kind
-        self.events = events
+        let state = FlagBox()
+        self.state = state
+        self.events = transport.register(streamID: streamID) { error in
+            state.flags.withLock { flags in
+                flags.finished = true
+                if flags.terminalError == nil { flags.terminalError = error }
+            }
+        }
     }
 
     /// Registers a new stream and sends its open message.
@@ -30,11 +45,11 @@ final class Call: Sendable {
     ) async throws(RiverError) -> Call {
         let payload = try encodePayload(initPayload, what: "init")
         let streamID = RiverID.generate()
-        let call = Call(transport: transport, streamID: streamID, kind: kind, events: transport.register(streamID: streamID))
+        let call = Call(transport: transport, streamID: streamID, kind: kind)
         var openFlags: ControlFlags = .streamOpen
         if kind == .rpc || kind == .subscription {
             openFlags.insert(.streamClosed)
-            call.flags.withLock { $0.localClosed = true }
+            call.state.flags.withLock { $0.localClosed = true }
         }
         let outbound = SessionStateMachine.Outbound(
             streamId: streamID, controlFlags: openFlags, payload: payload,
@@ -42,7 +57,7 @@ final class Call: Sendable {
         do {
             try await transport.send(outbound, waitForRoom: true)
         } catch {
-            call.flags.withLock { $0.finished = true }
+            call.state.flags.withLock { $0.finished = true }
             transport.unregister(streamID: streamID)
             throw error
         }
@@ -50,7 +65,7 @@ final class Call: Sendable {
     }
 
     /// Whether the call can no longer send (cancelled, failed, or ended by the server).
-    var isFinished: Bool { flags.withLock { $0.finished } }
+    var isFinished: Bool { state.flags.withLock { $0.finished } }
 
     /// Runs `body` as the call's lifetime: task cancellation and the deadline cancel the call;
     /// when `body` ends, a call that is still open is closed (CLOSE) or cancelled.
@@ -73,14 +88,14 @@ final class Call: Sendable {
 
     /// Sends one request (waits for buffer room).
     func write(_ payload: RiverValue) async throws(RiverError) {
-        let open = flags.withLock { !$0.localClosed && !$0.finished }
+        let (open, terminalError) = state.flags.withLock { (!$0.localClosed && !$0.finished, $0.terminalError) }
         guard open else {
-            throw RiverError(code: .cancel, message: "the request side of this call is closed")
+            throw terminalError ?? RiverError(code: .cancel, message: "the request side of this call is closed")
         }
         let seq = try await transport.send(
             SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true)
         let sessionID = transport.acknowledgement.sessionID
-        flags.withLock {
+        state.flags.withLock {
             $0.sentSeqs.append(seq)
             $0.sessionID = sessionID
         }
@@ -88,7 +103,7 @@ final class Call: Sendable {
 
     /// Closes the request side: sends CLOSE once. A no-op when already closed or finished.
     func finish() throws(RiverError) {
-        let (send, remoteClosed) = flags.withLock { flags -> (Bool, Bool) in
+        let (send, remoteClosed) = state.flags.withLock { flags -> (Bool, Bool) in
             guard !flags.localClosed, !flags.finished else { return (false, flags.remoteClosed) }
             flags.localClosed = true
             return (true, flags.remoteClosed)
@@ -102,7 +117,7 @@ final class Call: Sendable {
     /// Cancels the call: sends CANCEL once (unless both sides already closed) and ends the
     /// stream locally with `error`. Later calls are no-ops.
     func cancel(_ error: RiverError) {
-        let send = flags.withLock { flags -> Bool in
+        let send = state.flags.withLock { flags -> Bool in
             guard !flags.finished, !(flags.localClosed && flags.remoteClosed) else { return false }
             flags.finished = true
             return true
@@ -116,7 +131,7 @@ final class Call: Sendable {
 
     /// The server closed its side.
     func markRemoteClosed() {
-        let done = flags.withLock { flags -> Bool in
+        let done = state.flags.withLock { flags -> Bool in
             flags.remoteClosed = true
             return flags.localClosed || flags.finished
         }
@@ -125,20 +140,20 @@ final class Call: Sendable {
 
     /// The call ended without a clean close (server cancel, lost session): send nothing more.
     func markFinished() {
-        flags.withLock { $0.finished = true }
+        state.flags.withLock { $0.finished = true }
         transport.unregister(streamID: streamID)
     }
 
     /// Requests sent, and how many of them the server has acknowledged.
     var progress: (sent: Int, acknowledged: Int) {
-        let (seqs, sessionID) = flags.withLock { ($0.sentSeqs, $0.sessionID) }
+        let (seqs, sessionID) = state.flags.withLock { ($0.sentSeqs, $0.sessionID) }
         let ack = transport.acknowledgement
         guard let first = ack.firstUnacked, ack.sessionID == sessionID else { return (seqs.count, 0) }
         return (seqs.count, seqs.lazy.filter { $0 < first }.count)
     }
 
     private func endOfScope() {
-        let (localClosed, remoteClosed, finished) = flags.withLock { ($0.localClosed, $0.remoteClosed, $0.finished) }
+        let (localClosed, remoteClosed, finished) = state.flags.withLock { ($0.localClosed, $0.remoteClosed, $0.finished) }
         if finished || (localClosed && remoteClosed) {
             transport.unregister(streamID: streamID)
         } else if remoteClosed {

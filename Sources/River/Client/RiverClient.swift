@@ -53,6 +53,9 @@ public final class RiverClient: Sendable, Service {
         }
     }
 
+    /// The logger used when none is passed: it discards everything.
+    public static let silentLogger = Logger(label: "river", factory: { _ in SwiftLogNoOpLogHandler() })
+
     package let transport: ClientTransport
     private let configuration: Configuration
     private let logger: Logger
@@ -62,7 +65,7 @@ public final class RiverClient: Sendable, Service {
     ///   - connector: Opens connections to the server (for example a `WebSocketConnector`).
     ///   - configuration: Settings.
     ///   - logger: Where the client logs (at info and below).
-    public init(connector: any RiverConnector, configuration: Configuration, logger: Logger = Logger(label: "river")) {
+    public init(connector: any RiverConnector, configuration: Configuration, logger: Logger = RiverClient.silentLogger) {
         self.configuration = configuration
         self.logger = logger
         self.transport = ClientTransport(
@@ -211,7 +214,7 @@ public final class RiverClient: Sendable, Service {
 public func withRiverClient<Value: Sendable>(
     connector: any RiverConnector,
     configuration: RiverClient.Configuration,
-    logger: Logger = Logger(label: "river"),
+    logger: Logger = RiverClient.silentLogger,
     body: (RiverClient) async throws -> Value
 ) async throws -> Value {
     let client = RiverClient(connector: connector, configuration: configuration, logger: logger)

@@ -314,20 +314,21 @@ enum MessagePackUnpacker {
             guard let base = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else {
                 throw RiverCodecError("msgpack: empty frame")
             }
-            var unpacked = msgpack_unpacked()
-            unpacked.zone = ZonePool.shared.take()
-            guard unpacked.zone != nil else { throw RiverCodecError("msgpack: out of memory") }
-            defer {
-                if let zone = unpacked.zone { ZonePool.shared.give(zone, frameSize: raw.count) }
-            }
+            // msgpack-c 4's `msgpack_unpack_next` frees whatever zone the `msgpack_unpacked`
+            // holds and allocates a new one on every call, so zones cannot be reused through
+            // it. `msgpack_unpack` (the same parser, marked obsolete but exported) allocates
+            // into a zone the caller owns: that is what makes the pool work.
+            guard let zone = ZonePool.shared.take() else { throw RiverCodecError("msgpack: out of memory") }
+            defer { ZonePool.shared.give(zone, frameSize: raw.count) }
             var offset = 0
-            let status = msgpack_unpack_next(&unpacked, base, raw.count, &offset)
+            var root = msgpack_object()
+            let status = msgpack_unpack(base, raw.count, &offset, zone, &root)
             switch status {
             case MSGPACK_UNPACK_SUCCESS:
                 guard offset == raw.count else {
                     throw RiverCodecError("msgpack: \(raw.count - offset) trailing bytes after the message")
                 }
-                try body(unpacked.data)
+                try body(root)
             case MSGPACK_UNPACK_CONTINUE:
                 throw RiverCodecError("msgpack: truncated frame")
             case MSGPACK_UNPACK_EXTRA_BYTES:

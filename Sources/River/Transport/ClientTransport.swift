@@ -18,6 +18,18 @@ package final class ClientTransport: Sendable {
         case failed(RiverError)
     }
 
+    /// A registered stream: where its messages go, and whom to tell when it ends locally.
+    private struct StreamRegistration {
+        var continuation: AsyncStream<StreamEvent>.Continuation
+        var onEnd: @Sendable (RiverError) -> Void
+
+        func end(with error: RiverError) {
+            onEnd(error)
+            continuation.yield(.failed(error))
+            continuation.finish()
+        }
+    }
+
     private enum Job: Sendable {
         case dial(UInt64)
         case metadata(UInt64)
@@ -29,7 +41,7 @@ package final class ClientTransport: Sendable {
         var machine: SessionStateMachine
         var connection: (attempt: UInt64, conn: any RiverConnection)?
         var abandoned: Set<UInt64> = []
-        var streams: [String: AsyncStream<StreamEvent>.Continuation] = [:]
+        var streams: [String: StreamRegistration] = [:]
         var roomWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID: UInt64 = 0
         var subscribers: [UInt64: AsyncStream<RiverEvent>.Continuation] = [:]
@@ -138,6 +150,12 @@ package final class ClientTransport: Sendable {
         if idle { close() }
     }
 
+    /// How many writers are waiting for send-buffer room (for tests and diagnostics).
+    package var writersWaitingForRoom: Int { inner.withLock { $0.roomWaiters.count } }
+
+    /// The live session's id, if any.
+    package var sessionID: String? { inner.withLock { $0.machine.sessionID } }
+
     /// Whether ``close()`` was called.
     package var isClosed: Bool { inner.withLock { $0.closed } }
 
@@ -164,34 +182,35 @@ package final class ClientTransport: Sendable {
     // MARK: Streams
 
     /// Registers a stream; its messages arrive on the returned sequence.
-    package func register(streamID: String) -> AsyncStream<StreamEvent> {
+    /// - Parameter onEnd: Called once if the stream is ended locally (lost session, cancel).
+    package func register(streamID: String, onEnd: @escaping @Sendable (RiverError) -> Void) -> AsyncStream<StreamEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: StreamEvent.self)
+        let registration = StreamRegistration(continuation: continuation, onEnd: onEnd)
         let closed = inner.withLock { inner -> Bool in
             if inner.closed || inner.draining { return true }
-            inner.streams[streamID] = continuation
+            inner.streams[streamID] = registration
             return false
         }
         if closed {
-            continuation.yield(.failed(RiverError(code: .unexpectedDisconnect, message: "transport is closed")))
-            continuation.finish()
+            registration.end(with: RiverError(code: .unexpectedDisconnect, message: "transport is closed"))
         }
         return stream
     }
 
     /// Removes a stream: later messages for it are dropped.
     package func unregister(streamID: String) {
-        let (continuation, closeNow) = inner.withLock { inner in
-            let continuation = inner.streams.removeValue(forKey: streamID)
-            return (continuation, inner.streams.isEmpty && inner.draining)
+        let (registration, closeNow) = inner.withLock { inner in
+            let registration = inner.streams.removeValue(forKey: streamID)
+            return (registration, inner.streams.isEmpty && inner.draining)
         }
-        continuation?.finish()
+        registration?.continuation.finish()
         if closeNow { close() }
     }
 
     /// Ends a registered stream locally with `error` (it is unregistered).
     package func fail(streamID: String, with error: RiverError) {
-        let continuation = inner.withLock { $0.streams[streamID] }
-        continuation?.yield(.failed(error))
+        let registration = inner.withLock { $0.streams[streamID] }
+        registration?.end(with: error)
         unregister(streamID: streamID)
     }
 
@@ -228,6 +247,12 @@ package final class ClientTransport: Sendable {
     }
 
     private func send(_ outbound: SessionStateMachine.Outbound, in inner: inout Inner) throws(RiverError) -> Int {
+        // A stream's messages belong to the session it was opened on: once the stream has
+        // ended (its session destroyed, or cancelled) nothing more is sent for it, and
+        // certainly not into a new session.
+        guard inner.closed || inner.streams[outbound.streamId] != nil else {
+            throw RiverError(code: .cancel, message: "the call has ended")
+        }
         let now = clock.now
         let jitter = inner.random.nextFraction()
         do {
@@ -301,13 +326,10 @@ package final class ClientTransport: Sendable {
                 inner.connection?.conn.close(code: 1000, reason: "")
                 inner.connection = nil
             case .deliver(let message):
-                inner.streams[message.streamId]?.yield(.message(message))
+                inner.streams[message.streamId]?.continuation.yield(.message(message))
             case .failAllStreams(let message):
                 let error = RiverError(code: .unexpectedDisconnect, message: message)
-                for continuation in inner.streams.values {
-                    continuation.yield(.failed(error))
-                    continuation.finish()
-                }
+                for registration in inner.streams.values { registration.end(with: error) }
                 inner.streams.removeAll()
             case .bufferHasRoom:
                 for waiter in inner.roomWaiters.values { waiter.resume() }
