@@ -38,7 +38,7 @@ extension RiverTestServer {
     ///   - configuration: Codec, mode and timings.
     ///   - host: The address to bind (default `127.0.0.1`).
     ///   - port: The TCP port, or 0 (default) for any free one.
-    ///   - logger: Where the server logs.
+    ///   - logger: Where the server logs (silent by default).
     ///   - body: Runs while the server listens; gets the server (for fault injection) and its port.
     /// - Returns: What `body` returns.
     /// - Throws: A bind error, or what `body` throws. The server is shut down either way.
@@ -46,7 +46,7 @@ extension RiverTestServer {
         configuration: Configuration,
         host: String = "127.0.0.1",
         port: Int = 0,
-        logger: Logger = Logger(label: "river.test-server"),
+        logger: Logger = RiverTestServer.silentLogger,
         _ body: (RiverTestServer, Int) async throws -> Result
     ) async throws -> Result {
         let server = RiverTestServer(configuration: configuration, logger: logger)

@@ -105,11 +105,18 @@ public final class RiverTestServer: Sendable {
     let logger: Logger
     let core: Mutex<ServerCore>
 
+    /// A logger that discards everything: the default, so tests stay quiet.
+    public static let silentLogger = Logger(label: "river.test-server", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// A logger through the process-wide logging backend (swift-log's default writes to
+    /// stderr), at info level: what the `river-test-server` executable uses.
+    public static var consoleLogger: Logger { Logger(label: "river.test-server") }
+
     /// Creates a server. It serves nothing until given connections.
     /// - Parameters:
     ///   - configuration: Codec, mode and timings.
-    ///   - logger: Where the server logs (info and below).
-    public init(configuration: Configuration, logger: Logger = Logger(label: "river.test-server")) {
+    ///   - logger: Where the server logs (info and below); silent by default.
+    public init(configuration: Configuration, logger: Logger = RiverTestServer.silentLogger) {
         self.configuration = configuration
         self.logger = logger
         self.core = Mutex(ServerCore(configuration: configuration, logger: logger))

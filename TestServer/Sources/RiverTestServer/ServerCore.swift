@@ -420,7 +420,7 @@ final class ServerCore {
         // Replay every unacknowledged message, byte-identical, in order.
         for buffered in session.sendBuffer { enqueueFrame(buffered.bytes, on: id) }
         record.commands.yield(.startSessionTimers)
-        logger.info(
+        logger.debug(
             "handshake ok",
             metadata: ["river.session.id": "\(session.id)", "river.client.id": "\(clientID)", "river.resumed": "\(resumed != nil)"])
     }

@@ -60,7 +60,8 @@ struct RiverTestServerCommand: AsyncParsableCommand {
                     sessionDisconnectGrace: .milliseconds(graceMilliseconds),
                     handshakeTimeout: .milliseconds(handshakeTimeoutMilliseconds)
                 )
-            ))
+            ),
+            logger: RiverTestServer.consoleLogger)
         let exitOnEOF = exitOnStdinEOF
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
