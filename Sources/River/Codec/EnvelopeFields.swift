@@ -113,31 +113,28 @@ extension TransportMessage {
 /// ``TransportMessage``. Later duplicates of a key win, like `JSON.parse`.
 struct EnvelopeBuilder {
     /// Prefix of every error message (`json` or `msgpack`).
-    let codecName: String
-    private var id: String?
-    private var from: String?
-    private var to: String?
-    private var seq: Int?
-    private var ack: Int?
-    private var streamId: String?
-    private var controlFlags: Int?
-    private var payload: RiverValue?
-    private var serviceName: String?
-    private var procedureName: String?
-    private var tracing: TracingContext?
+    let codecName: StaticString
+    /// The message being filled in; `present` says which fields were actually seen.
+    private var message = TransportMessage(
+        id: "", from: "", to: "", seq: 0, ack: 0, streamId: "", controlFlags: [], payload: .null)
+    private var present: UInt16 = 0
 
-    init(codecName: String) { self.codecName = codecName }
+    init(codecName: StaticString) { self.codecName = codecName }
 
     private func error(_ text: String) -> RiverCodecError {
         RiverCodecError("\(codecName): \(text)")
     }
 
-    private func string(_ value: RiverValue, _ key: EnvelopeKey) throws(RiverCodecError) -> String {
-        switch value {
-        case .string(let s): return s
-        case .null: throw error("field '\(key.name)' must be a string, got null")
-        default: throw error("field '\(key.name)' must be a string, got \(value.kindName)")
+    private func wrongType(_ key: EnvelopeKey, _ expected: String, _ value: RiverValue) -> RiverCodecError {
+        if case .null = value {
+            return error("field '\(key.name)' is null; it must be \(expected) (optional fields are omitted, never null)")
         }
+        return error("field '\(key.name)' must be \(expected), got \(value.kindName)")
+    }
+
+    private func string(_ value: RiverValue, _ key: EnvelopeKey) throws(RiverCodecError) -> String {
+        guard case .string(let s) = value else { throw wrongType(key, "a string", value) }
+        return s
     }
 
     private func integer(_ value: RiverValue, _ key: EnvelopeKey, nonNegative: Bool) throws(RiverCodecError) -> Int {
@@ -147,45 +144,45 @@ struct EnvelopeBuilder {
         case .double(let d): result = d.rounded(.towardZero) == d ? Int(exactly: d) : nil
         default: result = nil
         }
-        guard let result else {
-            throw error("field '\(key.name)' must be an integer, got \(value.kindName)")
-        }
+        guard let result else { throw wrongType(key, "an integer", value) }
         if nonNegative && result < 0 {
             throw error("field '\(key.name)' must be a non-negative integer, got \(result)")
         }
         return result
     }
 
-    /// Records one decoded `key: value` pair; keys the envelope does not define are ignored.
+    /// Records one decoded `key: value` pair.
     /// - Throws: ``RiverCodecError`` naming the field when the value has the wrong type.
     mutating func set(_ key: EnvelopeKey, _ value: RiverValue) throws(RiverCodecError) {
         switch key {
-        case .id: id = try string(value, key)
-        case .from: from = try string(value, key)
-        case .to: to = try string(value, key)
-        case .streamId: streamId = try string(value, key)
-        case .serviceName: serviceName = try string(value, key)
-        case .procedureName: procedureName = try string(value, key)
-        case .seq: seq = try integer(value, key, nonNegative: true)
-        case .ack: ack = try integer(value, key, nonNegative: true)
-        case .controlFlags: controlFlags = try integer(value, key, nonNegative: false)
-        case .payload: payload = value
+        case .id: message.id = try string(value, key)
+        case .from: message.from = try string(value, key)
+        case .to: message.to = try string(value, key)
+        case .streamId: message.streamId = try string(value, key)
+        case .serviceName: message.serviceName = try string(value, key)
+        case .procedureName: message.procedureName = try string(value, key)
+        case .seq: message.seq = try integer(value, key, nonNegative: true)
+        case .ack: message.ack = try integer(value, key, nonNegative: true)
+        case .controlFlags: message.controlFlags = ControlFlags(rawValue: try integer(value, key, nonNegative: false))
+        case .payload: message.payload = value
         case .tracing:
-            guard case .object(let fields) = value else {
-                throw error("field 'tracing' must be an object, got \(value.kindName)")
-            }
+            guard case .object(let fields) = value else { throw wrongType(key, "an object", value) }
             guard case .string(let parent)? = fields["traceparent"] else {
                 throw error("field 'tracing.traceparent' must be a string, got \(fields["traceparent"]?.kindName ?? "nothing")")
             }
             guard case .string(let state)? = fields["tracestate"] else {
                 throw error("field 'tracing.tracestate' must be a string, got \(fields["tracestate"]?.kindName ?? "nothing")")
             }
-            tracing = TracingContext(traceparent: parent, tracestate: state)
+            message.tracing = TracingContext(traceparent: parent, tracestate: state)
         }
+        present |= 1 << key.rawValue
     }
 
     /// Records an already validated trace context (a fast path that skips building a map).
-    mutating func setTracing(_ context: TracingContext) { tracing = context }
+    mutating func setTracing(_ context: TracingContext) {
+        message.tracing = context
+        present |= 1 << EnvelopeKey.tracing.rawValue
+    }
 
     /// Records a key given as a string; unknown keys are ignored.
     mutating func set(_ key: String, _ value: RiverValue) throws(RiverCodecError) {
@@ -193,21 +190,19 @@ struct EnvelopeBuilder {
         try set(known, value)
     }
 
+    /// The required keys, in the order missing ones are reported.
+    private static let required: [EnvelopeKey] = [.id, .from, .to, .seq, .ack, .streamId, .controlFlags, .payload]
+    private static let requiredMask: UInt16 = required.reduce(0) { $0 | 1 << $1.rawValue }
+
     /// The validated message.
     /// - Throws: ``RiverCodecError`` naming the first missing required field.
     consuming func build() throws(RiverCodecError) -> TransportMessage {
-        guard let id else { throw error("missing field 'id'") }
-        guard let from else { throw error("missing field 'from'") }
-        guard let to else { throw error("missing field 'to'") }
-        guard let seq else { throw error("missing field 'seq'") }
-        guard let ack else { throw error("missing field 'ack'") }
-        guard let streamId else { throw error("missing field 'streamId'") }
-        guard let controlFlags else { throw error("missing field 'controlFlags'") }
-        guard let payload else { throw error("missing field 'payload'") }
-        return TransportMessage(
-            id: id, from: from, to: to, seq: seq, ack: ack, streamId: streamId,
-            controlFlags: ControlFlags(rawValue: controlFlags), payload: payload,
-            serviceName: serviceName, procedureName: procedureName, tracing: tracing)
+        if present & Self.requiredMask != Self.requiredMask {
+            for key in Self.required where present & (1 << key.rawValue) == 0 {
+                throw error("missing field '\(key.name)'")
+            }
+        }
+        return message
     }
 }
 
