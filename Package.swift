@@ -158,7 +158,11 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverIntegrationTests",
-            dependencies: ["River", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient"],
+            dependencies: [
+                "River", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
