@@ -55,8 +55,8 @@ final class LWSRuntime: @unchecked Sendable {
 
     private init() {
         LWSLog.install()
-        // lws writes to sockets that the peer may have closed; never die of SIGPIPE.
-        signal(SIGPIPE, SIG_IGN)
+        // Note: lws_create_context sets SIGPIPE to SIG_IGN for the process (writes to sockets
+        // the peer closed must not kill it); River relies on that.
 
         protocolName = strdup("river")
         protocols = .allocate(capacity: 2)

@@ -72,6 +72,22 @@ struct WebSocketConnectTests {
         }
     }
 
+    @Test("IPv6 loopback works for both listener and client", .enabled(if: FileManager.default.fileExists(atPath: "/proc/net/if_inet6")))
+    func ipv6() async throws {
+        let listener = try await WebSocketListener.bind(host: "::1")
+        try await withTimeout {
+            async let accepted = accept(listener)
+            let client = try await WebSocketConnector(url: "ws://[::1]:\(listener.port)/v6").connect(timeout: .seconds(5))
+            let server = try await accepted
+            #expect(server.requestHeader("host") == "[::1]:\(listener.port)")
+            var events = server.events.makeAsyncIterator()
+            client.send([6])
+            #expect(try await nextMessage(&events) == [6])
+            client.close(code: 1000, reason: "")
+        }
+        await listener.close()
+    }
+
     @Test("many connections at once")
     func manyConnections() async throws {
         let listener = try await WebSocketListener.bind()
