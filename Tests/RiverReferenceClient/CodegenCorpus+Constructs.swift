@@ -224,6 +224,8 @@ extension CodegenCorpus {
                 public var impossible: Never?
                 /// The `any` field.
                 public var any: String?
+                /// The `neverUnion` field.
+                public var neverUnion: NeverUnion?
 
                 /// Creates a value.
                 /// - Parameters:
@@ -240,6 +242,7 @@ extension CodegenCorpus {
                 ///   - matrix: The `matrix` field.
                 ///   - impossible: The `impossible` field.
                 ///   - any: The `any` field.
+                ///   - neverUnion: The `neverUnion` field.
                 public init(
                     text: String,
                     real: Double,
@@ -253,7 +256,8 @@ extension CodegenCorpus {
                     list: [Int],
                     matrix: [[Double]],
                     impossible: Never? = nil,
-                    any: String? = nil
+                    any: String? = nil,
+                    neverUnion: NeverUnion? = nil
                 ) {
                     self.text = text
                     self.real = real
@@ -268,6 +272,7 @@ extension CodegenCorpus {
                     self.matrix = matrix
                     self.impossible = impossible
                     self.any = any
+                    self.neverUnion = neverUnion
                 }
 
                 private enum CodingKeys: String, CodingKey {
@@ -284,6 +289,7 @@ extension CodegenCorpus {
                     case matrix
                     case impossible
                     case any
+                    case neverUnion
                 }
 
                 /// Encodes the value; required nullable fields are written as `null` when `nil`.
@@ -302,6 +308,39 @@ extension CodegenCorpus {
                     try container.encode(matrix, forKey: .matrix)
                     try container.encodeIfPresent(impossible, forKey: .impossible)
                     try container.encodeIfPresent(any, forKey: .any)
+                    try container.encodeIfPresent(neverUnion, forKey: .neverUnion)
+                }
+
+                // services.constructs.procedures.primitives.init.properties.neverUnion
+                /// The type of `services.constructs.procedures.primitives.init.properties.neverUnion`.
+                public enum NeverUnion: Sendable, Hashable, Codable {
+                    /// Variant 1: `services.constructs.procedures.primitives.init.properties.neverUnion.anyOf.0`.
+                    case integer(Int)
+                    /// Variant 2: `services.constructs.procedures.primitives.init.properties.neverUnion.anyOf.2`.
+                    case bool(Bool)
+
+                    /// Decodes the first variant, in schema order, that accepts the value.
+                    public init(from decoder: any Decoder) throws {
+                        if let value = try? Int(from: decoder) {
+                            self = .integer(value)
+                            return
+                        }
+                        if let value = try? Bool(from: decoder) {
+                            self = .bool(value)
+                            return
+                        }
+                        throw DecodingError.dataCorrupted(
+                            DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "no variant of NeverUnion matches")
+                        )
+                    }
+
+                    /// Encodes the variant's value.
+                    public func encode(to encoder: any Encoder) throws {
+                        switch self {
+                        case .integer(let value): try value.encode(to: encoder)
+                        case .bool(let value): try value.encode(to: encoder)
+                        }
+                    }
                 }
             }
 

@@ -285,7 +285,12 @@ final class TranslationBuilder {
         switch schema.kind {
         case .object, .allOf, .constant, .enumeration: return true
         case .anyOf(let variants):
-            return !variants.contains { if case .null = $0.kind { return true } else { return false } } && variants.count > 1
+            return !variants.contains {
+                switch $0.kind {
+                case .null, .never: return true
+                default: return false
+                }
+            } && variants.count > 1
         default: return false
         }
     }
@@ -361,8 +366,11 @@ final class TranslationBuilder {
             let value = try typeRef(values, hint: hint + "Value", scope: &scope)
             return TypeRef(expr: "[String: \(value.full)]")
         case .anyOf(let variants):
-            let nonNull = variants.filter { if case .null = $0.kind { return false } else { return true } }
-            let nullable = nonNull.count < variants.count
+            // `never` variants match nothing: leave them out.
+            let possible = variants.filter { if case .never = $0.kind { return false } else { return true } }
+            if possible.isEmpty { return TypeRef(expr: "Never") }
+            let nonNull = possible.filter { if case .null = $0.kind { return false } else { return true } }
+            let nullable = nonNull.count < possible.count
             if nonNull.isEmpty { return TypeRef(expr: "Never", nullable: true) }
             if nonNull.count == 1 {
                 var single = try typeRef(nonNull[0], hint: hint, scope: &scope)
