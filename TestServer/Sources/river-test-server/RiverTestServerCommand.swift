@@ -10,7 +10,8 @@ struct RiverTestServerCommand: AsyncParsableCommand {
         commandName: "river-test-server",
         abstract: "Serve River's reference test services over WebSocket on 127.0.0.1.",
         discussion: """
-            Prints RIVER_PORT=<port> once listening and runs until SIGINT/SIGTERM or end of stdin.
+            Prints RIVER_PORT=<port> once listening and runs until SIGINT/SIGTERM (or end of
+            stdin with --exit-on-stdin-eof).
             Fault-injection commands are read from stdin, one per line: drop, blackhole,
             unblackhole, restart, heartbeats on|off, delay <ms>, rehandshake, status.
             Each command is answered with one line on stderr.
@@ -33,6 +34,9 @@ struct RiverTestServerCommand: AsyncParsableCommand {
     @Option(name: .customLong("heartbeat-ms"), help: "Heartbeat interval in milliseconds.")
     var heartbeatMilliseconds: Int = 1000
 
+    @Option(name: .customLong("heartbeats-until-dead"), help: "Silent heartbeat intervals before the server closes a connection.")
+    var heartbeatsUntilDead: Int = 2
+
     @Option(name: .customLong("grace-ms"), help: "Session disconnect grace period in milliseconds.")
     var graceMilliseconds: Int = 5000
 
@@ -44,7 +48,7 @@ struct RiverTestServerCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        guard heartbeatMilliseconds > 0, graceMilliseconds > 0, handshakeTimeoutMilliseconds > 0 else {
+        guard heartbeatMilliseconds > 0, graceMilliseconds > 0, handshakeTimeoutMilliseconds > 0, heartbeatsUntilDead > 0 else {
             throw ValidationError("timings must be positive")
         }
     }
@@ -57,6 +61,7 @@ struct RiverTestServerCommand: AsyncParsableCommand {
                 mode: handshake ? .handshake : .standard,
                 timings: .init(
                     heartbeatInterval: .milliseconds(heartbeatMilliseconds),
+                    heartbeatsUntilDead: heartbeatsUntilDead,
                     sessionDisconnectGrace: .milliseconds(graceMilliseconds),
                     handshakeTimeout: .milliseconds(handshakeTimeoutMilliseconds)
                 )
