@@ -15,7 +15,10 @@ struct StandardInputLines: AsyncSequence, Sendable {
     /// - Parameter window: How many lines may be read ahead.
     init(window: Int = 256) {
         let (lines, continuation) = AsyncStream.makeStream(of: Element.self)
-        let credits = DispatchSemaphore(value: window)
+        // Created at 0 and raised: libdispatch traps when a semaphore is freed while its
+        // value is below the value it was created with.
+        let credits = DispatchSemaphore(value: 0)
+        for _ in 0..<Swift.max(window, 1) { credits.signal() }
         self.lines = lines
         self.credits = credits
         Thread.detachNewThread {

@@ -97,7 +97,7 @@ struct CLICallTests {
     @Test("stream prints responses while stdin is still open")
     func streamInteractive() async throws {
         try await withServer { _, url in
-            let river = try RiverCLIProcess(["stream", url, "test.echoWithPrefix", #"{"prefix":"> "}"#], input: nil)
+            let river = try RiverCLIProcess(["stream", url, "test.echoWithPrefix", #"{"prefix":">"}"#], input: nil)
             river.write("{\"msg\":\"first\"}\n")
             try await river.waitForStdoutLines(1)
             river.write("{\"msg\":\"second\"}\n")
