@@ -163,6 +163,25 @@ struct ServerSessionTests {
         }
     }
 
+    @Test(arguments: ServerTestCodec.allCases)
+    func undecodableFrameDestroysSession(codec: ServerTestCodec) async throws {
+        try await withTestServer(codec) { server, harness in
+            let (client, _) = try await connectedClient(harness)
+            client.connection.send([0xc1, 0xff, 0x00, 0x7b])
+            _ = try await client.expectClosed()
+            try await waitUntil("the session is gone") { server.sessionCount == 0 }
+
+            // Garbage as the first frame: closed without an answer.
+            let other = try await harness.connect()
+            other.connection.send(Array("not a river message".utf8))
+            let event = try await other.nextEvent()
+            guard case .closed = event else {
+                Issue.record("expected a close, got \(event)")
+                return
+            }
+        }
+    }
+
     @Test func newSessionIdReplacesTheOldSession() async throws {
         try await withTestServer(.json) { server, harness in
             let (client, _) = try await connectedClient(harness)
