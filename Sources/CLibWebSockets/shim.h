@@ -34,6 +34,11 @@ static inline uint64_t river_lws_vhost_options(int tls) {
     return options;
 }
 
+/// Vhost option that makes clients present a certificate signed by the vhost's CA (mTLS).
+static inline uint64_t river_lws_require_client_certificate_option(void) {
+    return LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
+}
+
 /// `ssl_connection` flags for a client connection.
 static inline int river_lws_client_ssl_flags(int tls, int insecure) {
     if (!tls) return 0;
@@ -90,6 +95,18 @@ static inline const char *river_lws_tls_verify_error(struct lws *wsi) {
     long result = get_verify_result(ssl);
     if (result == 0 /* X509_V_OK */) return NULL;
     return error_string(result);
+}
+
+/// Stops lws from moving a TLS connection to another server vhost by its SNI name.
+///
+/// All River server vhosts share the pseudo port CONTEXT_PORT_NO_LISTEN_SERVER, so lws' SNI
+/// callback would hand every connection to the first of them (whatever its certificate or
+/// client-certificate policy). Each listener's sockets are adopted into the right vhost already.
+static inline void river_lws_disable_sni_vhost_switch(void *ssl_ctx) {
+    typedef long (*callback_ctrl_f)(SSL_CTX *, int, void (*)(void));
+    static callback_ctrl_f callback_ctrl;
+    if (!callback_ctrl) callback_ctrl = (callback_ctrl_f)dlsym(RTLD_DEFAULT, "SSL_CTX_callback_ctrl");
+    if (callback_ctrl && ssl_ctx) callback_ctrl((SSL_CTX *)ssl_ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, NULL);
 }
 
 /// `lws_set_timeout` seconds value that closes the connection on the next service pass.

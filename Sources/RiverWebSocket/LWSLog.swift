@@ -47,7 +47,7 @@ enum LWSLog {
                 $0.sequence > mark && ($0.level & (river_lws_level_err() | river_lws_level_warn())) != 0
             }.map(\.text)
         }
-        return lines.isEmpty ? nil : lines.joined(separator: "; ")
+        return lines.isEmpty ? nil : lines.suffix(4).joined(separator: "; ")
     }
 
     fileprivate static func emit(level: Int32, line: String) {

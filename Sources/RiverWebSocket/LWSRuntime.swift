@@ -245,9 +245,11 @@ final class LWSRuntime: @unchecked Sendable {
         let name = strdup("river-server-\(serviceThreadVhostCounter)")
         let certificate = tls.map { strdup($0.certificateChainPath) } ?? nil
         let key = tls.map { strdup($0.privateKeyPath) } ?? nil
+        let clientCA = tls?.clientCAFilePath.map { strdup($0) } ?? nil
         defer {
             free(certificate)
             free(key)
+            free(clientCA)
         }
         var info = lws_context_creation_info()
         info.port = river_lws_no_listen_server_port()
@@ -258,6 +260,10 @@ final class LWSRuntime: @unchecked Sendable {
         info.vhost_name = UnsafePointer(name)
         info.ssl_cert_filepath = certificate.map { UnsafePointer($0) }
         info.ssl_private_key_filepath = key.map { UnsafePointer($0) }
+        if let clientCA {
+            info.ssl_ca_filepath = UnsafePointer(clientCA)
+            info.options |= river_lws_require_client_certificate_option()
+        }
         guard let vhost = lws_create_vhost(context, &info) else { return nil }
         serviceThreadServerVhosts[tls] = vhost
         return vhost
@@ -424,6 +430,17 @@ private func riverLWSCallback(
         connection.serviceThreadDestroyed()
         runtime()?.serviceThreadRelease(connection)
         return 0
+
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        // A TLS server vhost was just set up (`user` is its SSL_CTX): keep its connections
+        // on it.
+        river_lws_disable_sni_vhost_switch(user)
+        return 0
+
+    case LWS_CALLBACK_OPENSSL_PERFORM_CLIENT_CERT_VERIFICATION:
+        // A listener asking for client certificates: keep OpenSSL's verdict (`length` is
+        // preverify_ok). Returning 0 here would accept any certificate.
+        return length != 0 ? 0 : 1
 
     case LWS_CALLBACK_HTTP:
         // A plain HTTP request (no upgrade) on a listener: River only speaks WebSocket.

@@ -238,9 +238,12 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         if let tlsVerifyError {
             detail = "TLS certificate verification failed: \(tlsVerifyError)"
         } else {
-            // Only TLS failures need lws' log for their reason.
-            let logged = serviceThreadUsesTLS ? LWSLog.recentProblems(since: serviceThreadLogMark) : nil
-            let joined = [message, logged].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "; ")
+            // Only TLS failures need lws' log for their reason. The log is process-wide, so the
+            // lines are labelled as such: with concurrent handshakes they may be another's.
+            let logged = serviceThreadUsesTLS
+                ? LWSLog.recentProblems(since: serviceThreadLogMark).map { "(recent libwebsockets log: \($0))" }
+                : nil
+            let joined = [message, logged].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
             detail = joined.isEmpty ? "connection failed" : joined
         }
         let error = LWSErrorClassifier.classify(detail, endpoint: serviceThreadEndpoint)

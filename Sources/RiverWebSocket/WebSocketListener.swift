@@ -61,14 +61,20 @@ public final class WebSocketListener: Sendable {
         public var certificateChainPath: String
         /// The PEM private key of the certificate.
         public var privateKeyPath: String
+        /// A PEM file of CA certificates; when set, every client must present a certificate
+        /// signed by one of them (mutual TLS). Default: `nil` (no client certificate asked).
+        public var clientCAFilePath: String?
 
         /// Creates server TLS settings.
         /// - Parameters:
         ///   - certificateChainPath: The PEM certificate chain.
         ///   - privateKeyPath: The PEM private key.
-        public init(certificateChainPath: String, privateKeyPath: String) {
+        ///   - clientCAFilePath: CAs that client certificates must chain to, or `nil` to not
+        ///     ask for client certificates.
+        public init(certificateChainPath: String, privateKeyPath: String, clientCAFilePath: String? = nil) {
             self.certificateChainPath = certificateChainPath
             self.privateKeyPath = privateKeyPath
+            self.clientCAFilePath = clientCAFilePath
         }
     }
 

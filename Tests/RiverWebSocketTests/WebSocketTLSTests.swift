@@ -9,9 +9,15 @@ struct WebSocketTLSTests {
         privateKeyPath: TLSFixtures.serverKeyPath
     )
 
+    private static let mutualTLS = WebSocketListener.TLS(
+        certificateChainPath: TLSFixtures.serverCertificatePath,
+        privateKeyPath: TLSFixtures.serverKeyPath,
+        clientCAFilePath: TLSFixtures.caPath
+    )
+
     /// Connects to a TLS listener with `tls` and exchanges one message each way.
-    private func roundTrip(host: String, tls: WebSocketConnector.TLS) async throws {
-        let listener = try await WebSocketListener.bind(configuration: .init(tls: Self.serverTLS))
+    private func roundTrip(host: String, tls: WebSocketConnector.TLS, serverTLS: WebSocketListener.TLS = serverTLS) async throws {
+        let listener = try await WebSocketListener.bind(configuration: .init(tls: serverTLS))
         defer { withExtendedLifetime(listener) {} }
         try await withTimeout {
             async let server = accept(listener)
@@ -69,7 +75,7 @@ struct WebSocketTLSTests {
         try await roundTrip(host: "127.0.0.1", tls: .init(allowInsecure: true))
     }
 
-    @Test("a client certificate can be presented")
+    @Test("mutual TLS: the client certificate is accepted by a listener that requires one")
     func clientCertificate() async throws {
         try await roundTrip(
             host: "localhost",
@@ -77,8 +83,45 @@ struct WebSocketTLSTests {
                 caFilePath: TLSFixtures.caPath,
                 certificatePath: TLSFixtures.clientCertificatePath,
                 privateKeyPath: TLSFixtures.clientKeyPath
-            )
+            ),
+            serverTLS: Self.mutualTLS
         )
+    }
+
+    @Test("mutual TLS: a client without a certificate is turned away")
+    func clientCertificateMissing() async throws {
+        let listener = try await WebSocketListener.bind(configuration: .init(tls: Self.mutualTLS))
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await WebSocketConnector(
+                url: "wss://localhost:\(listener.port)/",
+                configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
+            ).connect(timeout: .seconds(5))
+        }
+        print("mTLS without certificate: \(String(describing: error))")
+        await listener.close()
+    }
+
+    @Test("mutual TLS: a client certificate from another CA is turned away")
+    func clientCertificateUntrusted() async throws {
+        // The server certificate is not a client certificate of the listener's client CA
+        // list when the client CA is the server certificate itself (self-issued check fails).
+        let listener = try await WebSocketListener.bind(configuration: .init(tls: .init(
+            certificateChainPath: TLSFixtures.serverCertificatePath,
+            privateKeyPath: TLSFixtures.serverKeyPath,
+            clientCAFilePath: TLSFixtures.serverCertificatePath
+        )))
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await WebSocketConnector(
+                url: "wss://localhost:\(listener.port)/",
+                configuration: .init(tls: .init(
+                    caFilePath: TLSFixtures.caPath,
+                    certificatePath: TLSFixtures.clientCertificatePath,
+                    privateKeyPath: TLSFixtures.clientKeyPath
+                ))
+            ).connect(timeout: .seconds(5))
+        }
+        print("mTLS untrusted certificate: \(String(describing: error))")
+        await listener.close()
     }
 
     @Test("a missing CA file is a TLS error")
