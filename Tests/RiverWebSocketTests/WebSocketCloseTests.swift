@@ -1,5 +1,6 @@
 import River
 import RiverWebSocket
+import Synchronization
 import Testing
 
 @Suite("WebSocket closing", .timeLimit(.minutes(1)))
@@ -94,15 +95,22 @@ struct WebSocketResourceTests {
             _ = try await closure(&serverEvents)
             return (WeakReference(client), WeakReference(server))
         }
-        #expect(await eventually { client.object == nil }, "the client connection leaked")
-        #expect(await eventually { server.object == nil }, "the server connection leaked")
+        #expect(await eventually { client.isReleased }, "the client connection leaked")
+        #expect(await eventually { server.isReleased }, "the server connection leaked")
         await listener.close()
     }
 }
 
 /// A weak reference that can leave a task.
-// @unchecked Sendable: test-only; the weak reference is read after the writer finished.
-final class WeakReference: @unchecked Sendable {
-    weak var object: AnyObject?
-    init(_ object: AnyObject) { self.object = object }
+final class WeakReference: Sendable {
+    private struct Weak: Sendable {
+        weak var object: (any AnyObject & Sendable)?
+    }
+
+    private let storage: Mutex<Weak>
+
+    init(_ object: any AnyObject & Sendable) { storage = Mutex(Weak(object: object)) }
+
+    /// Whether the object is gone.
+    var isReleased: Bool { storage.withLock { $0.object == nil } }
 }
