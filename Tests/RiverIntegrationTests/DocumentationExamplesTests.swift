@@ -81,6 +81,7 @@ struct DocumentationExamplesTests {
                     // Shutdown begins with this call in flight: new calls are refused at once,
                     // this one carries on to its end.
                     await group.triggerGracefulShutdown()
+                    try await waitUntil("the shutdown to reach the client") { client.transport.isDraining }
                     let refused = await #expect(throws: RiverError.self) { _ = try await client.rpc(add, AddInit(n: 1)) }
                     #expect(refused?.message == "transport is closed")
                     try await writer.write(EchoInput(msg: "after"))

@@ -46,6 +46,10 @@ final class Call: Sendable {
         let payload = try encodePayload(initPayload, what: "init")
         let streamID = RiverID.generate()
         let call = Call(transport: transport, streamID: streamID, kind: kind)
+        if let refused = call.state.flags.withLock({ $0.terminalError }) {
+            // The transport refused the stream (closed, or shutting down).
+            throw refused
+        }
         var openFlags: ControlFlags = .streamOpen
         if kind == .rpc || kind == .subscription {
             openFlags.insert(.streamClosed)

@@ -156,6 +156,9 @@ package final class ClientTransport: Sendable {
     /// The live session's id, if any.
     package var sessionID: String? { inner.withLock { $0.machine.sessionID } }
 
+    /// Whether a graceful shutdown has begun.
+    package var isDraining: Bool { inner.withLock { $0.draining } }
+
     /// Whether ``close()`` was called.
     package var isClosed: Bool { inner.withLock { $0.closed } }
 
