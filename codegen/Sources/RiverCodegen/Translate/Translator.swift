@@ -599,7 +599,8 @@ final class TranslationBuilder {
 
     func union(_ name: String, variants: [JSONSchema], path: String, doc: [String], scope: Scope, open: OpenCase?, inheritance: [String] = ["Sendable", "Hashable", "Codable"]) throws -> Declaration {
         let objects = variants.compactMap(objectProperties)
-        if objects.count == variants.count, let key = discriminator(objects) {
+        // Error unions are always discriminated by `code` (checked by `declaredErrors`).
+        if objects.count == variants.count, let key = open != nil ? "code" : discriminator(objects) {
             return try discriminatedUnion(name, variants: variants, properties: objects, key: key, path: path, doc: doc, scope: scope, open: open, inheritance: inheritance)
         }
         if open != nil {
