@@ -41,7 +41,8 @@ final class Call: Sendable {
 
     /// Registers a new stream and sends its open message.
     static func open<Init: Encodable & Sendable>(
-        transport: ClientTransport, service: String, procedure: String, initPayload: Init, kind: ProcedureKind
+        transport: ClientTransport, service: String, procedure: String, initPayload: Init, kind: ProcedureKind,
+        tracing: TracingContext?
     ) async throws(RiverError) -> Call {
         let payload = try encodePayload(initPayload, what: "init")
         let streamID = RiverID.generate()
@@ -57,7 +58,7 @@ final class Call: Sendable {
         }
         let outbound = SessionStateMachine.Outbound(
             streamId: streamID, controlFlags: openFlags, payload: payload,
-            serviceName: service, procedureName: procedure, tracing: .empty)
+            serviceName: service, procedureName: procedure, tracing: tracing ?? .empty)
         do {
             try await transport.send(outbound, waitForRoom: true)
         } catch {

@@ -100,12 +100,20 @@ public struct CallOptions: Sendable, Hashable {
     /// The call fails with ``RiverError/Code/deadlineExceeded`` (and the stream is cancelled)
     /// when it has not completed within this time. `nil`: no deadline.
     public var timeout: Duration?
+    /// Which server to call, by id, when the client talks to several
+    /// (``RiverClient/Configuration/additionalServers``). `nil`: the client's main server.
+    public var server: String?
+    /// W3C trace context sent with the call's first message. `nil` sends empty strings, as the
+    /// reference client does when no tracer is registered.
+    public var tracing: TracingContext?
 
     /// Creates options.
-    public init(timeout: Duration? = nil) {
+    public init(timeout: Duration? = nil, server: String? = nil, tracing: TracingContext? = nil) {
         self.timeout = timeout
+        self.server = server
+        self.tracing = tracing
     }
 
-    /// No deadline.
+    /// No deadline, the main server, no trace context.
     public static let defaults = CallOptions()
 }

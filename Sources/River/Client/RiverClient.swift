@@ -28,8 +28,11 @@ public final class RiverClient: Sendable, Service {
         public var handshakeMetadata: (@Sendable () async throws -> RiverValue?)?
         /// Classifies a connection error as fatal: no more reconnects, the session is destroyed.
         public var isFatalConnectionError: @Sendable (any Error) -> Bool
-        /// Seed for backoff jitter and ids of nothing else; `nil` seeds randomly.
+        /// Seed for backoff jitter; `nil` seeds randomly.
         public var randomSeed: UInt64?
+        /// Further servers this client talks to, by server id, each over its own session with
+        /// the same settings. Calls choose one with ``CallOptions/server``.
+        public var additionalServers: [String: any RiverConnector]
 
         /// Creates settings.
         public init(
@@ -40,7 +43,8 @@ public final class RiverClient: Sendable, Service {
             connectEagerly: Bool = false,
             handshakeMetadata: (@Sendable () async throws -> RiverValue?)? = nil,
             isFatalConnectionError: @escaping @Sendable (any Error) -> Bool = { _ in false },
-            randomSeed: UInt64? = nil
+            randomSeed: UInt64? = nil,
+            additionalServers: [String: any RiverConnector] = [:]
         ) {
             self.clientID = clientID
             self.serverID = serverID
@@ -50,13 +54,17 @@ public final class RiverClient: Sendable, Service {
             self.handshakeMetadata = handshakeMetadata
             self.isFatalConnectionError = isFatalConnectionError
             self.randomSeed = randomSeed
+            self.additionalServers = additionalServers
         }
     }
 
     /// The logger used when none is passed: it discards everything.
     public static let silentLogger = Logger(label: "river", factory: { _ in SwiftLogNoOpLogHandler() })
 
+    /// The main server's transport.
     package let transport: ClientTransport
+    /// Every server's transport, by server id (the main one included).
+    private let transports: [String: ClientTransport]
     private let configuration: Configuration
     private let logger: Logger
 
@@ -68,19 +76,42 @@ public final class RiverClient: Sendable, Service {
     public init(connector: any RiverConnector, configuration: Configuration, logger: Logger = RiverClient.silentLogger) {
         self.configuration = configuration
         self.logger = logger
-        self.transport = ClientTransport(
-            connector: connector, codec: configuration.codec, clientID: configuration.clientID,
-            serverID: configuration.serverID, configuration: configuration.session,
-            metadata: configuration.handshakeMetadata, isFatalConnectionError: configuration.isFatalConnectionError,
-            randomSeed: configuration.randomSeed, logger: logger)
+        func makeTransport(serverID: String, connector: any RiverConnector, seed: UInt64?) -> ClientTransport {
+            ClientTransport(
+                connector: connector, codec: configuration.codec, clientID: configuration.clientID,
+                serverID: serverID, configuration: configuration.session,
+                metadata: configuration.handshakeMetadata, isFatalConnectionError: configuration.isFatalConnectionError,
+                randomSeed: seed, logger: logger)
+        }
+        let main = makeTransport(serverID: configuration.serverID, connector: connector, seed: configuration.randomSeed)
+        var transports = [configuration.serverID: main]
+        for (offset, (serverID, connector)) in configuration.additionalServers.sorted(by: { $0.key < $1.key }).enumerated()
+        where transports[serverID] == nil {
+            transports[serverID] = makeTransport(
+                serverID: serverID, connector: connector, seed: configuration.randomSeed.map { $0 &+ UInt64(offset + 1) })
+        }
+        self.transport = main
+        self.transports = transports
+    }
+
+    /// The transport of the server a call names.
+    private func transport(for options: CallOptions) throws(RiverError) -> ClientTransport {
+        guard let server = options.server else { return transport }
+        guard let found = transports[server] else {
+            throw RiverError(code: .unknownServer, message: "this client has no server '\(server)'")
+        }
+        return found
     }
 
     /// Runs the client's connection machinery until ``close()``, or until a graceful shutdown
     /// of the service group: new calls then fail, in-flight calls finish, then it closes.
     public func run() async throws {
-        if configuration.connectEagerly { transport.connect() }
+        let transports = Array(self.transports.values)
+        if configuration.connectEagerly { transports.forEach { $0.connect() } }
         await withGracefulShutdownHandler {
-            await transport.run()
+            await withDiscardingTaskGroup { group in
+                for transport in transports { group.addTask { await transport.run() } }
+            }
         } onGracefulShutdown: {
             self.beginGracefulShutdown()
         }
@@ -88,29 +119,34 @@ public final class RiverClient: Sendable, Service {
 
     /// Stops accepting calls once in-flight ones are done, then closes.
     public func beginGracefulShutdown() {
-        transport.beginDraining()
+        for transport in transports.values { transport.beginDraining() }
     }
 
     /// Closes the client now: in-flight calls fail with UNEXPECTED_DISCONNECT, later calls
     /// fail at once with "transport is closed". Idempotent.
     public func close() {
-        transport.close()
+        for transport in transports.values { transport.close() }
     }
 
-    /// Starts connecting now instead of on the first call.
+    /// Starts connecting to every server now instead of on the first call.
     public func connect() {
-        transport.connect()
+        for transport in transports.values { transport.connect() }
     }
 
-    /// Destroys the current session at once: in-flight calls fail with
+    /// Destroys the current sessions at once: in-flight calls fail with
     /// UNEXPECTED_DISCONNECT; the next call starts a new session.
     public func hardDisconnect() {
-        transport.hardDisconnect()
+        for transport in transports.values { transport.hardDisconnect() }
     }
 
     /// A new subscription to connection and session events and protocol errors.
-    public func events() -> AsyncStream<RiverEvent> {
-        transport.events()
+    /// - Parameter server: Which server's session to observe; `nil`: the main server.
+    /// - Returns: The events, until the client closes. An unknown server yields none.
+    public func events(server: String? = nil) -> AsyncStream<RiverEvent> {
+        guard let transport = try? transport(for: CallOptions(server: server)) else {
+            return AsyncStream { $0.finish() }
+        }
+        return transport.events()
     }
 
     // MARK: Calls
@@ -129,8 +165,8 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults
     ) async throws -> Result<Output, Failure> {
         let call = try await Call.open(
-            transport: transport, service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .rpc)
+            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
+            initPayload: initPayload, kind: .rpc, tracing: options.tracing)
         return try await call.withLifetime(options: options) {
             var reader = CallReader(call: call)
             guard let result = try await reader.next(Output.self, Failure.self) else {
@@ -151,8 +187,8 @@ public final class RiverClient: Sendable, Service {
         requests: (RequestWriter<Input>) async throws -> Void
     ) async throws -> Result<Output, Failure> {
         let call = try await Call.open(
-            transport: transport, service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .upload)
+            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
+            initPayload: initPayload, kind: .upload, tracing: options.tracing)
         return try await call.withLifetime(options: options) {
             let writer = RequestWriter<Input>(call: call)
             var reader = CallReader(call: call)
@@ -182,8 +218,8 @@ public final class RiverClient: Sendable, Service {
         body: (ResponseStream<Output, Failure>) async throws -> Value
     ) async throws -> Value {
         let call = try await Call.open(
-            transport: transport, service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .subscription)
+            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
+            initPayload: initPayload, kind: .subscription, tracing: options.tracing)
         return try await call.withLifetime(options: options) {
             try await body(ResponseStream(call: call))
         }
@@ -200,8 +236,8 @@ public final class RiverClient: Sendable, Service {
         body: (RequestWriter<Input>, ResponseStream<Output, Failure>) async throws -> Value
     ) async throws -> Value {
         let call = try await Call.open(
-            transport: transport, service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .stream)
+            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
+            initPayload: initPayload, kind: .stream, tracing: options.tracing)
         return try await call.withLifetime(options: options) {
             try await body(RequestWriter(call: call), ResponseStream(call: call))
         }

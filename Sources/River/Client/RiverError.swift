@@ -26,6 +26,8 @@ public struct RiverError: Error, Sendable, CustomStringConvertible {
         public static let payloadTooLarge = Code(rawValue: "PAYLOAD_TOO_LARGE")
         /// Local: the call's deadline passed.
         public static let deadlineExceeded = Code(rawValue: "DEADLINE_EXCEEDED")
+        /// Local: the call named a server this client does not know (``CallOptions/server``).
+        public static let unknownServer = Code(rawValue: "UNKNOWN_SERVER")
         /// Local: the peer broke the protocol for this call.
         public static let protocolViolation = Code(rawValue: "PROTOCOL_VIOLATION")
 
