@@ -24,7 +24,7 @@ final class LWSRuntime: @unchecked Sendable {
         case wantWrite(WebSocketConnection)
         case abort(WebSocketConnection)
         case listen(LWSListenerState)
-        case closeListener(LWSListenerState)
+        case closeListener(LWSListenerState, dropConnections: Bool)
     }
 
     private struct Pending {
@@ -132,8 +132,8 @@ final class LWSRuntime: @unchecked Sendable {
                 connection.serviceThreadAbort()
             case .listen(let listener):
                 serviceThreadListen(listener)
-            case .closeListener(let listener):
-                serviceThreadCloseListener(listener)
+            case .closeListener(let listener, let dropConnections):
+                serviceThreadCloseListener(listener, dropConnections: dropConnections)
             }
         }
     }
@@ -328,9 +328,11 @@ final class LWSRuntime: @unchecked Sendable {
         return 0
     }
 
-    private func serviceThreadCloseListener(_ listener: LWSListenerState) {
-        for connection in listener.serviceThreadConnections.values {
-            connection.abort()
+    private func serviceThreadCloseListener(_ listener: LWSListenerState, dropConnections: Bool) {
+        if dropConnections {
+            for connection in listener.serviceThreadConnections.values {
+                connection.abort()
+            }
         }
         if let wsi = listener.serviceThreadListenWSI {
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())

@@ -126,12 +126,21 @@ public final class WebSocketListener: Sendable {
     }
 
     /// Stops listening and closes every connection accepted from this listener (without a
-    /// close frame). Returns once the listening socket is closed. Idempotent.
+    /// close frame). Returns once the listening socket is closed. Idempotent. A listener that
+    /// is released without `close()` stops listening but leaves its connections open.
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             if state.addCloseWaiter(continuation) {
-                LWSRuntime.shared.enqueue(.closeListener(state))
+                LWSRuntime.shared.enqueue(.closeListener(state, dropConnections: true))
             }
+        }
+    }
+
+    deinit {
+        // Dropped without close(): stop listening, but leave accepted connections alone (their
+        // owners may still use them).
+        if state.requestCloseFromDeinit() {
+            LWSRuntime.shared.enqueue(.closeListener(state, dropConnections: false))
         }
     }
 }
@@ -182,6 +191,15 @@ final class LWSListenerState: @unchecked Sendable {
         }
         if resumeNow { continuation.resume() }
         return first
+    }
+
+    /// Returns `true` when nobody asked to close yet (which must then be enqueued).
+    func requestCloseFromDeinit() -> Bool {
+        shared.withLock { shared in
+            guard !shared.closed, !shared.closeRequested else { return false }
+            shared.closeRequested = true
+            return true
+        }
     }
 
     func serviceThreadBindFinished(_ result: Result<Int, any Error>) {

@@ -114,3 +114,37 @@ final class WeakReference: Sendable {
     /// Whether the object is gone.
     var isReleased: Bool { storage.withLock { $0.object == nil } }
 }
+
+@Suite("WebSocket listener lifetime", .timeLimit(.minutes(1)))
+struct WebSocketListenerLifetimeTests {
+    /// Binds a listener, accepts one connection from a new client, and releases the listener.
+    private func connectThenReleaseListener() async throws -> (port: Int, client: any RiverConnection, server: WebSocketConnection) {
+        let listener = try await WebSocketListener.bind()
+        async let accepted = accept(listener)
+        let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(5))
+        return (listener.port, client, try await accepted)
+    }
+
+    @Test("a released listener stops listening but keeps its connections")
+    func releasedListener() async throws {
+        try await withTimeout {
+            let (port, client, server) = try await connectThenReleaseListener()
+            var events = server.events.makeAsyncIterator()
+            // Eventually nothing listens on the port (the first attempts may race the close).
+            var refused = false
+            for _ in 0..<100 where !refused {
+                do {
+                    let late = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)/").connect(timeout: .seconds(5))
+                    late.abort()
+                } catch let error as RiverConnectError {
+                    refused = error.kind == .refused
+                }
+            }
+            #expect(refused)
+            client.send([42])
+            #expect(try await nextMessage(&events) == [42])
+            client.close(code: 1000, reason: "")
+            #expect(try await closure(&events).code == 1000)
+        }
+    }
+}
