@@ -34,6 +34,12 @@ static inline uint64_t river_lws_vhost_options(int tls) {
     return options;
 }
 
+/// Vhost option that stops lws from loading the OS trust store for client connections (used
+/// when a custom CA file replaces it).
+static inline uint64_t river_lws_disable_os_ca_option(void) {
+    return LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+}
+
 /// Vhost option that makes clients present a certificate signed by the vhost's CA (mTLS).
 static inline uint64_t river_lws_require_client_certificate_option(void) {
     return LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;

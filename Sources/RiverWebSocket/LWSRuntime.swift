@@ -160,6 +160,8 @@ final class LWSRuntime: @unchecked Sendable {
         info.uid = -1
         info.vhost_name = UnsafePointer(name)
         info.client_ssl_ca_filepath = (paths.0 ?? nil).map { UnsafePointer($0) }
+        // A custom CA file replaces the system trust store (like curl's --cacert).
+        if key.caFilePath != nil { info.options |= river_lws_disable_os_ca_option() }
         info.client_ssl_cert_filepath = (paths.1 ?? nil).map { UnsafePointer($0) }
         info.client_ssl_private_key_filepath = (paths.2 ?? nil).map { UnsafePointer($0) }
         guard let vhost = lws_create_vhost(context, &info) else { return nil }

@@ -56,8 +56,8 @@ public struct WebSocketConnector: RiverConnector {
 
     /// TLS settings for `wss://` connections.
     public struct TLS: Sendable, Hashable {
-        /// A PEM file of CA certificates to trust instead of the system trust store
-        /// (`/etc/ssl/certs`). Default: `nil` (the system store).
+        /// A PEM file of CA certificates to trust instead of the system trust store (OpenSSL's
+        /// default paths, `/etc/ssl/certs` on Debian). Default: `nil` (the system store).
         public var caFilePath: String?
         /// A PEM client certificate (chain) for mutual TLS. Default: `nil` (none).
         public var certificatePath: String?
