@@ -161,6 +161,26 @@ struct ResilienceTests {
     }
 
     @Test(arguments: ClientSetup.all)
+    func prefetchedHandshakeMetadataIsUsed(setup: ClientSetup) async throws {
+        let calls = Atomic<Int>(0)
+        try await withClient(setup, mode: .handshake, configure: {
+            $0.prefetchHandshakeMetadata = true
+            $0.handshakeMetadata = {
+                calls.add(1, ordering: .relaxed)
+                return ["token": "valid-token"]
+            }
+        }) { client, server in
+            let reply = try await client.rpc(Reference.handshakeEcho, EchoInput(msg: "early")).get()
+            #expect(reply.response == "early")
+            #expect(calls.load(ordering: .relaxed) == 1, "built once, while dialing")
+            server.dropAllConnections()
+            let again = try await client.rpc(Reference.handshakeEcho, EchoInput(msg: "again")).get()
+            #expect(again.response == "again")
+            #expect(calls.load(ordering: .relaxed) >= 2)
+        }
+    }
+
+    @Test(arguments: ClientSetup.all)
     func invalidHandshakeMetadataIsRejected(setup: ClientSetup) async throws {
         for metadata: RiverValue? in [["token": "bad-token"], nil] {
             try await withClient(setup, mode: .handshake, configure: { $0.handshakeMetadata = { metadata } }) { client, _ in

@@ -26,6 +26,9 @@ public final class RiverClient: Sendable, Service {
         public var connectEagerly: Bool
         /// Builds handshake metadata; re-run on every connection attempt and on rehandshake.
         public var handshakeMetadata: (@Sendable () async throws -> RiverValue?)?
+        /// Build the handshake metadata while the socket opens instead of after (for slow
+        /// token fetches). Default off, like the reference.
+        public var prefetchHandshakeMetadata: Bool
         /// Classifies a connection error as fatal: no more reconnects, the session is destroyed.
         public var isFatalConnectionError: @Sendable (any Error) -> Bool
         /// Seed for backoff jitter; `nil` seeds randomly.
@@ -42,6 +45,7 @@ public final class RiverClient: Sendable, Service {
             session: SessionStateMachine.Configuration = .defaults,
             connectEagerly: Bool = false,
             handshakeMetadata: (@Sendable () async throws -> RiverValue?)? = nil,
+            prefetchHandshakeMetadata: Bool = false,
             isFatalConnectionError: @escaping @Sendable (any Error) -> Bool = { _ in false },
             randomSeed: UInt64? = nil,
             additionalServers: [String: any RiverConnector] = [:]
@@ -52,6 +56,7 @@ public final class RiverClient: Sendable, Service {
             self.session = session
             self.connectEagerly = connectEagerly
             self.handshakeMetadata = handshakeMetadata
+            self.prefetchHandshakeMetadata = prefetchHandshakeMetadata
             self.isFatalConnectionError = isFatalConnectionError
             self.randomSeed = randomSeed
             self.additionalServers = additionalServers
@@ -80,7 +85,8 @@ public final class RiverClient: Sendable, Service {
             ClientTransport(
                 connector: connector, codec: configuration.codec, clientID: configuration.clientID,
                 serverID: serverID, configuration: configuration.session,
-                metadata: configuration.handshakeMetadata, isFatalConnectionError: configuration.isFatalConnectionError,
+                metadata: configuration.handshakeMetadata,
+                prefetchMetadata: configuration.prefetchHandshakeMetadata, isFatalConnectionError: configuration.isFatalConnectionError,
                 randomSeed: seed, logger: logger)
         }
         let main = makeTransport(serverID: configuration.serverID, connector: connector, seed: configuration.randomSeed)

@@ -41,6 +41,8 @@ package final class ClientTransport: Sendable {
         var machine: SessionStateMachine
         var connection: (attempt: UInt64, conn: any RiverConnection)?
         var abandoned: Set<UInt64> = []
+        /// Attempts whose metadata is being built while dialing (their dial task delivers it).
+        var prefetching: Set<UInt64> = []
         var streams: [String: StreamRegistration] = [:]
         var roomWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID: UInt64 = 0
@@ -56,6 +58,7 @@ package final class ClientTransport: Sendable {
     private let jobsContinuation: AsyncStream<Job>.Continuation
     private let connector: any RiverConnector
     private let metadata: (@Sendable () async throws -> RiverValue?)?
+    private let prefetchMetadata: Bool
     private let isFatalConnectionError: @Sendable (any Error) -> Bool
     private let logger: Logger
     private let clock = ContinuousClock()
@@ -72,6 +75,7 @@ package final class ClientTransport: Sendable {
         serverID: String,
         configuration: SessionStateMachine.Configuration,
         metadata: (@Sendable () async throws -> RiverValue?)?,
+        prefetchMetadata: Bool = false,
         isFatalConnectionError: @escaping @Sendable (any Error) -> Bool,
         randomSeed: UInt64?,
         logger: Logger
@@ -82,6 +86,7 @@ package final class ClientTransport: Sendable {
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
         self.connector = connector
         self.metadata = metadata
+        self.prefetchMetadata = prefetchMetadata && metadata != nil
         self.isFatalConnectionError = isFatalConnectionError
         self.logger = logger
         self.serverID = serverID
@@ -319,7 +324,9 @@ package final class ClientTransport: Sendable {
                     inner.abandoned.insert(attempt)
                 }
             case .constructMetadata(let attempt):
-                jobsContinuation.yield(.metadata(attempt))
+                if inner.prefetching.remove(attempt) == nil {
+                    jobsContinuation.yield(.metadata(attempt))
+                }
             case .constructRehandshakeMetadata(let sessionID):
                 jobsContinuation.yield(.rehandshake(sessionID))
             case .write(let bytes):
@@ -373,6 +380,9 @@ package final class ClientTransport: Sendable {
 
     private func dial(attempt: UInt64) async {
         let timeout = inner.withLock { $0.machine.configuration.connectionTimeout }
+        // With prefetching, the metadata (say, a token fetch) is built while the socket opens.
+        let prefetch = prefetchMetadata
+        async let prefetched: Result<RiverValue?, MetadataError>? = prefetch ? await constructMetadata() : nil
         let connection: any RiverConnection
         do {
             connection = try await connector.connect(timeout: timeout)
@@ -389,12 +399,16 @@ package final class ClientTransport: Sendable {
             let actions = inner.machine.dialSucceeded(attempt: attempt, now: clock.now)
             guard case .handshaking(let current, _, _) = inner.machine.state, current == attempt else { return false }
             inner.connection = (attempt, connection)
+            if prefetch { inner.prefetching.insert(attempt) }
             perform(actions, in: &inner)
             return true
         }
         guard accepted else {
             connection.abort()
             return
+        }
+        if let result = await prefetched {
+            apply { machine, now, _ in machine.metadataReady(attempt: attempt, result: result, now: now) }
         }
         for await event in connection.events {
             switch event {
@@ -415,17 +429,17 @@ package final class ClientTransport: Sendable {
     }
 
     private func buildMetadata(attempt: UInt64) async {
-        let result: Result<RiverValue?, MetadataError>
-        if let metadata {
-            do {
-                result = .success(try await metadata())
-            } catch {
-                result = .failure(MetadataError("\(error)"))
-            }
-        } else {
-            result = .success(nil)
-        }
+        let result = await constructMetadata()
         apply { machine, now, _ in machine.metadataReady(attempt: attempt, result: result, now: now) }
+    }
+
+    private func constructMetadata() async -> Result<RiverValue?, MetadataError> {
+        guard let metadata else { return .success(nil) }
+        do {
+            return .success(try await metadata())
+        } catch {
+            return .failure(MetadataError("\(error)"))
+        }
     }
 
     private func buildRehandshake(sessionID: String) async {
