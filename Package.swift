@@ -131,6 +131,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Chaos and soak (see Fuzz/README.md): a fault-injecting TCP proxy and the chaos workload,
+        // shared by the chaos tests and the `river-soak` executable.
+        .target(
+            name: "RiverChaos",
+            dependencies: ["River", "RiverTestServer"],
+            path: "Tests/RiverChaos",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "river-soak",
+            dependencies: [
+                "River", "RiverWebSocket", "RiverTestServer", "RiverChaos",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/Sources/river-soak",
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "river-codec-bench",
             dependencies: ["River"],
@@ -159,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "RiverIntegrationTests",
             dependencies: [
-                "River", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient",
+                "River", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient", "RiverChaos",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -173,6 +191,7 @@ let package = Package(
         .testTarget(
             name: "RiverCodegenTests",
             dependencies: ["RiverCodegen", "River", "RiverReferenceClient"],
+            exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
     ]
