@@ -357,6 +357,24 @@ struct SessionStateMachineTests {
         #expect(actions.protocolErrors.map(\.kind) == [.retriesExceeded])
     }
 
+    @Test func anExhaustedBudgetRefillsSoALaterCallDialsAgain() throws {
+        var h = MachineHarness()
+        var actions = h.machine.connect(now: h.now, jitter: 0)
+        while let dial = actions.compactMap({ if case .dial(let a) = $0 { a } else { nil } }).last {
+            actions = h.machine.dialFailed(attempt: dial, reason: "refused", fatal: false, now: h.now, jitter: 0)
+            actions += h.advanceToDial()
+        }
+        #expect(actions.protocolErrors.map(\.kind) == [.retriesExceeded])
+        #expect(h.machine.connect(now: h.now, jitter: 0).protocolErrors.map(\.kind) == [.retriesExceeded])
+        _ = h.advance(.milliseconds(200))
+        let later = h.machine.connect(now: h.now, jitter: 0)
+        #expect(later.protocolErrors.isEmpty)
+        guard case .backingOff = h.machine.state else {
+            Issue.record("expected a new attempt after the refill, got \(h.machine.state)")
+            return
+        }
+    }
+
     @Test func jitterIsAddedUpToTheConfiguredMaximum() {
         var budget = RetryBudget()
         budget.consume()

@@ -222,6 +222,10 @@ public struct SessionStateMachine: Sendable {
         var actions: [Action] = []
         ensureSession(now: now, actions: &actions)
         guard budget.hasBudget else {
+            // The reference refills the budget only after a successful handshake, so an
+            // exhausted client never dials again. A daemon must outlive a long outage: we
+            // start refilling here, so a later call (or connect) gets a new attempt.
+            budget.startRestoring(now: now)
             actions.append(
                 .emit(.protocolError(ProtocolErrorEvent(
                     kind: .retriesExceeded,
