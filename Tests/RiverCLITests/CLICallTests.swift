@@ -73,6 +73,26 @@ struct CLICallTests {
         }
     }
 
+    @Test("subscribe ends with status 0 when the server closes the subscription")
+    func subscribeServerClose() async throws {
+        try await withServer { _, url in
+            let result = try await runRiver(["subscribe", url, "cancel.immediateSubscription"])
+            #expect(result.status == 0, "\(result)")
+            #expect(try result.stdoutValues() == [["done": true]])
+        }
+    }
+
+    @Test("--header adds upgrade headers; a malformed one exits 3")
+    func headers() async throws {
+        try await withServer { _, url in
+            let ok = try await runRiver(["call", "--header", "X-River-Test: yes", url, "test.add", #"{"n":1}"#])
+            #expect(ok.status == 0, "\(ok)")
+            let bad = try await runRiver(["call", "--header", "no colon", url, "test.add", #"{"n":1}"#])
+            #expect(bad.status == 3, "\(bad)")
+            #expect(bad.stderr.contains("expected 'Name: value'"))
+        }
+    }
+
     @Test("upload sends the JSON lines of stdin and prints the one result")
     func upload() async throws {
         try await withServer { _, url in
