@@ -43,7 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
         try await client.stream(echo, [:]) { writer, results in
             for message in ["hello", "river"] {
                 try await writer.write(["msg": .string(message)])
-                Console.output("  request  {\"msg\":\"\(message)\"}")
+                Console.output("  sent {\"msg\":\"\(message)\"}")
             }
             try await writer.finish()
             for try await result in results { show("result", result) }

@@ -7,9 +7,8 @@ enum TypeSummary {
     /// - Parameter schema: A JSON schema.
     /// - Returns: The summary; recursive definitions are written `Name = {...}` once.
     static func describe(_ schema: RiverValue) -> String {
-        var named: [String] = []
-        let body = summary(schema, depth: 0, definitionsShown: &named)
-        return body
+        var shown: [String] = []
+        return summary(schema, depth: 0, definitionsShown: &shown)
     }
 
     /// The error codes a procedure's `errors` schema declares (the `const` of each branch's
