@@ -37,8 +37,11 @@ public struct SessionStateMachine: Sendable {
         /// Reconnect backoff and budget.
         public var backoff: RetryBudget.Configuration = .defaults
         /// Most unacknowledged data messages the send buffer holds before writers wait.
-        /// (The reference's 1024 high-water mark is advisory; ours bounds memory.)
-        public var maxBufferedMessages: Int = 1024
+        /// (The reference's buffer is unbounded, with an advisory 1024-message high-water
+        /// mark.) Servers acknowledge on their next message — often only the next heartbeat,
+        /// once a second — so this must hold about a second's worth of writes, or uploads
+        /// stall waiting for acks. Memory is bounded by ``maxBufferedBytes``.
+        public var maxBufferedMessages: Int = 1 << 20
         /// Most unacknowledged bytes the send buffer holds before writers wait.
         public var maxBufferedBytes: Int = 64 << 20
         /// Largest encoded message this client sends; larger sends fail at once.
