@@ -69,6 +69,9 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     private var serviceThreadLogMark = 0
     private var serviceThreadUsesTLS = false
     private var receiveBuffer: [UInt8] = []
+    /// A close this side decided on while receiving (size limit), sent from the next writable
+    /// callback.
+    private var serviceThreadPendingClose: (code: UInt16, reason: String)?
     private var receiveInMessage = false
     private var receiveIsText = false
     private var transmitMessage: [UInt8]?
@@ -297,8 +300,11 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
 
     // MARK: Service-thread I/O
 
-    /// A received fragment. Returns -1 to close the connection (size limit).
+    /// A received fragment. Over the size limit, the rest is discarded and a close with 1009 is
+    /// sent from the next writable callback (lws 4.1 corrupts its heap when a client returns -1
+    /// from `LWS_CALLBACK_CLIENT_RECEIVE` in the middle of buffered input, found with ASan).
     func serviceThreadReceive(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+        if serviceThreadPendingClose != nil { return 0 }
         if !receiveInMessage {
             receiveInMessage = true
             receiveIsText = lws_frame_is_binary(wsi) == 0
@@ -307,9 +313,10 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             let reason = "message larger than \(maximumMessageSize) bytes"
             logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
             recordClosure(RiverConnectionClosure(code: 1009, reason: reason, initiatedLocally: true))
-            setCloseReason(wsi, code: 1009, reason: reason)
+            serviceThreadPendingClose = (1009, reason)
             receiveBuffer = []
-            return -1
+            lws_callback_on_writable(wsi)
+            return 0
         }
         receiveBuffer.append(contentsOf: bytes)
         if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
@@ -332,6 +339,10 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     /// block (`lws_send_pipe_choked`) or 256 KiB went out, then ask for another callback while
     /// anything is left. A close is sent from a callback of its own, after the data.
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
+        if let (code, reason) = serviceThreadPendingClose {
+            setCloseReason(wsi, code: code, reason: reason)
+            return -1
+        }
         var budget = Self.maximumFrameSize
         var wrote = false
         while true {

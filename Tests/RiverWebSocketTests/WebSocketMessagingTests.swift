@@ -85,6 +85,21 @@ struct WebSocketMessagingTests {
         }
     }
 
+    @Test("the client enforces its own limit too")
+    func clientMaximumMessageSize() async throws {
+        try await withConnectedPair(client: .init(maximumMessageSize: 100_000)) { client, server in
+            var clientEvents = client.events.makeAsyncIterator()
+            var serverEvents = server.events.makeAsyncIterator()
+            server.send(pattern(count: 100_000))
+            #expect(try await nextMessage(&clientEvents).count == 100_000)
+            server.send(pattern(count: 300_000))
+            let clientSide = try await closure(&clientEvents)
+            #expect(clientSide.code == 1009 && clientSide.initiatedLocally)
+            let serverSide = try await closure(&serverEvents)
+            #expect(serverSide.code == 1009 && !serverSide.initiatedLocally)
+        }
+    }
+
     @Test("messages sent after close are discarded; close is idempotent")
     func sendAfterClose() async throws {
         try await withConnectedPair { client, server in
