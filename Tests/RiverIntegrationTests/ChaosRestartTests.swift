@@ -1,0 +1,148 @@
+import River
+import RiverTestServer
+import Synchronization
+import Testing
+
+/// A server restart under load: every kind of in-flight call ends with UNEXPECTED_DISCONNECT
+/// within the grace period plus one heartbeat (with slack), none hangs, and new calls then
+/// succeed on a new session.
+@Suite("Chaos: server restart under load", .serialized, .timeLimit(.minutes(2)))
+struct ChaosRestartTests {
+    /// Grace and heartbeat of `fastClient`; the bound adds slack for a loaded CI machine.
+    static let grace: Duration = .seconds(2)
+    static let heartbeat: Duration = .milliseconds(200)
+    static let slack: Duration = .seconds(3)
+
+    @Test(arguments: ClientSetup.all)
+    func everyInFlightCallFailsPromptlyAndANewSessionWorks(setup: ClientSetup) async throws {
+        try await withClient(setup, timings: fastServerTimings, configure: fastClient) { client, server in
+            let events = client.events()
+            _ = try await client.rpc(Reference.add, NumberInit(n: 5)).get()
+            let oldSession = client.transport.sessionID
+            let recorder = RestartRecorder()
+            let record = recorder.record
+            // Each upload waits on its gate, then writes once more: that write must fail.
+            let gates = (0..<5).map { _ in AsyncStream.makeStream(of: Void.self) }
+
+            let rpcs = 10, streams = 5, echoes = 5, uploads = 5, subscriptions = 5
+            let total = rpcs + streams + echoes + uploads + subscriptions
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<rpcs {
+                    group.addTask {
+                        do {
+                            _ = try await client.rpc(Reference.blockingRpc, Empty())
+                            record("rpc", nil)
+                        } catch { record("rpc", error) }
+                    }
+                }
+                for _ in 0..<streams {
+                    group.addTask {
+                        do {
+                            try await client.stream(Reference.blockingStream, Empty()) { _, responses in
+                                for try await _ in responses {}
+                            }
+                            record("stream", nil)
+                        } catch { record("stream", error) }
+                    }
+                }
+                for index in 0..<echoes {
+                    group.addTask {
+                        do {
+                            try await client.stream(Reference.echo, Empty()) { writer, responses in
+                                var iterator = responses.makeAsyncIterator()
+                                try await writer.write(EchoInput(msg: "before-\(index)"))
+                                _ = try await iterator.next()
+                                // Mid-conversation: wait for the next echo, which never comes.
+                                while try await iterator.next() != nil {}
+                            }
+                            record("echo stream", nil)
+                        } catch { record("echo stream", error) }
+                    }
+                }
+                for index in 0..<uploads {
+                    let gate = gates[index].stream
+                    group.addTask {
+                        do {
+                            _ = try await client.upload(Reference.addMultiple, Empty()) { writer in
+                                try await writer.write(NumberInit(n: 1))
+                                for await _ in gate {}
+                                try await writer.write(NumberInit(n: 2))
+                            }
+                            record("upload", nil)
+                        } catch { record("upload", error) }
+                    }
+                }
+                for _ in 0..<subscriptions {
+                    group.addTask {
+                        do {
+                            try await client.subscribe(Reference.blockingSubscription, Empty()) { updates in
+                                for try await _ in updates {}
+                            }
+                            record("subscription", nil)
+                        } catch { record("subscription", error) }
+                    }
+                }
+                try await waitUntil("all \(total) calls to reach the server") { server.openStreamCount == total }
+                recorder.markRestart()
+                server.restart()
+                _ = try await waitForEvent(events, timeout: Self.grace + Self.heartbeat + Self.slack) {
+                    if case .sessionStatus(.destroyed) = $0 { true } else { false }
+                }
+                for gate in gates { gate.continuation.finish() }
+                try await group.waitForAll()
+            }
+            let finished = recorder.outcomes
+            let worst = recorder.latencies.max() ?? .zero
+            print("ChaosRestartTests(\(setup.testDescription)): outcomes \(finished.sorted { $0.key < $1.key }), slowest failure \(worst) after the restart")
+            #expect(finished == [
+                "rpc: \(RiverError.Code.unexpectedDisconnect)": rpcs,
+                "stream: \(RiverError.Code.unexpectedDisconnect)": streams,
+                "echo stream: \(RiverError.Code.unexpectedDisconnect)": echoes,
+                "upload: \(RiverError.Code.unexpectedDisconnect)": uploads,
+                "subscription: \(RiverError.Code.unexpectedDisconnect)": subscriptions,
+            ])
+            #expect(recorder.latencies.count == total)
+            #expect(worst < Self.grace + Self.heartbeat + Self.slack, "every call ends within grace + one heartbeat (+ slack)")
+
+            // New calls work, on a new session of the restarted server.
+            let fresh = try await client.rpc(Reference.add, NumberInit(n: 1)).get()
+            #expect(fresh.result == 1, "the restarted server starts from zero")
+            #expect(client.transport.sessionID != nil)
+            #expect(client.transport.sessionID != oldSession)
+            let echoed = try await client.stream(Reference.echo, Empty()) { writer, responses in
+                try await writer.write(EchoInput(msg: "after"))
+                try await writer.finish()
+                var all: [String] = []
+                for try await response in responses { all.append(try response.get().response) }
+                return all
+            }
+            #expect(echoed == ["after"])
+        }
+    }
+}
+
+/// Records how each in-flight call ended, and how long after the restart.
+final class RestartRecorder: Sendable {
+    private let state = Mutex<(restartedAt: ContinuousClock.Instant?, latencies: [Duration], outcomes: [String: Int])>((nil, [], [:]))
+
+    func markRestart() { state.withLock { $0.restartedAt = .now } }
+
+    var latencies: [Duration] { state.withLock { $0.latencies } }
+    var outcomes: [String: Int] { state.withLock { $0.outcomes } }
+
+    @Sendable func record(_ kind: String, _ error: (any Error)?) {
+        let now = ContinuousClock.now
+        let key: String
+        if let error = error as? RiverError {
+            key = "\(kind): \(error.code)"
+        } else if let error {
+            key = "\(kind): \(error)"
+        } else {
+            key = "\(kind): completed"
+        }
+        state.withLock { state in
+            state.outcomes[key, default: 0] += 1
+            if let start = state.restartedAt { state.latencies.append(now - start) }
+        }
+    }
+}

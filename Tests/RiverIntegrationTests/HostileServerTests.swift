@@ -1,0 +1,325 @@
+import River
+import RiverTestServer
+import RiverWebSocket
+import Testing
+
+/// A hostile or broken server: the client must stay up, follow River's rules (WIRE-FACTS:
+/// duplicates dropped silently, a seq from the future closes the connection and reconnects,
+/// a wrong `from` or an undecodable frame destroys the session with a protocol error event,
+/// a malformed handshake reply is a handshake failure, unknown-stream messages are dropped)
+/// and report a protocol error where one applies.
+@Suite("Hostile server", .timeLimit(.minutes(2)))
+struct HostileServerTests {
+    /// A frame a server should never send, and the codec the client runs.
+    struct HostileFrame: Sendable, CustomTestStringConvertible {
+        var name: String
+        var codecName: String
+        var bytes: [UInt8]
+        var testDescription: String { "\(codecName): \(name)" }
+        var codec: any RiverCodec { codecName == "json" ? JSONCodec() : MessagePackCodec() }
+    }
+
+    static let undecodable: [HostileFrame] = {
+        var frames: [HostileFrame] = []
+        for codec in ["json", "msgpack"] {
+            frames.append(HostileFrame(name: "garbage", codecName: codec, bytes: [0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0xFF, 0x7B]))
+            frames.append(HostileFrame(name: "empty frame", codecName: codec, bytes: []))
+            frames.append(HostileFrame(name: "valid value, not a message", codecName: codec,
+                                       bytes: codec == "json" ? Array("[1,2,3]".utf8) : [0x93, 0x01, 0x02, 0x03]))
+        }
+        // msgpack headers claiming billions of elements or bytes, with nothing behind them.
+        for (name, bytes) in [
+            ("map32 of 4G entries", [0xDF, 0xFF, 0xFF, 0xFF, 0xFF] as [UInt8]),
+            ("array32 of 4G elements", [0xDD, 0xFF, 0xFF, 0xFF, 0xFF]),
+            ("str32 of 4 GB", [0xDB, 0xFF, 0xFF, 0xFF, 0xFF, 0x41]),
+            ("bin32 of 4 GB", [0xC6, 0xFF, 0xFF, 0xFF, 0xFF, 0x00]),
+            ("ext32 of 4 GB", [0xC9, 0xFF, 0xFF, 0xFF, 0xFF, 0x00]),
+            ("map16 of 65535 nils", [0xDE, 0xFF, 0xFF] + [UInt8](repeating: 0xC0, count: 1024)),
+            ("100,000 nested arrays", [UInt8](repeating: 0x91, count: 100_000) + [0xC0]),
+        ] {
+            frames.append(HostileFrame(name: name, codecName: "msgpack", bytes: bytes))
+        }
+        frames.append(HostileFrame(name: "100,000 nested arrays", codecName: "json",
+                                   bytes: [UInt8](repeating: UInt8(ascii: "["), count: 100_000)))
+        frames.append(HostileFrame(name: "huge number", codecName: "json",
+                                   bytes: Array("{\"seq\":1e999999999}".utf8)))
+        frames.append(HostileFrame(name: "invalid UTF-8", codecName: "json",
+                                   bytes: Array("{\"id\":\"".utf8) + [0xC3, 0x28, 0xFF] + Array("\"}".utf8)))
+        return frames
+    }()
+
+    static let codecs = ["json", "msgpack"]
+
+    /// A client of `server` with timings that never fire during a test (the scripted server
+    /// sends no heartbeats) and fast reconnects.
+    func withHostileClient(
+        _ server: HostileServer, _ body: (RiverClient, EventLog) async throws -> Void
+    ) async throws {
+        var configuration = RiverClient.Configuration(serverID: HostileServer.serverID, codec: server.codec, randomSeed: 7)
+        fastClient(&configuration)
+        configuration.session.heartbeatInterval = .seconds(10)
+        configuration.session.handshakeTimeout = .seconds(10)
+        configuration.session.sessionDisconnectGrace = .seconds(20)
+        try await withRiverClient(connector: server.connector, configuration: configuration) { client in
+            let log = EventLog(client.events())
+            try await body(client, log)
+        }
+    }
+
+    /// A new call on a new, well-behaved connection works.
+    func laterCallWorks(_ client: RiverClient, _ server: HostileServer, expectSameSession: String? = nil) async throws {
+        async let reply = client.rpc(Reference.add, NumberInit(n: 41))
+        var connection = try await server.nextConnection()
+        let request = try await connection.handshake()
+        if let expectSameSession { #expect(request.sessionId == expectSameSession) }
+        let open = try await connection.receiveSequenced()
+        #expect(open.serviceName == "test" && open.procedureName == "add")
+        connection.sendResult(streamId: open.streamId, ["result": 42])
+        #expect(try await reply.get().result == 42)
+    }
+
+    @Test(arguments: undecodable)
+    func undecodableFrameDestroysTheSessionWithAProtocolError(frame: HostileFrame) async throws {
+        let server = HostileServer(codec: frame.codec)
+        try await withHostileClient(server) { client, log in
+            async let failed: RiverError? = {
+                do {
+                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
+                    return nil
+                } catch let error as RiverError { return error } catch { return nil }
+            }()
+            var connection = try await server.nextConnection()
+            let request = try await connection.handshake()
+            _ = try await connection.receiveSequenced()
+            connection.connection.send(frame.bytes)
+            let error = await failed
+            #expect(error?.code == .unexpectedDisconnect)
+            _ = try await connection.waitUntilClosed()
+            #expect(log.protocolErrors.map(\.kind) == [.invalidMessage])
+            #expect(log.snapshot.contains { if case .sessionStatus(.destroyed(request.sessionId, _)) = $0 { true } else { false } })
+            try await laterCallWorks(client, server)
+        }
+    }
+
+    @Test(arguments: codecs)
+    func textFrameClosesTheConnectionAndTheSessionResumes(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            async let reply = client.rpc(Reference.add, NumberInit(n: 1))
+            var connection = try await server.nextConnection()
+            let request = try await connection.handshake()
+            _ = try await connection.receiveSequenced()
+            connection.connection.sendText(Array("{\"hello\":\"text\"}".utf8))
+            _ = try await connection.waitUntilClosed()
+            // The same session reconnects and replays the rpc's open message.
+            var second = try await server.nextConnection()
+            second.seq = connection.seq
+            second.ack = connection.ack
+            let resumed = try await second.handshake()
+            #expect(resumed.sessionId == request.sessionId)
+            let replayed = try await second.receiveSequenced()
+            #expect(replayed.seq == 0)
+            second.sendResult(streamId: replayed.streamId, ["result": 1])
+            #expect(try await reply.get().result == 1)
+            #expect(log.protocolErrors.map(\.kind) == [.invalidMessage])
+            #expect(!log.snapshot.contains { if case .sessionStatus(.destroyed) = $0 { true } else { false } })
+        }
+    }
+
+    @Test(arguments: codecs)
+    func messagesForUnknownStreamsAreDropped(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            async let reply = client.rpc(Reference.add, NumberInit(n: 1))
+            var connection = try await server.nextConnection()
+            _ = try await connection.handshake()
+            let open = try await connection.receiveSequenced()
+            connection.sendResult(streamId: "nosuchstream", ["result": 666])
+            connection.send(streamId: "nosuchstrea2", flags: .streamOpen, payload: ["n": 1])
+            connection.sendResult(streamId: open.streamId, ["result": 1])
+            #expect(try await reply.get().result == 1)
+            #expect(log.protocolErrors.isEmpty)
+            try await laterCallOnSameConnection(client, &connection)
+        }
+    }
+
+    @Test(arguments: codecs)
+    func resultForACancelledStreamIsIgnored(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            let call = Task { try await client.rpc(Reference.add, NumberInit(n: 1)) }
+            var connection = try await server.nextConnection()
+            _ = try await connection.handshake()
+            let open = try await connection.receiveSequenced()
+            call.cancel()
+            let cancel = try await connection.receiveSequenced()
+            #expect(cancel.streamId == open.streamId)
+            #expect(cancel.controlFlags.contains(.streamCancel))
+            let error = await #expect(throws: RiverError.self) { _ = try await call.value }
+            #expect(error?.code == .cancel)
+            connection.sendResult(streamId: open.streamId, ["result": 1])
+            connection.send(streamId: open.streamId, flags: .streamClosed, payload: ControlPayload.close.value)
+            try await laterCallOnSameConnection(client, &connection)
+            #expect(log.protocolErrors.isEmpty)
+        }
+    }
+
+    @Test(arguments: codecs)
+    func duplicateSeqIsDroppedSilently(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            async let echoed: [String] = client.stream(Reference.echo, Empty()) { writer, responses in
+                try await writer.finish()
+                var all: [String] = []
+                for try await response in responses { all.append(try response.get().response) }
+                return all
+            }
+            var connection = try await server.nextConnection()
+            _ = try await connection.handshake()
+            let open = try await connection.receiveSequenced()
+            _ = try await connection.receiveSequenced()  // the half-close
+            let first = ResultEnvelope.ok(["response": "a"]).value
+            connection.send(streamId: open.streamId, payload: first)  // seq 0
+            connection.send(streamId: open.streamId, payload: first, seq: 0)  // a duplicate of seq 0
+            connection.send(streamId: open.streamId, payload: ResultEnvelope.ok(["response": "b"]).value)  // seq 1
+            connection.send(streamId: open.streamId, payload: ResultEnvelope.ok(["response": "x"]).value, seq: 1)
+            connection.send(streamId: open.streamId, flags: .streamClosed, payload: ControlPayload.close.value)
+            #expect(try await echoed == ["a", "b"])
+            #expect(log.protocolErrors.isEmpty)
+            try await laterCallOnSameConnection(client, &connection)
+        }
+    }
+
+    @Test(arguments: codecs)
+    func seqFromTheFutureClosesTheConnectionAndReconnects(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            async let reply = client.rpc(Reference.add, NumberInit(n: 1))
+            var connection = try await server.nextConnection()
+            let request = try await connection.handshake()
+            let open = try await connection.receiveSequenced()
+            connection.send(streamId: open.streamId, flags: .streamClosed, payload: ResultEnvelope.ok(["result": 9]).value, seq: 5)
+            _ = try await connection.waitUntilClosed()
+            var second = try await server.nextConnection()
+            second.ack = connection.ack
+            let resumed = try await second.handshake()
+            #expect(resumed.sessionId == request.sessionId, "the session survives")
+            #expect(resumed.expectedSessionState.nextExpectedSeq == 0, "the future message was not accepted")
+            let replayed = try await second.receiveSequenced()
+            #expect(replayed.streamId == open.streamId)
+            second.sendResult(streamId: open.streamId, ["result": 1])
+            #expect(try await reply.get().result == 1)
+            #expect(log.protocolErrors.map(\.kind) == [.invalidMessage])
+            #expect(!log.snapshot.contains { if case .sessionStatus(.destroyed) = $0 { true } else { false } })
+        }
+    }
+
+    @Test(arguments: codecs)
+    func messageFromAnotherPeerDestroysTheSession(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            async let failed: RiverError? = {
+                do {
+                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
+                    return nil
+                } catch let error as RiverError { return error } catch { return nil }
+            }()
+            var connection = try await server.nextConnection()
+            _ = try await connection.handshake()
+            let open = try await connection.receiveSequenced()
+            connection.send(streamId: open.streamId, flags: .streamClosed, payload: ResultEnvelope.ok(["result": 1]).value, from: "MALLORY")
+            #expect(await failed?.code == .unexpectedDisconnect)
+            _ = try await connection.waitUntilClosed()
+            #expect(log.protocolErrors.map(\.kind) == [.invalidMessage])
+            #expect(log.protocolErrors.first?.message.contains("MALLORY") == true)
+            try await laterCallWorks(client, server)
+        }
+    }
+
+    static let malformedHandshakeReplies: [(String, RiverValue)] = [
+        ("status is a string", ["type": "HANDSHAKE_RESP", "status": "nope"]),
+        ("ok without sessionId", ["type": "HANDSHAKE_RESP", "status": ["ok": true]]),
+        ("not a handshake reply", ["type": "ACK"]),
+        ("payload is a number", 42),
+    ]
+
+    @Test(arguments: codecs, 0..<malformedHandshakeReplies.count)
+    func malformedHandshakeReplyIsAHandshakeFailure(codecName: String, index: Int) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            async let failed: RiverError? = {
+                do {
+                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
+                    return nil
+                } catch let error as RiverError { return error } catch { return nil }
+            }()
+            var connection = try await server.nextConnection()
+            try await connection.handshake(reply: Self.malformedHandshakeReplies[index].1)
+            #expect(await failed?.code == .unexpectedDisconnect)
+            _ = try await connection.waitUntilClosed()
+            #expect(log.protocolErrors.map(\.kind) == [.handshakeFailed(code: .malformedHandshake)])
+            try await laterCallWorks(client, server)
+        }
+    }
+
+    @Test(arguments: codecs)
+    func undecodableHandshakeReplyIsAHandshakeFailure(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            async let failed: RiverError? = {
+                do {
+                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
+                    return nil
+                } catch let error as RiverError { return error } catch { return nil }
+            }()
+            let connection = try await server.nextConnection()
+            _ = try await connection.receive()
+            connection.connection.send([0xFF, 0x00, 0x13, 0x37])
+            #expect(await failed?.code == .unexpectedDisconnect)
+            _ = try await connection.waitUntilClosed()
+            #expect(log.protocolErrors.map(\.kind) == [.handshakeFailed(code: .malformedHandshake)])
+            try await laterCallWorks(client, server)
+        }
+    }
+
+    /// A reply larger than the client's WebSocket message limit: the connection closes with
+    /// 1009; the call must end (not hang) and the client stays usable.
+    @Test(arguments: ["json", "msgpack"])
+    func frameLargerThanTheLimitEndsTheCallAndTheClientRecovers(codecName: String) async throws {
+        let codec: any RiverCodec = codecName == "json" ? JSONCodec() : MessagePackCodec()
+        let serverConfiguration = RiverTestServer.Configuration(codec: codec, timings: fastServerTimings)
+        try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { _, port in
+            let connector = WebSocketConnector(
+                url: "ws://127.0.0.1:\(port)", configuration: .init(maximumMessageSize: 64 * 1024))
+            var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: codec, randomSeed: 3)
+            fastClient(&configuration)
+            configuration.session.sessionDisconnectGrace = .seconds(1)
+            try await withRiverClient(connector: connector, configuration: configuration) { client in
+                let log = EventLog(client.events())
+                let started = ContinuousClock.now
+                let big = [UInt8](repeating: 0x5A, count: 100 * 1024)
+                let error = await #expect(throws: RiverError.self) {
+                    _ = try await client.rpc(Reference.echoBinary, ["data": .bytes(big)], options: CallOptions(timeout: .seconds(30)))
+                }
+                let elapsed = ContinuousClock.now - started
+                print("HostileServerTests(\(codecName)): oversized reply ended the call with \(error.map { "\($0)" } ?? "nothing") after \(elapsed)")
+                #expect(error?.code == .unexpectedDisconnect)
+                #expect(elapsed < .seconds(15))
+                #expect(log.snapshot.contains {
+                    if case .connectionStatus(.disconnected(let reason)) = $0 { reason.contains("1009") } else { false }
+                })
+                let small = try await client.rpc(Reference.add, NumberInit(n: 2)).get()
+                #expect(small.result == 2)
+            }
+        }
+    }
+
+    /// A second rpc on the same scripted connection.
+    func laterCallOnSameConnection(_ client: RiverClient, _ connection: inout ScriptedConnection) async throws {
+        async let reply = client.rpc(Reference.add, NumberInit(n: 99))
+        var message = try await connection.receiveSequenced()
+        while message.procedureName != "add" { message = try await connection.receiveSequenced() }
+        connection.sendResult(streamId: message.streamId, ["result": 100])
+        #expect(try await reply.get().result == 100)
+    }
+}
