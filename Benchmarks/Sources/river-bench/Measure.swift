@@ -122,3 +122,58 @@ final class EchoGate: Sendable {
         }
     }
 }
+
+/// A fixed-size log-linear latency histogram (128 sub-buckets per power of two: < 0.8% error),
+/// so long duration-bound runs keep constant memory.
+struct Histogram {
+    private static let subBits = 7
+    private static let subMask = (1 << subBits) - 1
+    private var counts = [UInt32](repeating: 0, count: 64 << subBits)
+    private(set) var count = 0
+    private var sumNanos: Double = 0
+
+    private static func index(_ value: UInt64) -> Int {
+        if value < UInt64(1 << subBits) { return Int(value) }
+        let msb = 63 - value.leadingZeroBitCount
+        let shift = msb - subBits
+        let sub = Int(truncatingIfNeeded: value >> UInt64(shift)) & subMask
+        return ((shift + 1) << subBits) + sub
+    }
+
+    /// The middle of bucket `index`, in nanoseconds.
+    private static func value(_ index: Int) -> Double {
+        let octave = index >> subBits
+        let sub = index & subMask
+        if octave == 0 { return Double(sub) }
+        let shift = octave - 1
+        let low = Double((1 << subBits) | sub) * Double(UInt64(1) << UInt64(shift))
+        return low + Double(UInt64(1) << UInt64(shift)) / 2
+    }
+
+    mutating func record(_ nanos: UInt64) {
+        counts[Self.index(nanos)] &+= 1
+        count += 1
+        sumNanos += Double(nanos)
+    }
+
+    mutating func merge(_ other: Histogram) {
+        for i in counts.indices { counts[i] &+= other.counts[i] }
+        count += other.count
+        sumNanos += other.sumNanos
+    }
+
+    /// Nearest-rank percentile (`p` in 0...1), in microseconds.
+    func percentile(_ p: Double) -> Double {
+        guard count > 0 else { return 0 }
+        let rank = max(1, Int((p * Double(count)).rounded(.up)))
+        var seen = 0
+        for (index, bucket) in counts.enumerated() where bucket > 0 {
+            seen += Int(bucket)
+            if seen >= rank { return Self.value(index) / 1000 }
+        }
+        return 0
+    }
+
+    /// Mean, in microseconds.
+    var mean: Double { count > 0 ? sumNanos / Double(count) / 1000 : 0 }
+}

@@ -251,31 +251,29 @@ struct RiverBench: AsyncParsableCommand {
         let cpuBefore = processCPUMicroseconds()
         let start = nowNanos()
         let deadline = start + durationNanos
-        let samples = try await withThrowingTaskGroup(of: [UInt64].self, returning: [UInt64].self) { group in
+        let histogram = try await withThrowingTaskGroup(of: Histogram.self, returning: Histogram.self) { group in
             for _ in 0..<callers {
                 group.addTask {
-                    var local: [UInt64] = []
-                    local.reserveCapacity(65_536)
+                    var local = Histogram()
                     while true {
                         let before = nowNanos()
                         if before >= deadline { break }
                         try await Self.add(client)
-                        local.append(nowNanos() - before)
+                        local.record(nowNanos() - before)
                     }
                     return local
                 }
             }
-            var all: [UInt64] = []
-            for try await local in group { all += local }
+            var all = Histogram()
+            for try await local in group { all.merge(local) }
             return all
         }
         let elapsed = Double(nowNanos() - start) / 1e9
         let cpu = processCPUMicroseconds() - cpuBefore
-        let latencies = Latencies(samples)
-        figures[.rpc_conc64_calls_per_s] = Double(latencies.count) / elapsed
-        figures[.rpc_conc64_p50_us] = latencies.percentile(0.50)
-        figures[.rpc_conc64_p99_us] = latencies.percentile(0.99)
-        figures[.rpc_conc64_cpu_us_per_call] = latencies.count > 0 ? cpu / Double(latencies.count) : 0
+        figures[.rpc_conc64_calls_per_s] = Double(histogram.count) / elapsed
+        figures[.rpc_conc64_p50_us] = histogram.percentile(0.50)
+        figures[.rpc_conc64_p99_us] = histogram.percentile(0.99)
+        figures[.rpc_conc64_cpu_us_per_call] = histogram.count > 0 ? cpu / Double(histogram.count) : 0
     }
 
     private func streamEcho(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
