@@ -57,10 +57,16 @@ public enum ChaosSettings {
 
 /// What one chaos workload run did, and everything it found wrong.
 public struct ChaosReport: Sendable {
+    /// Rpcs attempted.
+    public var rpcsSent = 0
     /// Rpcs that returned a result.
     public var rpcsCompleted = 0
+    /// Stream messages written.
+    public var echoSent = 0
     /// Stream messages echoed back.
     public var echoed = 0
+    /// Upload values written.
+    public var uploadSent = 0
     /// Upload values acknowledged by the final total.
     public var uploaded = 0
     /// Messages lost, duplicated or reordered, and calls that failed (must be 0).
@@ -102,9 +108,14 @@ public struct ChaosWorkload: Sendable {
     public var echoMessages = 1_000
     /// Values in the upload (1 … n).
     public var uploadValues = 1_000
+    /// When set, every part keeps going (past its count) until this much time has passed, so
+    /// that a run lasts long enough for many faults whatever the machine's speed.
+    public var minimumDuration: Duration?
 
-    /// Creates the default workload (5,120 rpcs).
-    public init() {}
+    /// Creates the default workload (at least 5,120 rpcs, 1,000 echoes, 1,000 uploaded values).
+    public init(minimumDuration: Duration? = nil) {
+        self.minimumDuration = minimumDuration
+    }
 
     /// Total rpcs.
     public var totalRPCs: Int { rpcTasks * rpcsPerTask }
@@ -116,11 +127,16 @@ public struct ChaosWorkload: Sendable {
         var report = ChaosReport()
         let tasks = rpcTasks
         let perTask = rpcsPerTask
-        await withTaskGroup(of: ChaosReport.self) { group in
+        let until = ContinuousClock.now + (minimumDuration ?? .zero)
+        var sentPerTask = [Int](repeating: 0, count: tasks)
+        await withTaskGroup(of: (Int?, ChaosReport).self) { group in
             for task in 0..<tasks {
                 group.addTask {
                     var part = ChaosReport()
-                    for i in 0..<perTask {
+                    var i = 0
+                    while i < perTask || ContinuousClock.now < until {
+                        defer { i += 1 }
+                        part.rpcsSent += 1
                         let value = base + Double(task * 1_000_000 + i)
                         do {
                             let reply = try await client.rpc(ChaosProcedures.orderingAdd, ChaosNumber(n: value)).get()
@@ -131,12 +147,16 @@ public struct ChaosWorkload: Sendable {
                             part.problem("ordering.add(\(value)) failed: \(error)")
                         }
                     }
-                    return part
+                    return (task, part)
                 }
             }
-            group.addTask { await runEcho(client: client, progress: progress) }
-            group.addTask { await runUpload(client: client, progress: progress) }
-            for await part in group {
+            group.addTask { (nil, await runEcho(client: client, until: until, progress: progress)) }
+            group.addTask { (nil, await runUpload(client: client, until: until, progress: progress)) }
+            for await (task, part) in group {
+                if let task { sentPerTask[task] = part.rpcsSent }
+                report.rpcsSent += part.rpcsSent
+                report.echoSent += part.echoSent
+                report.uploadSent += part.uploadSent
                 report.rpcsCompleted += part.rpcsCompleted
                 report.echoed += part.echoed
                 report.uploaded += part.uploaded
@@ -146,14 +166,14 @@ public struct ChaosWorkload: Sendable {
         }
         do {
             let all = try await client.rpc(ChaosProcedures.orderingGetAll, ChaosEmpty()).get().msgs
-            check(all: all, base: base, report: &report)
+            check(all: all, base: base, sentPerTask: sentPerTask, report: &report)
         } catch {
             report.problem("ordering.getAll failed: \(error)")
         }
         return report
     }
 
-    private func check(all: [Double], base: Double, report: inout ChaosReport) {
+    private func check(all: [Double], base: Double, sentPerTask: [Int], report: inout ChaosReport) {
         var perTask = [[Double]](repeating: [], count: rpcTasks)
         for value in all where value >= base {
             let offset = Int(value - base)
@@ -165,7 +185,7 @@ public struct ChaosWorkload: Sendable {
             perTask[task].append(value)
         }
         for (task, values) in perTask.enumerated() {
-            let expected = (0..<rpcsPerTask).map { base + Double(task * 1_000_000 + $0) }
+            let expected = (0..<sentPerTask[task]).map { base + Double(task * 1_000_000 + $0) }
             guard values != expected else { continue }
             let seen = Set(values)
             let missing = expected.filter { !seen.contains($0) }.count
@@ -178,23 +198,26 @@ public struct ChaosWorkload: Sendable {
         }
     }
 
-    private func runEcho(client: RiverClient, progress: ChaosProgress) async -> ChaosReport {
+    private func runEcho(client: RiverClient, until: ContinuousClock.Instant, progress: ChaosProgress) async -> ChaosReport {
         var report = ChaosReport()
-        let count = echoMessages
+        let minimum = echoMessages
         do {
-            let echoed = try await client.stream(ChaosProcedures.echo, ChaosEmpty()) { writer, responses in
+            let (count, echoed) = try await client.stream(ChaosProcedures.echo, ChaosEmpty()) { writer, responses in
                 var iterator = responses.makeAsyncIterator()
                 var echoed: [String] = []
-                for i in 0..<count {
+                var i = 0
+                while i < minimum || ContinuousClock.now < until {
                     try await writer.write(ChaosEchoInput(msg: "echo-\(i)"))
+                    i += 1
                     guard let next = try await iterator.next() else { break }
                     echoed.append(try next.get().response)
                     progress.add()
                 }
                 try await writer.finish()
                 while let next = try await iterator.next() { echoed.append(try next.get().response) }
-                return echoed
+                return (i, echoed)
             }
+            report.echoSent = count
             let expected = (0..<count).map { "echo-\($0)" }
             report.echoed = echoed.count
             if echoed != expected {
@@ -210,16 +233,24 @@ public struct ChaosWorkload: Sendable {
         return report
     }
 
-    private func runUpload(client: RiverClient, progress: ChaosProgress) async -> ChaosReport {
+    private func runUpload(client: RiverClient, until: ContinuousClock.Instant, progress: ChaosProgress) async -> ChaosReport {
         var report = ChaosReport()
-        let count = uploadValues
+        let minimum = uploadValues
+        let written = Mutex(0)
         do {
             let total = try await client.upload(ChaosProcedures.addMultiple, ChaosEmpty()) { writer in
-                for i in 1...count {
+                var i = 0
+                while i < minimum || ContinuousClock.now < until {
+                    // Past the minimum, a slow trickle: the upload should not crowd out the rpcs.
+                    if i >= minimum { try await Task.sleep(for: .milliseconds(5)) }
+                    i += 1
                     try await writer.write(ChaosNumber(n: Double(i)))
+                    written.withLock { $0 = i }
                     progress.add()
                 }
             }.get().result
+            let count = written.withLock { $0 }
+            report.uploadSent = count
             let expected = Double(count * (count + 1) / 2)
             if total == expected {
                 report.uploaded = count
@@ -238,9 +269,9 @@ public struct ChaosMonkey: Sendable {
     /// The seed (print it: the same seed gives the same fault schedule).
     public var seed: UInt64
     /// Shortest pause between a connection carrying traffic and the next fault.
-    public var minimumInterval: Duration = .milliseconds(100)
+    public var minimumInterval: Duration = .milliseconds(50)
     /// Longest such pause.
-    public var maximumInterval: Duration = .milliseconds(700)
+    public var maximumInterval: Duration = .milliseconds(500)
     /// The fraction of faults that are blackholes (the rest are resets).
     public var blackholeFraction = 0.3
     /// How long a blackholed connection stays silent before it is reset (at least the
