@@ -103,8 +103,8 @@ struct WebSocketTLSTests {
 
     @Test("mutual TLS: a client certificate from another CA is turned away")
     func clientCertificateUntrusted() async throws {
-        // The server certificate is not a client certificate of the listener's client CA
-        // list when the client CA is the server certificate itself (self-issued check fails).
+        // The listener trusts only the server certificate itself as a client CA, so the client
+        // certificate (issued by the test CA) does not chain to anything it trusts.
         let listener = try await WebSocketListener.bind(configuration: .init(tls: .init(
             certificateChainPath: TLSFixtures.serverCertificatePath,
             privateKeyPath: TLSFixtures.serverKeyPath,
