@@ -336,7 +336,13 @@ package final class ClientTransport: Sendable {
                 inner.connection?.conn.close(code: 1000, reason: "")
                 inner.connection = nil
             case .deliver(let message):
-                inner.streams[message.streamId]?.continuation.yield(.message(message))
+                guard let registration = inner.streams[message.streamId] else { break }
+                if message.controlFlags.contains(.streamCancel) {
+                    // The server cancelled: the call's writer must stop at once, even while
+                    // nobody is reading the responses (an upload still writing).
+                    registration.onEnd(CallReader.cancelError(message.payload))
+                }
+                registration.continuation.yield(.message(message))
             case .failAllStreams(let message):
                 let error = RiverError(code: .unexpectedDisconnect, message: message)
                 for registration in inner.streams.values { registration.end(with: error) }
