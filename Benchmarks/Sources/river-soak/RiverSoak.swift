@@ -99,6 +99,9 @@ struct RiverSoak: AsyncParsableCommand {
         print("OK")
     }
 
+    /// How long each round's workload runs (at least).
+    static let roundDuration: Duration = .seconds(30)
+
     /// One round: fresh server, proxy, client; the workload under a chaos monkey.
     static func round(codec: any RiverCodec, seed: UInt64, totals: SoakTotals) async throws -> ChaosReport {
         let serverConfiguration = RiverTestServer.Configuration(codec: codec, timings: ChaosSettings.serverTimings)
@@ -118,7 +121,7 @@ struct RiverSoak: AsyncParsableCommand {
                             await ChaosMonkey(seed: seed).run(proxy: proxy)
                             return nil
                         }
-                        group.addTask { await ChaosWorkload().run(client: client, progress: progress) }
+                        group.addTask { await ChaosWorkload(minimumDuration: roundDuration).run(client: client, progress: progress) }
                         var report = ChaosReport()
                         for await finished in group {
                             if let finished {
