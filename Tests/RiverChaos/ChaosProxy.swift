@@ -136,10 +136,6 @@ public final class ChaosProxy: Sendable {
         if let handle { pthread_join(handle, nil) }
     }
 
-    deinit {
-        // Only reached after the thread has released its reference, i.e. after `stop()`.
-    }
-
     // MARK: The proxy thread
 
     private struct Pair {
