@@ -1,3 +1,4 @@
+import DequeModule
 import Synchronization
 
 /// The shared, thread-safe half of one call: its stream id, what each side has closed, and
@@ -7,7 +8,11 @@ final class Call: Sendable {
         var localClosed = false
         var remoteClosed = false
         var finished = false
-        var sentSeqs: [Int] = []
+        /// Seqs of written requests the server has not acknowledged yet (bounded by the send buffer).
+        var unackedSeqs: Deque<Int> = []
+        var sent = 0
+        var acknowledged = 0
+        /// The session the call was opened on; its messages never move to another.
         var sessionID: String?
         /// Why the call ended locally (lost session, cancel, deadline), if it did.
         var terminalError: RiverError?
@@ -61,6 +66,8 @@ final class Call: Sendable {
             serviceName: service, procedureName: procedure, tracing: tracing ?? .empty)
         do {
             try await transport.send(outbound, waitForRoom: true)
+            let sessionID = transport.acknowledgement.sessionID
+            call.state.flags.withLock { $0.sessionID = sessionID }
         } catch {
             call.state.flags.withLock { $0.finished = true }
             transport.unregister(streamID: streamID)
@@ -99,10 +106,9 @@ final class Call: Sendable {
         }
         let seq = try await transport.send(
             SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true)
-        let sessionID = transport.acknowledgement.sessionID
         state.flags.withLock {
-            $0.sentSeqs.append(seq)
-            $0.sessionID = sessionID
+            $0.unackedSeqs.append(seq)
+            $0.sent += 1
         }
     }
 
@@ -129,9 +135,10 @@ final class Call: Sendable {
         }
         guard send else { return }
         let cancel = ResultEnvelope.error(ErrorPayload(code: ReservedErrorCode.cancel, message: "cancelled by client"))
-        _ = try? transport.sendNow(
-            SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamCancel, payload: cancel.value))
-        transport.fail(streamID: streamID, with: error)
+        transport.cancel(
+            streamID: streamID,
+            sending: SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamCancel, payload: cancel.value),
+            with: error)
     }
 
     /// The server closed its side.
@@ -151,10 +158,16 @@ final class Call: Sendable {
 
     /// Requests sent, and how many of them the server has acknowledged.
     var progress: (sent: Int, acknowledged: Int) {
-        let (seqs, sessionID) = state.flags.withLock { ($0.sentSeqs, $0.sessionID) }
         let ack = transport.acknowledgement
-        guard let first = ack.firstUnacked, ack.sessionID == sessionID else { return (seqs.count, 0) }
-        return (seqs.count, seqs.lazy.filter { $0 < first }.count)
+        return state.flags.withLock { flags in
+            if let first = ack.firstUnacked, ack.sessionID == flags.sessionID {
+                while let oldest = flags.unackedSeqs.first, oldest < first {
+                    flags.unackedSeqs.removeFirst()
+                    flags.acknowledged += 1
+                }
+            }
+            return (flags.sent, flags.acknowledged)
+        }
     }
 
     private func endOfScope() {

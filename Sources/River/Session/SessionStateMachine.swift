@@ -148,6 +148,23 @@ public struct SessionStateMachine: Sendable {
         var bufferedBytes = 0
         var graceDeadline: Instant?
         var everConnected = false
+
+        /// Appends a freshly sequenced message.
+        mutating func enqueue(_ message: Buffered) {
+            nextSeq = message.seq + 1
+            buffer.append(message)
+            bufferedBytes += message.bytes.count
+        }
+
+        /// Drops what the peer acknowledged (`seq < ack`) and records `received` as the last
+        /// in-order message from the peer.
+        mutating func acknowledge(upTo ack: Int, received: Int) {
+            while let first = buffer.first, first.seq < ack {
+                buffer.removeFirst()
+                bufferedBytes -= first.bytes.count
+            }
+            self.ack = received + 1
+        }
     }
 
     /// The settings.
@@ -187,6 +204,8 @@ public struct SessionStateMachine: Sendable {
     public var bufferedCount: Int { session?.buffer.count ?? 0 }
     /// Unacknowledged bytes held for replay.
     public var bufferedBytes: Int { session?.bufferedBytes ?? 0 }
+    /// The seq of the oldest unacknowledged message, else the next seq (nil without a session).
+    public var firstUnackedSeq: Int? { session.map { $0.buffer.first?.seq ?? $0.nextSeq } }
     /// The seqs held for replay, oldest first.
     public var bufferedSeqs: [Int] { session.map { $0.buffer.map(\.seq) } ?? [] }
     /// The exact bytes held for replay, oldest first.
@@ -355,10 +374,12 @@ public struct SessionStateMachine: Sendable {
         if case .destroyed = state { throw .closed }
         var actions: [Action] = []
         ensureSession(now: now, actions: &actions)
-        guard var session else { throw .closed }
+        // Only scalars are read here: holding a copy of the session while it is mutated below
+        // would copy its whole send buffer (copy-on-write) on every send.
+        guard let nextSeq = session?.nextSeq, let ack = session?.ack else { throw .closed }
         let message = TransportMessage(
             id: RiverID.generate(), from: clientID, to: serverID,
-            seq: session.nextSeq, ack: session.ack, streamId: outbound.streamId,
+            seq: nextSeq, ack: ack, streamId: outbound.streamId,
             controlFlags: outbound.controlFlags, payload: outbound.payload,
             serviceName: outbound.serviceName, procedureName: outbound.procedureName, tracing: outbound.tracing)
         let bytes: [UInt8]
@@ -370,11 +391,8 @@ public struct SessionStateMachine: Sendable {
         guard bytes.count <= configuration.maxMessageBytes else {
             throw .tooLarge(bytes: bytes.count, limit: configuration.maxMessageBytes)
         }
-        let seq = session.nextSeq
-        session.nextSeq += 1
-        session.buffer.append(Buffered(seq: seq, bytes: bytes))
-        session.bufferedBytes += bytes.count
-        self.session = session
+        let seq = nextSeq
+        session?.enqueue(Buffered(seq: seq, bytes: bytes))
         switch state {
         case .connected:
             actions.append(.write(bytes))
@@ -581,24 +599,19 @@ public struct SessionStateMachine: Sendable {
             invalidMessage("received a message from '\(message.from)', but the session peer is '\(serverID)'", actions: &actions)
             return actions
         }
-        guard var session else { return actions }
-        if message.seq < session.ack { return actions }
-        if message.seq > session.ack {
+        guard let expected = session?.ack, let sessionID = session?.id else { return actions }
+        if message.seq < expected { return actions }
+        if message.seq > expected {
             actions.append(.closeConnection(reason: "out-of-order message"))
             actions.append(.emit(.protocolError(ProtocolErrorEvent(
                 kind: .invalidMessage,
-                message: "received out-of-order message (got seq \(message.seq), wanted \(session.ack)); reconnecting"))))
-            self.session = session
+                message: "received out-of-order message (got seq \(message.seq), wanted \(expected)); reconnecting"))))
             actions += lostConnection(reason: "out-of-order message", now: now, jitter: 0)
             return actions
         }
         let wasFull = !hasRoom(forBytes: 0)
-        while let first = session.buffer.first, first.seq < message.ack {
-            session.buffer.removeFirst()
-            session.bufferedBytes -= first.bytes.count
-        }
-        session.ack = message.seq + 1
-        self.session = session
+        // Mutated in place (optional chaining), so the buffer is never copied.
+        session?.acknowledge(upTo: message.ack, received: message.seq)
         state = .connected(attempt: attempt, lastValidInbound: now)
         if wasFull, hasRoom(forBytes: 0) { actions.append(.bufferHasRoom) }
         if message.controlFlags.contains(.ack) {
@@ -610,7 +623,7 @@ public struct SessionStateMachine: Sendable {
         }
         if message.streamId == TransportMessage.rehandshakeStreamID {
             if case .rehandshakeRequest? = try? ControlPayload.parse(message.payload) {
-                actions.append(.constructRehandshakeMetadata(sessionID: session.id))
+                actions.append(.constructRehandshakeMetadata(sessionID: sessionID))
             }
             return actions
         }

@@ -215,11 +215,18 @@ package final class ClientTransport: Sendable {
         if closeNow { close() }
     }
 
-    /// Ends a registered stream locally with `error` (it is unregistered).
-    package func fail(streamID: String, with error: RiverError) {
-        let registration = inner.withLock { $0.streams[streamID] }
-        registration?.end(with: error)
-        unregister(streamID: streamID)
+
+    /// Cancels a stream atomically: sends `cancel` (when the transport can) and ends the stream
+    /// locally with `error`, under one lock, so no message the server sends afterwards (a
+    /// CLOSE answering the cancel, say) can reach the stream's reader.
+    package func cancel(streamID: String, sending cancel: SessionStateMachine.Outbound, with error: RiverError) {
+        let (registration, closeNow) = inner.withLock { inner -> (StreamRegistration?, Bool) in
+            _ = try? send(cancel, in: &inner)
+            let registration = inner.streams.removeValue(forKey: streamID)
+            registration?.end(with: error)
+            return (registration, inner.streams.isEmpty && inner.draining)
+        }
+        if registration != nil, closeNow { close() }
     }
 
     /// Sends a message, waiting for send-buffer room first when `waitForRoom` (data messages).
@@ -248,10 +255,7 @@ package final class ClientTransport: Sendable {
 
     /// The seq of the oldest unacknowledged message of the current session, and its id.
     package var acknowledgement: (sessionID: String?, firstUnacked: Int?) {
-        inner.withLock { inner in
-            let machine = inner.machine
-            return (machine.sessionID, machine.bufferedSeqs.first ?? machine.nextSeq)
-        }
+        inner.withLock { inner in (inner.machine.sessionID, inner.machine.firstUnackedSeq) }
     }
 
     private func send(_ outbound: SessionStateMachine.Outbound, in inner: inout Inner) throws(RiverError) -> Int {

@@ -8,7 +8,10 @@ public enum RiverID {
 
     /// A fresh random id (message ids, stream ids, the handshake's stream id).
     public static func generate() -> String {
-        var rng = SystemRandomNumberGenerator()
+        // One system random draw seeds a fast generator for the 12 characters (ids must be
+        // unique, not secret; drawing each character from the system source costs a syscall
+        // per character).
+        var rng = SplitMix64(seed: UInt64.random(in: .min ... .max))
         return generate(using: &rng)
     }
 
@@ -23,6 +26,7 @@ public enum RiverID {
 
     /// A fresh session id: `session-` followed by an id.
     public static func generateSessionID() -> String {
-        "session-" + generate()
+        var rng = SystemRandomNumberGenerator()
+        return "session-" + generate(using: &rng)
     }
 }
