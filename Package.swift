@@ -79,6 +79,7 @@ let package = Package(
                 "River",
                 "RiverWebSocket",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             path: "TestServer/Sources/RiverTestServer",
             swiftSettings: swiftSettings

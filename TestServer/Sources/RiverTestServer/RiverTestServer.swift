@@ -142,7 +142,7 @@ public final class RiverTestServer: Sendable {
             $0.register(connection, outbound: outboundContinuation, commands: commandContinuation, now: .now)
         }
         let ticket: GraceTicket? = await withDiscardingTaskGroup { group in
-            group.addTask { await self.writeLoop(outbound, to: connection) }
+            group.addTask { await self.writeLoop(outbound, to: connection, id: id) }
             group.addTask { await self.timerLoop(commands, connection: id) }
             group.addTask {
                 guard (try? await Task.sleep(for: handshakeTimeout)) != nil else { return }
@@ -168,13 +168,15 @@ public final class RiverTestServer: Sendable {
     }
 
     /// Sends queued frames in order, honouring the delay and blackhole faults.
-    private func writeLoop(_ outbound: AsyncStream<Outbound>, to connection: any RiverConnection) async {
+    private func writeLoop(_ outbound: AsyncStream<Outbound>, to connection: any RiverConnection, id: ConnectionID) async {
         for await item in outbound {
             switch item {
             case .frame(let bytes, let due):
                 if let due { guard (try? await Task.sleep(until: due)) != nil else { return } }
-                if core.withLock({ $0.faults.blackholed }) { continue }
-                connection.send(bytes)
+                core.withLock { core in
+                    if !core.faults.blackholed { connection.send(bytes) }
+                    core.connections[id]?.queuedFrames -= 1
+                }
             case .close(let code, let due):
                 if let due { guard (try? await Task.sleep(until: due)) != nil else { return } }
                 if core.withLock({ $0.faults.blackholed }) { continue }

@@ -1,3 +1,4 @@
+import DequeModule
 import Logging
 import River
 
@@ -46,6 +47,13 @@ final class ServerCore {
 
     private func enqueueFrame(_ bytes: [UInt8], on id: ConnectionID) {
         guard let record = connections[id] else { return }
+        if faults.outgoingDelay == nil, !faults.blackholed, record.queuedFrames == 0 {
+            // The fast path: nothing is delayed or waiting, so write now (sends never block)
+            // instead of hopping through the writer task.
+            record.connection.send(bytes)
+            return
+        }
+        record.queuedFrames += 1
         record.outbound.yield(.frame(bytes, due: faults.outgoingDelay.map { ContinuousClock.now.advanced(by: $0) }))
     }
 
@@ -315,7 +323,9 @@ final class ServerCore {
             }
             return
         }
-        session.sendBuffer.removeAll { $0.seq < message.ack }
+        // The buffer is in seq order: drop the acknowledged prefix.
+        let acknowledged = session.sendBuffer.prefix { $0.seq < message.ack }.count
+        if acknowledged > 0 { session.sendBuffer.removeFirst(acknowledged) }
         session.ack = message.seq + 1
         record.lastValidInbound = now
 

@@ -1,3 +1,4 @@
+import DequeModule
 import River
 
 // The plain records `ServerCore` keeps under the server's mutex.
@@ -51,6 +52,9 @@ final class ConnectionRecord {
     var phase: Phase = .awaitingHandshake
     /// Set once the server closed (or is closing) the connection.
     var closing = false
+    /// Frames handed to the writer task and not yet written (they keep their order: a frame
+    /// may bypass the writer task only while this is zero).
+    var queuedFrames = 0
     var lastValidInbound: ContinuousClock.Instant
 
     init(
@@ -80,7 +84,7 @@ final class SessionRecord {
     /// The next seq this server expects from the client.
     var ack = 0
     /// Every sequenced message not yet acknowledged, in seq order, as encoded bytes.
-    var sendBuffer: [Buffered] = []
+    var sendBuffer: Deque<Buffered> = []
     var connectionID: ConnectionID?
     var graceGeneration = 0
     var rehandshakeToken: Int?
