@@ -114,3 +114,26 @@ struct ServerExecutableTests {
         #expect(process.terminationStatus == 0)
     }
 }
+
+@Suite("Server executable schema")
+struct ServerExecutableSchemaTests {
+    @Test(
+        .enabled(if: ServerExecutable.url != nil, "river-test-server was not built"),
+        arguments: [([String](), "reference-services.json"), (["--handshake"], "reference-services-handshake.json")])
+    func printsItsSchemaEqualToTheReference(arguments: [String], fixture: String) throws {
+        let executable: URL = try #require(ServerExecutable.url)
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments + ["--print-schema"]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        let printed = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/schemas/\(fixture)")
+        let expected = try JSONCodec().decodeValue(Array(try Data(contentsOf: fixtures)))
+        #expect(try JSONCodec().decodeValue(Array(printed)) == expected)
+    }
+}

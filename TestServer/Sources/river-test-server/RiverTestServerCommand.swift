@@ -46,6 +46,9 @@ struct RiverTestServerCommand: AsyncParsableCommand {
     @Flag(help: "Stop the server when stdin reaches end of file (by default it keeps running until a signal).")
     var exitOnStdinEOF = false
 
+    @Flag(help: "Print the mode's services in River's serialized schema format (JSON) and exit.")
+    var printSchema = false
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard heartbeatMilliseconds > 0, graceMilliseconds > 0, handshakeTimeoutMilliseconds > 0, heartbeatsUntilDead > 0 else {
@@ -67,6 +70,11 @@ struct RiverTestServerCommand: AsyncParsableCommand {
                 )
             ),
             logger: RiverTestServer.consoleLogger)
+        if printSchema {
+            let json = try JSONCodec().encodeValue(server.serializedSchema())
+            FileHandle.standardOutput.write(Data(json + [UInt8(ascii: "\n")]))
+            return
+        }
         let exitOnEOF = exitOnStdinEOF
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
