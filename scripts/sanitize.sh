@@ -5,6 +5,8 @@
 #   scripts/sanitize.sh thread  [swift-test-args...]   TSan, the suites where it is meaningful
 #
 # ASan: `swift test --sanitize=address --scratch-path .build-asan`. Any report fails the run.
+# LeakSanitizer runs too, with scripts/lsan-suppressions.txt (XCTest's runner, and statics
+# holding Swift indirect enums behind tagged pointers, which LSan cannot trace).
 #
 # TSan: `swift test --sanitize=thread --scratch-path .build-tsan` with
 # scripts/tsan-suppressions.txt. TSan does not understand the futex-based lock of
@@ -19,6 +21,7 @@ shift || true
 case "$mode" in
     address)
         export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
+        export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0}"
         exec swift test --sanitize=address --scratch-path .build-asan "$@"
         ;;
     thread)
