@@ -327,11 +327,17 @@ public struct SessionStateMachine: Sendable {
 
     /// A binary frame arrived on the current connection.
     public mutating func frameReceived(_ bytes: [UInt8], now: Instant, jitter: Double) -> [Action] {
+        frameReceived(decoded: Result { () throws(RiverCodecError) in try codec.decode(bytes) }, now: now, jitter: jitter)
+    }
+
+    /// A binary frame arrived and was already decoded (the shell decodes outside its lock).
+    /// - Parameter decoded: The message, or why the frame could not be decoded.
+    public mutating func frameReceived(decoded: Result<TransportMessage, RiverCodecError>, now: Instant, jitter: Double) -> [Action] {
         switch state {
         case .handshaking(let attempt, _, true):
-            return handshakeFrame(bytes, attempt: attempt, now: now, jitter: jitter)
+            return handshakeFrame(decoded, attempt: attempt, now: now, jitter: jitter)
         case .connected(let attempt, _):
-            return connectedFrame(bytes, attempt: attempt, now: now)
+            return connectedFrame(decoded, attempt: attempt, now: now)
         default:
             return []
         }
@@ -534,11 +540,13 @@ public struct SessionStateMachine: Sendable {
         actions.append(.bufferHasRoom)
     }
 
-    private mutating func handshakeFrame(_ bytes: [UInt8], attempt: UInt64, now: Instant, jitter: Double) -> [Action] {
+    private mutating func handshakeFrame(
+        _ decoded: Result<TransportMessage, RiverCodecError>, attempt: UInt64, now: Instant, jitter: Double
+    ) -> [Action] {
         var actions: [Action] = []
         let response: HandshakeResponse
         do {
-            let message = try codec.decode(bytes)
+            let message = try decoded.get()
             guard case .handshakeResponse(let parsed)? = try ControlPayload.parse(message.payload) else {
                 throw PayloadShapeError("expected HANDSHAKE_RESP, got another message")
             }
@@ -586,11 +594,13 @@ public struct SessionStateMachine: Sendable {
         return actions
     }
 
-    private mutating func connectedFrame(_ bytes: [UInt8], attempt: UInt64, now: Instant) -> [Action] {
+    private mutating func connectedFrame(
+        _ decoded: Result<TransportMessage, RiverCodecError>, attempt: UInt64, now: Instant
+    ) -> [Action] {
         var actions: [Action] = []
         let message: TransportMessage
         do {
-            message = try codec.decode(bytes)
+            message = try decoded.get()
         } catch {
             invalidMessage("could not parse message: \(error)", actions: &actions)
             return actions

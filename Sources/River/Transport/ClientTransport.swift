@@ -57,6 +57,7 @@ package final class ClientTransport: Sendable {
     private let jobs: AsyncStream<Job>
     private let jobsContinuation: AsyncStream<Job>.Continuation
     private let connector: any RiverConnector
+    private let codec: any RiverCodec
     private let metadata: (@Sendable () async throws -> RiverValue?)?
     private let prefetchMetadata: Bool
     private let isFatalConnectionError: @Sendable (any Error) -> Bool
@@ -85,6 +86,7 @@ package final class ClientTransport: Sendable {
         self.inner = Mutex(Inner(machine: machine, random: SplitMix64(seed: &seed)))
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
         self.connector = connector
+        self.codec = codec
         self.metadata = metadata
         self.prefetchMetadata = prefetchMetadata && metadata != nil
         self.isFatalConnectionError = isFatalConnectionError
@@ -423,7 +425,9 @@ package final class ClientTransport: Sendable {
         for await event in connection.events {
             switch event {
             case .message(let bytes):
-                apply { machine, now, jitter in machine.frameReceived(bytes, now: now, jitter: jitter) }
+                // Decoded before taking the lock, so other tasks' sends are not held up by it.
+                let decoded = Result { () throws(RiverCodecError) in try codec.decode(bytes) }
+                apply { machine, now, jitter in machine.frameReceived(decoded: decoded, now: now, jitter: jitter) }
             case .textMessage:
                 apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
             case .closed(let closure):
