@@ -43,7 +43,7 @@ public struct SessionStateMachine: Sendable {
         /// stall waiting for acks. Memory is bounded by ``maxBufferedBytes``.
         public var maxBufferedMessages: Int = 1 << 20
         /// Most unacknowledged bytes the send buffer holds before writers wait.
-        public var maxBufferedBytes: Int = 64 << 20
+        public var maxBufferedBytes: Int = 32 << 20
         /// Largest encoded message this client sends; larger sends fail at once.
         public var maxMessageBytes: Int = 16 << 20
 
