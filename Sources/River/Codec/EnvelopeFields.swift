@@ -7,21 +7,7 @@ enum EnvelopeKey: UInt8 {
     case id, from, to, seq, ack, streamId, controlFlags, payload, serviceName, procedureName, tracing
 
     /// The key as it appears on the wire.
-    var name: String {
-        switch self {
-        case .id: "id"
-        case .from: "from"
-        case .to: "to"
-        case .seq: "seq"
-        case .ack: "ack"
-        case .streamId: "streamId"
-        case .controlFlags: "controlFlags"
-        case .payload: "payload"
-        case .serviceName: "serviceName"
-        case .procedureName: "procedureName"
-        case .tracing: "tracing"
-        }
-    }
+    var name: String { staticName.description }
 
     /// Handshake messages: `id, from, to, seq, ack, streamId, controlFlags, [tracing], payload`.
     static let handshakeOrder: [EnvelopeKey] = [.id, .from, .to, .seq, .ack, .streamId, .controlFlags, .tracing, .payload]
@@ -223,5 +209,24 @@ enum UTF8Check {
             i += 1
         }
         return true
+    }
+}
+
+extension EnvelopeKey {
+    /// The key as static text (no string allocation when written).
+    var staticName: StaticString {
+        switch self {
+        case .id: "id"
+        case .from: "from"
+        case .to: "to"
+        case .seq: "seq"
+        case .ack: "ack"
+        case .streamId: "streamId"
+        case .controlFlags: "controlFlags"
+        case .payload: "payload"
+        case .serviceName: "serviceName"
+        case .procedureName: "procedureName"
+        case .tracing: "tracing"
+        }
     }
 }

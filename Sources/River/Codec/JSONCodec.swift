@@ -102,21 +102,3 @@ public struct JSONCodec: RiverCodec {
     }
 }
 
-extension EnvelopeKey {
-    /// The key as static text (no string allocation when written).
-    var staticName: StaticString {
-        switch self {
-        case .id: "id"
-        case .from: "from"
-        case .to: "to"
-        case .seq: "seq"
-        case .ack: "ack"
-        case .streamId: "streamId"
-        case .controlFlags: "controlFlags"
-        case .payload: "payload"
-        case .serviceName: "serviceName"
-        case .procedureName: "procedureName"
-        case .tracing: "tracing"
-        }
-    }
-}
