@@ -264,6 +264,36 @@ struct ClientCallTests {
     }
 
     @Test(arguments: ClientSetup.all)
+    func explicitCancelEndsTheCallAndReachesTheServer(setup: ClientSetup) async throws {
+        try await withClient(setup) { client, server in
+            let error = try await client.stream(Reference.blockingStream, Empty()) { _, responses in
+                try await waitUntil("the stream to reach the server") { server.openStreamCount == 1 }
+                responses.cancel()
+                responses.cancel()
+                var iterator = responses.makeAsyncIterator()
+                return await #expect(throws: RiverError.self) { _ = try await iterator.next() }
+            }
+            #expect(error?.code == .cancel)
+            try await waitUntil("the server to see the cancel") { server.openStreamCount == 0 }
+        }
+    }
+
+    @Test(arguments: ClientSetup.all)
+    func cancellingAfterCompletionSendsNothing(setup: ClientSetup) async throws {
+        try await withClient(setup) { client, _ in
+            try await client.stream(Reference.echo, Empty()) { writer, responses in
+                try await writer.write(EchoInput(msg: "x"))
+                try await writer.finish()
+                for try await _ in responses {}
+                let before = client.transport.nextSeq
+                writer.cancel()
+                responses.cancel()
+                #expect(client.transport.nextSeq == before, "no CANCEL after both sides closed")
+            }
+        }
+    }
+
+    @Test(arguments: ClientSetup.all)
     func deadlineCancelsTheCall(setup: ClientSetup) async throws {
         try await withClient(setup) { client, server in
             let error = await #expect(throws: RiverError.self) {

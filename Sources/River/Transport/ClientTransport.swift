@@ -163,6 +163,10 @@ package final class ClientTransport: Sendable {
     /// The live session's id, if any.
     package var sessionID: String? { inner.withLock { $0.machine.sessionID } }
 
+    /// The seq the next message of the live session gets (tests use it to see that nothing
+    /// was sent).
+    package var nextSeq: Int? { inner.withLock { $0.machine.nextSeq } }
+
     /// Whether a graceful shutdown has begun.
     package var isDraining: Bool { inner.withLock { $0.draining } }
 
