@@ -458,6 +458,15 @@ struct SessionStateMachineTests {
         #expect(h.machine.hasRoom(forBytes: 10))
     }
 
+    @Test func anOversizedInboundMessageDestroysTheSession() throws {
+        var h = MachineHarness()
+        try h.connect()
+        let actions = h.machine.inboundMessageTooLarge(attempt: h.attempt, reason: "closed locally with code 1009")
+        #expect(actions.failsStreams)
+        #expect(actions.protocolErrors.map(\.kind) == [.invalidMessage])
+        #expect(h.machine.sessionID == nil)
+    }
+
     @Test func textFrameClosesTheConnectionButKeepsTheSession() throws {
         var h = MachineHarness()
         try h.connect()

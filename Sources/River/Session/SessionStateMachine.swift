@@ -372,6 +372,21 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
+    /// The connection of `attempt` refused an inbound message over its size limit (and
+    /// closed with 1009). The server would replay that message after every reconnect, so the
+    /// session can never make progress: it is destroyed, as for any invalid message.
+    public mutating func inboundMessageTooLarge(attempt: UInt64, reason: String) -> [Action] {
+        switch state {
+        case .handshaking(let current, _, _) where current == attempt,
+            .connected(let current, _) where current == attempt:
+            var actions: [Action] = []
+            invalidMessage("a message from the server exceeded the size limit: \(reason)", actions: &actions)
+            return actions
+        default:
+            return []
+        }
+    }
+
     /// Assigns seq/ack/id to `outbound`, encodes it, buffers it and writes it if connected.
     ///
     /// Encoding happens first: a message that fails to encode, or is too large, consumes no seq.

@@ -438,8 +438,11 @@ package final class ClientTransport: Sendable {
                 inner.withLock { inner in
                     if inner.connection?.attempt == attempt { inner.connection = nil }
                     let jitter = inner.random.nextFraction()
-                    let actions = inner.machine.connectionClosed(
-                        attempt: attempt, reason: closure.description, now: clock.now, jitter: jitter)
+                    let actions =
+                        closure.initiatedLocally && closure.code == 1009
+                        ? inner.machine.inboundMessageTooLarge(attempt: attempt, reason: closure.description)
+                        : inner.machine.connectionClosed(
+                            attempt: attempt, reason: closure.description, now: clock.now, jitter: jitter)
                     perform(actions, in: &inner)
                 }
             }
