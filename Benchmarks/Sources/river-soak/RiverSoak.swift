@@ -43,7 +43,7 @@ struct RiverSoak: AsyncParsableCommand {
     func run() async throws {
         let seed = self.seed ?? UInt64.random(in: .min ... .max)
         let codec: any RiverCodec = codec == "json" ? JSONCodec() : MessagePackCodec()
-        print("river-soak: \(minutes) min, codec \(codec.name), seed \(seed) (rerun with --seed \(seed))")
+        say("river-soak: \(minutes) min, codec \(codec.name), seed \(seed) (rerun with --seed \(seed))")
         let totals = SoakTotals()
         let deadline = ContinuousClock.now + .seconds(minutes * 60)
         let started = ContinuousClock.now
@@ -54,7 +54,7 @@ struct RiverSoak: AsyncParsableCommand {
                 while true {
                     try await Task.sleep(for: .seconds(interval))
                     let elapsed = ContinuousClock.now - started
-                    print(
+                    say(
                         "[\(elapsed.components.seconds)s] calls \(totals.calls) · cuts survived \(totals.cuts) · "
                             + "lost \(totals.lost) · rounds \(totals.rounds) · RSS \(residentMegabytes()) MB")
                 }
@@ -80,23 +80,23 @@ struct RiverSoak: AsyncParsableCommand {
             return outcome
         }
         guard let outcome else { throw ExitCode.failure }
-        print(
+        say(
             "river-soak done: \(outcome.rounds) rounds, calls \(totals.calls), cuts survived \(totals.cuts), lost \(totals.lost)")
         var failed = false
-        for problem in outcome.problems { print("LOST: \(problem)") }
+        for problem in outcome.problems { say("LOST: \(problem)") }
         if totals.lost > 0 || !outcome.problems.isEmpty { failed = true }
         if let baseline = outcome.baseline {
             let growth = Double(outcome.final - baseline) / Double(max(baseline, 1)) * 100
-            print("RSS after warm-up \(baseline >> 20) MB, at the end \(outcome.final >> 20) MB (\(Int(growth.rounded()))%)")
+            say("RSS after warm-up \(baseline >> 20) MB, at the end \(outcome.final >> 20) MB (\(Int(growth.rounded()))%)")
             if growth > rssGrowthPercent {
-                print("FAIL: RSS grew more than \(rssGrowthPercent)% after warm-up")
+                say("FAIL: RSS grew more than \(rssGrowthPercent)% after warm-up")
                 failed = true
             }
         } else {
-            print("note: fewer than \(warmupRounds) rounds ran; no RSS baseline (run longer)")
+            say("note: fewer than \(warmupRounds) rounds ran; no RSS baseline (run longer)")
         }
         if failed { throw ExitCode.failure }
-        print("OK")
+        say("OK")
     }
 
     /// How long each round's workload runs (at least).
@@ -185,3 +185,16 @@ func residentBytes() -> Int {
 }
 
 func residentMegabytes() -> Int { residentBytes() >> 20 }
+
+/// Prints a line straight to stdout (unbuffered, so progress shows when piped to a file).
+func say(_ line: String) {
+    var text = line + "\n"
+    text.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(STDOUT_FILENO, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}
