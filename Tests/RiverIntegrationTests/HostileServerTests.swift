@@ -95,7 +95,12 @@ struct HostileServerTests {
             let error = await failed
             #expect(error?.code == .unexpectedDisconnect)
             _ = try await connection.waitUntilClosed()
+            // Events reach the log through its own task: wait for them (with a deadline).
+            try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
             #expect(log.protocolErrors.map(\.kind) == [.invalidMessage])
+            try await waitUntil("the session to be destroyed") {
+                log.snapshot.contains { if case .sessionStatus(.destroyed(request.sessionId, _)) = $0 { true } else { false } }
+            }
             #expect(log.snapshot.contains { if case .sessionStatus(.destroyed(request.sessionId, _)) = $0 { true } else { false } })
             try await laterCallWorks(client, server)
         }
@@ -121,6 +126,8 @@ struct HostileServerTests {
             #expect(replayed.seq == 0)
             second.sendResult(streamId: replayed.streamId, ["result": 1])
             #expect(try await reply.get().result == 1)
+            // Events reach the log through its own task: wait for them (with a deadline).
+            try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
             #expect(log.protocolErrors.map(\.kind) == [.invalidMessage])
             #expect(!log.snapshot.contains { if case .sessionStatus(.destroyed) = $0 { true } else { false } })
         }
@@ -209,6 +216,8 @@ struct HostileServerTests {
             #expect(replayed.streamId == open.streamId)
             second.sendResult(streamId: open.streamId, ["result": 1])
             #expect(try await reply.get().result == 1)
+            // Events reach the log through its own task: wait for them (with a deadline).
+            try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
             #expect(log.protocolErrors.map(\.kind) == [.invalidMessage])
             #expect(!log.snapshot.contains { if case .sessionStatus(.destroyed) = $0 { true } else { false } })
         }
@@ -230,6 +239,8 @@ struct HostileServerTests {
             connection.send(streamId: open.streamId, flags: .streamClosed, payload: ResultEnvelope.ok(["result": 1]).value, from: "MALLORY")
             #expect(await failed?.code == .unexpectedDisconnect)
             _ = try await connection.waitUntilClosed()
+            // Events reach the log through its own task: wait for them (with a deadline).
+            try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
             #expect(log.protocolErrors.map(\.kind) == [.invalidMessage])
             #expect(log.protocolErrors.first?.message.contains("MALLORY") == true)
             try await laterCallWorks(client, server)
@@ -257,6 +268,8 @@ struct HostileServerTests {
             try await connection.handshake(reply: Self.malformedHandshakeReplies[index].1)
             #expect(await failed?.code == .unexpectedDisconnect)
             _ = try await connection.waitUntilClosed()
+            // Events reach the log through its own task: wait for them (with a deadline).
+            try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
             #expect(log.protocolErrors.map(\.kind) == [.handshakeFailed(code: .malformedHandshake)])
             try await laterCallWorks(client, server)
         }
@@ -277,6 +290,8 @@ struct HostileServerTests {
             connection.connection.send([0xFF, 0x00, 0x13, 0x37])
             #expect(await failed?.code == .unexpectedDisconnect)
             _ = try await connection.waitUntilClosed()
+            // Events reach the log through its own task: wait for them (with a deadline).
+            try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
             #expect(log.protocolErrors.map(\.kind) == [.handshakeFailed(code: .malformedHandshake)])
             try await laterCallWorks(client, server)
         }
@@ -308,9 +323,11 @@ struct HostileServerTests {
                 print("HostileServerTests(\(codecName)): oversized reply ended the call with \(error.map { "\($0)" } ?? "nothing") after \(elapsed)")
                 #expect(error?.code == .unexpectedDisconnect)
                 #expect(elapsed < .seconds(30))
-                #expect(log.snapshot.contains {
-                    if case .protocolError(let event) = $0 { event.kind == .invalidMessage && event.message.contains("1009") } else { false }
-                })
+                try await waitUntil("the 1009 protocol error event") {
+                    log.snapshot.contains {
+                        if case .protocolError(let event) = $0 { event.kind == .invalidMessage && event.message.contains("1009") } else { false }
+                    }
+                }
                 let small = try await client.rpc(Reference.add, NumberInit(n: 2), options: CallOptions(timeout: .seconds(20))).get()
                 #expect(small.result == 2)
             }
