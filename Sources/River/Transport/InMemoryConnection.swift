@@ -7,7 +7,9 @@ import Synchronization
 /// nothing in either direction) and ``setDelay(_:)`` (each message is delivered late).
 public final class InMemoryConnection: RiverConnection {
     private struct State {
-        var peer: InMemoryConnection?
+        /// Weak: two ends referring to each other strongly would keep a pair that nobody
+        /// closes alive forever. An end that goes away unclosed drops its peer (`deinit`).
+        weak var peer: InMemoryConnection?
         var closed = false
         var blackholed = false
         var delay: Duration?
@@ -25,6 +27,12 @@ public final class InMemoryConnection: RiverConnection {
     private init(label: String) {
         self.label = label
         (events, continuation) = AsyncStream.makeStream(of: RiverConnectionEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    deinit {
+        let peer = state.withLock { $0.closed ? nil : $0.peer }
+        _ = peer?.finish(RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false))
+        continuation.finish()
     }
 
     /// Creates two connected ends.
