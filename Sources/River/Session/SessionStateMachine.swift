@@ -16,6 +16,7 @@ internal import DequeModule
 /// Encoding is pure computation, so the machine encodes with its codec itself: the buffer
 /// holds the exact bytes that are replayed after a reconnect.
 public struct SessionStateMachine: Sendable {
+    /// A point in time; the machine never reads a clock, callers pass `now`.
     public typealias Instant = ContinuousClock.Instant
 
     /// Timing and limit settings; defaults equal the reference client's.
@@ -208,8 +209,6 @@ public struct SessionStateMachine: Sendable {
     public var firstUnackedSeq: Int? { session.map { $0.buffer.first?.seq ?? $0.nextSeq } }
     /// The seqs held for replay, oldest first.
     public var bufferedSeqs: [Int] { session.map { $0.buffer.map(\.seq) } ?? [] }
-    /// The exact bytes held for replay, oldest first.
-    public var bufferedFrames: [[UInt8]] { session.map { $0.buffer.map(\.bytes) } ?? [] }
     /// Whether the machine is connected.
     public var isConnected: Bool { if case .connected = state { true } else { false } }
 
