@@ -22,6 +22,8 @@ final class LWSRuntime: @unchecked Sendable {
     enum Command {
         case connect(WebSocketConnection, LWSClientRequest)
         case wantWrite(WebSocketConnection)
+        /// Hand events that arrived before a consumer was chosen to it.
+        case deliverPending(WebSocketConnection)
         case abort(WebSocketConnection)
         case listen(LWSListenerState)
         case closeListener(LWSListenerState, dropConnections: Bool)
@@ -92,6 +94,7 @@ final class LWSRuntime: @unchecked Sendable {
 
         LWSRuntimeBox.instance.runtime = self
         let thread = Thread { [self] in
+            Self.serviceThreadIdentity.store(Self.currentThreadIdentity, ordering: .releasing)
             while true {
                 _ = lws_service(self.context, 0)
             }
@@ -102,6 +105,23 @@ final class LWSRuntime: @unchecked Sendable {
     }
 
     // MARK: Handing work to the service thread
+
+    /// The service thread's `pthread_self()`, once it runs (0 before).
+    private static let serviceThreadIdentity = Atomic<UInt>(0)
+
+    private static var currentThreadIdentity: UInt {
+        #if canImport(Darwin)
+        UInt(bitPattern: pthread_self())
+        #else
+        UInt(pthread_self())
+        #endif
+    }
+
+    /// Whether the caller runs on the service thread (inside an lws callback or a handler
+    /// called from one), where lws may be called directly.
+    static var isServiceThread: Bool {
+        serviceThreadIdentity.load(ordering: .acquiring) == currentThreadIdentity
+    }
 
     /// Queues `command` and wakes the service thread (at most one wake-up in flight).
     func enqueue(_ command: Command) {
@@ -128,6 +148,8 @@ final class LWSRuntime: @unchecked Sendable {
                 serviceThreadConnect(connection, request)
             case .wantWrite(let connection):
                 if let wsi = connection.serviceThreadWSI { lws_callback_on_writable(wsi) }
+            case .deliverPending(let connection):
+                connection.serviceThreadDeliver(nil)
             case .abort(let connection):
                 connection.serviceThreadAbort()
             case .listen(let listener):

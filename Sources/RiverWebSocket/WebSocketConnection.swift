@@ -28,7 +28,29 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         case failed
     }
 
+    /// Who takes inbound events.
+    private enum Consumer {
+        /// Nobody yet: events wait in `undelivered`.
+        case undecided
+        /// ``events`` was taken.
+        case stream
+        /// ``deliverEvents(to:)`` was called.
+        case handler(@Sendable (RiverConnectionEvent) -> Void)
+        /// The handler got `.closed` and was released.
+        case finished
+    }
+
+    /// Where one delivery goes (resolved under the lock, carried out outside it).
+    private enum Sink {
+        case stream
+        case handler(@Sendable (RiverConnectionEvent) -> Void)
+    }
+
     private struct Shared {
+        var consumer = Consumer.undecided
+        /// Events produced before a consumer was chosen (or before the service thread flushed
+        /// them to it), oldest first.
+        var undelivered: [RiverConnectionEvent] = []
         var outbound: [[UInt8]] = []
         var outboundHead = 0
         /// A `wantWrite` command is queued or a writable callback is requested.
@@ -41,7 +63,30 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     }
 
     /// Inbound messages, in order, ending with exactly one ``RiverConnectionEvent/closed(_:)``.
-    public let events: AsyncStream<RiverConnectionEvent>
+    /// Taking it after ``deliverEvents(to:)`` gives a stream that ends without events.
+    public var events: AsyncStream<RiverConnectionEvent> {
+        let flush = shared.withLock { shared -> Bool in
+            guard case .undecided = shared.consumer else { return false }
+            shared.consumer = .stream
+            return !shared.undelivered.isEmpty
+        }
+        if flush { LWSRuntime.shared.enqueue(.deliverPending(self)) }
+        return stream
+    }
+
+    /// Hands inbound events to `handler` on the libwebsockets service thread (see
+    /// ``RiverConnection/deliverEvents(to:)``).
+    /// - Returns: `false` when ``events`` was already taken.
+    public func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool {
+        let flush = shared.withLock { shared -> Bool? in
+            guard case .undecided = shared.consumer else { return nil }
+            shared.consumer = .handler(handler)
+            return !shared.undelivered.isEmpty
+        }
+        guard let flush else { return false }
+        if flush { LWSRuntime.shared.enqueue(.deliverPending(self)) }
+        return true
+    }
 
     /// The HTTP upgrade request headers as the server received them (server side only; empty on
     /// the client side). Names are lowercase without the colon, for example `("authorization",
@@ -52,6 +97,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     }
 
     let role: Role
+    private let stream: AsyncStream<RiverConnectionEvent>
     private let continuation: AsyncStream<RiverConnectionEvent>.Continuation
     private let shared = Mutex(Shared())
     private let maximumMessageSize: Int
@@ -91,7 +137,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         self.maximumMessageSize = maximumMessageSize
         self.logger = logger
         self.upgradeHeaders = upgradeHeaders
-        (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     deinit {
@@ -123,7 +169,17 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             shared.writeArmed = true
             return true
         }
-        if wake { LWSRuntime.shared.enqueue(.wantWrite(self)) }
+        if wake { requestWritable() }
+    }
+
+    /// Asks for a writable callback: directly when already on the service thread (a reply
+    /// sent from an event handler), else through the runtime's command queue.
+    private func requestWritable() {
+        if LWSRuntime.isServiceThread, let wsi = serviceThreadWSI {
+            lws_callback_on_writable(wsi)
+        } else {
+            LWSRuntime.shared.enqueue(.wantWrite(self))
+        }
     }
 
     /// Flushes queued messages, then sends a close frame with `code` and `reason` (truncated to
@@ -226,7 +282,6 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         }
         guard let continuation else { return }
         continuation.resume(throwing: error)
-        self.continuation.finish()
     }
 
     func serviceThreadAttach(_ wsi: OpaquePointer) {
@@ -323,7 +378,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             let message = receiveBuffer
             receiveBuffer = []
             receiveInMessage = false
-            continuation.yield(receiveIsText ? .textMessage(message) : .message(message))
+            serviceThreadDeliver(receiveIsText ? .textMessage(message) : .message(message))
         }
         return 0
     }
@@ -495,8 +550,65 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             let closure = serviceThreadClosure
                 ?? RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false)
             logger.debug("WebSocket closed", metadata: ["websocket.closure": "\(closure)"])
-            continuation.yield(.closed(closure))
+            serviceThreadDeliver(.closed(closure))
+        } else {
+            // It never opened: nobody consumes its events.
+            continuation.finish()
         }
-        continuation.finish()
+    }
+
+    /// Hands `event` (after any earlier undelivered ones) to the consumer; with no consumer
+    /// yet, keeps it. Service thread only, so deliveries stay in order; `nil` just flushes.
+    func serviceThreadDeliver(_ event: RiverConnectionEvent?) {
+        enum Delivery {
+            case none
+            case one(RiverConnectionEvent, Sink)
+            case many([RiverConnectionEvent], Sink)
+        }
+        let delivery = shared.withLock { shared -> Delivery in
+            let sink: Sink
+            switch shared.consumer {
+            case .undecided:
+                if let event { shared.undelivered.append(event) }
+                return .none
+            case .finished:
+                return .none
+            case .stream:
+                sink = .stream
+            case .handler(let handler):
+                sink = .handler(handler)
+            }
+            var events = shared.undelivered
+            shared.undelivered = []
+            if let event {
+                if events.isEmpty {
+                    if case .closed = event, case .handler = sink { shared.consumer = .finished }
+                    return .one(event, sink)
+                }
+                events.append(event)
+            }
+            if case .handler = sink, events.contains(where: { if case .closed = $0 { true } else { false } }) {
+                shared.consumer = .finished
+            }
+            return events.isEmpty ? .none : .many(events, sink)
+        }
+        switch delivery {
+        case .none:
+            return
+        case .one(let event, let sink):
+            deliver(event, to: sink)
+        case .many(let events, let sink):
+            for event in events { deliver(event, to: sink) }
+        }
+    }
+
+    private func deliver(_ event: RiverConnectionEvent, to sink: Sink) {
+        switch sink {
+        case .stream:
+            continuation.yield(event)
+            if case .closed = event { continuation.finish() }
+        case .handler(let handler):
+            handler(event)
+        }
     }
 }

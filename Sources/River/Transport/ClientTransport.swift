@@ -426,25 +426,33 @@ package final class ClientTransport: Sendable {
         if let result = await prefetched {
             apply { machine, now, _ in machine.metadataReady(attempt: attempt, result: result, now: now) }
         }
+        // Connections that can call back on their I/O thread skip a hop through this task.
+        let delivered = connection.deliverEvents { [self] event in handle(event, attempt: attempt) }
+        if delivered { return }
         for await event in connection.events {
-            switch event {
-            case .message(let bytes):
-                // Decoded before taking the lock, so other tasks' sends are not held up by it.
-                let decoded = Result { () throws(RiverCodecError) in try codec.decode(bytes) }
-                apply { machine, now, jitter in machine.frameReceived(decoded: decoded, now: now, jitter: jitter) }
-            case .textMessage:
-                apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
-            case .closed(let closure):
-                inner.withLock { inner in
-                    if inner.connection?.attempt == attempt { inner.connection = nil }
-                    let jitter = inner.random.nextFraction()
-                    let actions =
-                        closure.initiatedLocally && closure.code == 1009
-                        ? inner.machine.inboundMessageTooLarge(attempt: attempt, reason: closure.description)
-                        : inner.machine.connectionClosed(
-                            attempt: attempt, reason: closure.description, now: clock.now, jitter: jitter)
-                    perform(actions, in: &inner)
-                }
+            handle(event, attempt: attempt)
+        }
+    }
+
+    /// One event of the connection of `attempt`: a frame for the machine, or its end.
+    private func handle(_ event: RiverConnectionEvent, attempt: UInt64) {
+        switch event {
+        case .message(let bytes):
+            // Decoded before taking the lock, so other tasks' sends are not held up by it.
+            let decoded = Result { () throws(RiverCodecError) in try codec.decode(bytes) }
+            apply { machine, now, jitter in machine.frameReceived(decoded: decoded, now: now, jitter: jitter) }
+        case .textMessage:
+            apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
+        case .closed(let closure):
+            inner.withLock { inner in
+                if inner.connection?.attempt == attempt { inner.connection = nil }
+                let jitter = inner.random.nextFraction()
+                let actions =
+                    closure.initiatedLocally && closure.code == 1009
+                    ? inner.machine.inboundMessageTooLarge(attempt: attempt, reason: closure.description)
+                    : inner.machine.connectionClosed(
+                        attempt: attempt, reason: closure.description, now: clock.now, jitter: jitter)
+                perform(actions, in: &inner)
             }
         }
     }
@@ -497,7 +505,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
+        return Self.mix(state)
+    }
+
+    /// SplitMix64's output function: a bijection that scrambles a counter value.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)

@@ -9,8 +9,20 @@ public protocol RiverConnection: AnyObject, Sendable {
     func send(_ message: [UInt8])
 
     /// Inbound messages, in order, ending with exactly one ``RiverConnectionEvent/closed(_:)``.
-    /// There is one consumer; iterate it once.
+    /// There is one consumer; iterate it once. Use either this or
+    /// ``deliverEvents(to:)``, not both.
     var events: AsyncStream<RiverConnectionEvent> { get }
+
+    /// Asks the connection to hand its inbound events to `handler` directly, on the thread
+    /// that reads the network, instead of through ``events``: one thread hop less per message.
+    ///
+    /// The handler is called serially, in order, with every event not yet delivered and ending
+    /// with exactly one ``RiverConnectionEvent/closed(_:)``, after which it is released. It
+    /// runs on the connection's I/O thread, so it must be quick and must never block or wait.
+    /// Call it at most once, instead of reading ``events``.
+    /// - Returns: `false` when this connection does not deliver by callback (or ``events`` was
+    ///   already taken); then read ``events``. The default implementation returns `false`.
+    func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool
 
     /// Starts a clean close: already-queued messages are flushed, then a close frame with
     /// `code` and `reason` is sent. Idempotent.
@@ -18,6 +30,13 @@ public protocol RiverConnection: AnyObject, Sendable {
 
     /// Drops the connection at once: no flush and no close frame. Idempotent.
     func abort()
+}
+
+extension RiverConnection {
+    /// Connections deliver through ``events`` unless they implement callbacks.
+    public func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool {
+        false
+    }
 }
 
 /// What a ``RiverConnection`` reports.

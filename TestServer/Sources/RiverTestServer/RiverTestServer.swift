@@ -148,16 +148,7 @@ public final class RiverTestServer: Sendable {
                 guard (try? await Task.sleep(for: handshakeTimeout)) != nil else { return }
                 self.core.withLock { $0.handshakeTimedOut(id) }
             }
-            reading: for await event in connection.events {
-                switch event {
-                case .message(let bytes):
-                    core.withLock { $0.receive(bytes, on: id, now: .now) }
-                case .textMessage:
-                    core.withLock { $0.receiveText(on: id) }
-                case .closed:
-                    break reading
-                }
-            }
+            await receive(from: connection, id: id)
             let ticket = core.withLock { $0.connectionClosed(id) }
             group.cancelAll()
             return ticket
@@ -165,6 +156,34 @@ public final class RiverTestServer: Sendable {
         guard let ticket else { return }
         guard (try? await Task.sleep(for: ticket.grace)) != nil else { return }
         core.withLock { $0.graceElapsed(ticket) }
+    }
+
+    /// Feeds the connection's frames to the core; returns when it closed (or on cancellation).
+    private func receive(from connection: any RiverConnection, id: ConnectionID) async {
+        // Connections that call back on their I/O thread save a hop through this task.
+        let closed = OneShotSignal()
+        let delivered = connection.deliverEvents { [self] event in
+            let open = handle(event, on: id)
+            if !open { closed.raise() }
+        }
+        if delivered {
+            await closed.wait()
+            return
+        }
+        for await event in connection.events where !handle(event, on: id) { return }
+    }
+
+    /// One event of connection `id`; `false` once it closed.
+    private func handle(_ event: RiverConnectionEvent, on id: ConnectionID) -> Bool {
+        switch event {
+        case .message(let bytes):
+            core.withLock { $0.receive(bytes, on: id, now: .now) }
+        case .textMessage:
+            core.withLock { $0.receiveText(on: id) }
+        case .closed:
+            return false
+        }
+        return true
     }
 
     /// Sends queued frames in order, honouring the delay and blackhole faults.

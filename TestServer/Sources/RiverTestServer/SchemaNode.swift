@@ -67,70 +67,72 @@ extension SchemaNode {
     /// Every failure of `value` against this schema (TypeBox `Value.Errors`, English locale).
     func errors(of value: RiverValue) -> [SchemaValidationError] {
         var errors: [SchemaValidationError] = []
-        collect(value, path: "", definitions: [:], into: &errors, depth: 0)
+        collect(value, path: { "" }, definitions: [:], into: &errors, depth: 0)
         return errors
     }
 
     private func collect(
         _ value: RiverValue,
-        path: String,
+        path: () -> String,
         definitions: [String: SchemaNode],
         into errors: inout [SchemaValidationError],
         depth: Int
     ) {
         // Hostile input cannot recurse deeper than the payload itself, but cap it anyway.
+        // `path` is built only when an error is recorded: valid payloads (every call of a
+        // benchmark) allocate no strings.
         guard depth < 256 else {
-            errors.append(SchemaValidationError(path: path, message: "exceeds maximum depth"))
+            errors.append(SchemaValidationError(path: path(), message: "exceeds maximum depth"))
             return
         }
         switch self {
         case .object(let properties, let required):
             guard case .object(let fields) = value else {
-                errors.append(SchemaValidationError(path: path, message: "must be object"))
+                errors.append(SchemaValidationError(path: path(), message: "must be object"))
                 return
             }
-            let missing = required.filter { fields[$0] == nil }
-            if !missing.isEmpty {
+            if required.contains(where: { fields[$0] == nil }) {
+                let missing = required.filter { fields[$0] == nil }
                 errors.append(
-                    SchemaValidationError(path: path, message: "must have required properties \(missing.joined(separator: ", "))"))
+                    SchemaValidationError(path: path(), message: "must have required properties \(missing.joined(separator: ", "))"))
             }
             for (key, schema) in properties {
                 guard let field = fields[key] else { continue }
-                schema.collect(field, path: path + "/" + escapePointer(key), definitions: definitions, into: &errors, depth: depth + 1)
+                schema.collect(field, path: { path() + "/" + escapePointer(key) }, definitions: definitions, into: &errors, depth: depth + 1)
             }
         case .string:
             if case .string = value { return }
-            errors.append(SchemaValidationError(path: path, message: "must be string"))
+            errors.append(SchemaValidationError(path: path(), message: "must be string"))
         case .number:
             switch value {
             case .int: return
             case .double(let d) where d.isFinite: return
-            default: errors.append(SchemaValidationError(path: path, message: "must be number"))
+            default: errors.append(SchemaValidationError(path: path(), message: "must be number"))
             }
         case .boolean:
             if case .bool = value { return }
-            errors.append(SchemaValidationError(path: path, message: "must be boolean"))
+            errors.append(SchemaValidationError(path: path(), message: "must be boolean"))
         case .bytes:
             if case .bytes = value { return }
-            errors.append(SchemaValidationError(path: path, message: "must be Uint8Array"))
+            errors.append(SchemaValidationError(path: path(), message: "must be Uint8Array"))
         case .array(let items):
             guard case .array(let elements) = value else {
-                errors.append(SchemaValidationError(path: path, message: "must be array"))
+                errors.append(SchemaValidationError(path: path(), message: "must be array"))
                 return
             }
             for (index, element) in elements.enumerated() {
-                items.collect(element, path: path + "/\(index)", definitions: definitions, into: &errors, depth: depth + 1)
+                items.collect(element, path: { path() + "/\(index)" }, definitions: definitions, into: &errors, depth: depth + 1)
             }
         case .stringLiteral(let expected):
             if case .string(let s) = value, s == expected { return }
-            errors.append(SchemaValidationError(path: path, message: "must be equal to constant"))
+            errors.append(SchemaValidationError(path: path(), message: "must be equal to constant"))
         case .definitions(let name, let definition):
             var scope = definitions
             scope[name] = definition
             definition.collect(value, path: path, definitions: scope, into: &errors, depth: depth + 1)
         case .reference(let name):
             guard let definition = definitions[name] else {
-                errors.append(SchemaValidationError(path: path, message: "unresolved reference \(name)"))
+                errors.append(SchemaValidationError(path: path(), message: "unresolved reference \(name)"))
                 return
             }
             definition.collect(value, path: path, definitions: definitions, into: &errors, depth: depth + 1)
