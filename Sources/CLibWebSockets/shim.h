@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -54,6 +55,20 @@ static inline int river_lws_client_ssl_flags(int tls, int insecure) {
             | LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
     }
     return flags;
+}
+
+/// Holds back (`on` = 1) or flushes (`on` = 0) partial TCP segments on a connection's socket:
+/// several frames written between the two calls leave in as few segments as possible
+/// (TCP_CORK on Linux, TCP_NOPUSH on the BSDs). Returns -1 where neither exists.
+static inline int river_set_tcp_cork(int fd, int on) {
+#if defined(TCP_CORK)
+    return setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+#elif defined(TCP_NOPUSH)
+    return setsockopt(fd, IPPROTO_TCP, TCP_NOPUSH, &on, sizeof on);
+#else
+    (void)fd; (void)on;
+    return -1;
+#endif
 }
 
 /// Port value for a vhost that does not listen.

@@ -384,7 +384,8 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     }
 
     private enum WriteAction {
-        case write([UInt8])
+        /// A message; `more` when others are queued behind it.
+        case write([UInt8], more: Bool)
         case close(code: UInt16, reason: String)
         case drop
         case idle
@@ -393,11 +394,17 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     /// The socket can take more data: write frames until the queue is empty, the socket would
     /// block (`lws_send_pipe_choked`) or 256 KiB went out, then ask for another callback while
     /// anything is left. A close is sent from a callback of its own, after the data.
+    ///
+    /// When several messages are queued the socket is corked for the batch, so they leave in
+    /// as few TCP segments as possible instead of one (and one trip through the peer's network
+    /// stack) each.
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
         if let (code, reason) = serviceThreadPendingClose {
             setCloseReason(wsi, code: code, reason: reason)
             return -1
         }
+        var corked = false
+        defer { if corked { _ = river_set_tcp_cork(lws_get_socket_fd(wsi), 0) } }
         var budget = Self.maximumFrameSize
         var wrote = false
         while true {
@@ -415,7 +422,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
                             shared.outbound.removeFirst(shared.outboundHead)
                             shared.outboundHead = 0
                         }
-                        return .write(message)
+                        return .write(message, more: shared.outboundHead < shared.outbound.count)
                     }
                     if let request = shared.closeRequest { return .close(code: request.code, reason: request.reason) }
                     shared.writeArmed = false
@@ -434,9 +441,12 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
                     recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
                     setCloseReason(wsi, code: code, reason: reason)
                     return -1
-                case .write(let message):
+                case .write(let message, let more):
                     transmitMessage = message
                     transmitOffset = 0
+                    if more, !corked {
+                        corked = river_set_tcp_cork(lws_get_socket_fd(wsi), 1) == 0
+                    }
                 }
             }
             guard let written = serviceThreadWriteFrame(wsi) else {

@@ -8,6 +8,8 @@ final class Call: Sendable {
         var localClosed = false
         var remoteClosed = false
         var finished = false
+        /// The transport no longer routes messages to this call.
+        var unregistered = false
         /// Seqs of written requests the server has not acknowledged yet (bounded by the send buffer).
         var unackedSeqs: Deque<Int> = []
         var sent = 0
@@ -21,7 +23,7 @@ final class Call: Sendable {
     let transport: ClientTransport
     let streamID: String
     let kind: ProcedureKind
-    let events: AsyncStream<ClientTransport.StreamEvent>
+    let inbox: CallInbox
     private let state: FlagBox
 
     /// The flags live in their own box so the transport's end-of-stream callback can reach
@@ -36,7 +38,7 @@ final class Call: Sendable {
         self.kind = kind
         let state = FlagBox()
         self.state = state
-        self.events = transport.register(streamID: streamID) { error in
+        self.inbox = transport.register(streamID: streamID) { error in
             state.flags.withLock { flags in
                 flags.finished = true
                 if flags.terminalError == nil { flags.terminalError = error }
@@ -65,12 +67,11 @@ final class Call: Sendable {
             streamId: streamID, controlFlags: openFlags, payload: payload,
             serviceName: service, procedureName: procedure, tracing: tracing ?? .empty)
         do {
-            try await transport.send(outbound, waitForRoom: true)
-            let sessionID = transport.acknowledgement.sessionID
-            call.state.flags.withLock { $0.sessionID = sessionID }
+            let sent = try await transport.send(outbound, waitForRoom: true)
+            call.state.flags.withLock { $0.sessionID = sent.sessionID }
         } catch {
             call.state.flags.withLock { $0.finished = true }
-            transport.unregister(streamID: streamID)
+            call.unregister()
             throw error
         }
         return call
@@ -105,7 +106,7 @@ final class Call: Sendable {
             throw terminalError ?? RiverError(code: .cancel, message: "the request side of this call is closed")
         }
         let seq = try await transport.send(
-            SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true)
+            SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true).seq
         state.flags.withLock {
             $0.unackedSeqs.append(seq)
             $0.sent += 1
@@ -122,7 +123,7 @@ final class Call: Sendable {
         guard send else { return }
         try transport.sendNow(
             SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamClosed, payload: ControlPayload.close.value))
-        if remoteClosed { transport.unregister(streamID: streamID) }
+        if remoteClosed { unregister() }
     }
 
     /// Cancels the call: sends CANCEL once (unless both sides already closed) and ends the
@@ -131,6 +132,7 @@ final class Call: Sendable {
         let send = state.flags.withLock { flags -> Bool in
             guard !flags.finished, !(flags.localClosed && flags.remoteClosed) else { return false }
             flags.finished = true
+            flags.unregistered = true  // `transport.cancel` removes the registration
             return true
         }
         guard send else { return }
@@ -147,13 +149,22 @@ final class Call: Sendable {
             flags.remoteClosed = true
             return flags.localClosed || flags.finished
         }
-        if done { transport.unregister(streamID: streamID) }
+        if done { unregister() }
     }
 
     /// The call ended without a clean close (server cancel, lost session): send nothing more.
     func markFinished() {
         state.flags.withLock { $0.finished = true }
-        transport.unregister(streamID: streamID)
+        unregister()
+    }
+
+    /// Stops the transport routing messages to this call (once).
+    private func unregister() {
+        let first = state.flags.withLock { flags -> Bool in
+            defer { flags.unregistered = true }
+            return !flags.unregistered
+        }
+        if first { transport.unregister(streamID: streamID) }
     }
 
     /// Requests sent, and how many of them the server has acknowledged.
@@ -173,7 +184,7 @@ final class Call: Sendable {
     private func endOfScope() {
         let (localClosed, remoteClosed, finished) = state.flags.withLock { ($0.localClosed, $0.remoteClosed, $0.finished) }
         if finished || (localClosed && remoteClosed) {
-            transport.unregister(streamID: streamID)
+            unregister()
         } else if remoteClosed {
             try? finish()
         } else {
@@ -193,12 +204,10 @@ final class Call: Sendable {
 /// Reads one call's messages in order and turns them into results (one consumer).
 struct CallReader {
     let call: Call
-    private var iterator: AsyncStream<ClientTransport.StreamEvent>.AsyncIterator
     private var done = false
 
     init(call: Call) {
         self.call = call
-        self.iterator = call.events.makeAsyncIterator()
     }
 
     /// The next result, `nil` once the server closed its side.
@@ -207,9 +216,9 @@ struct CallReader {
     ) async throws(RiverError) -> Result<Output, Failure>? {
         guard !done else { return nil }
         while true {
-            guard let event = await iterator.next() else {
+            guard let event = await call.inbox.next() else {
                 done = true
-                if call.isFinished {
+                if call.isFinished || Task.isCancelled {
                     throw RiverError(code: .cancel, message: "cancelled by client")
                 }
                 return nil

@@ -7,8 +7,9 @@ import Synchronization
 /// the client register here to receive their messages.
 ///
 /// All machine calls and every write happen under one lock, so messages reach the wire in
-/// seq order. Async work (dialing, reading a connection, building handshake metadata, the
-/// timer) runs as child tasks of ``run()``.
+/// seq order. Readers and writers that an action wakes are resumed after the lock is released
+/// (``locked(_:)``), so no wake-up syscall runs while others wait for the lock. Async work
+/// (dialing, building handshake metadata, the timer) runs as child tasks of ``run()``.
 package final class ClientTransport: Sendable {
     /// What a registered stream receives.
     package enum StreamEvent: Sendable {
@@ -20,13 +21,14 @@ package final class ClientTransport: Sendable {
 
     /// A registered stream: where its messages go, and whom to tell when it ends locally.
     private struct StreamRegistration {
-        var continuation: AsyncStream<StreamEvent>.Continuation
+        var inbox: CallInbox
         var onEnd: @Sendable (RiverError) -> Void
 
-        func end(with error: RiverError) {
+        /// Ends the stream with `error`; the reader to wake goes to `wakeups`.
+        func end(with error: RiverError, wakeups: inout [CheckedContinuation<Void, Never>]) {
             onEnd(error)
-            continuation.yield(.failed(error))
-            continuation.finish()
+            if let reader = inbox.push(.failed(error)) { wakeups.append(reader) }
+            if let reader = inbox.end() { wakeups.append(reader) }
         }
     }
 
@@ -51,9 +53,11 @@ package final class ClientTransport: Sendable {
         var random: SplitMix64
         var closed = false
         var draining = false
+        /// Tasks to resume once the lock is released (stream readers, writers waiting for room).
+        var wakeups: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let inner: Mutex<Inner>
+    private let inner: AdaptiveMutex<Inner>
     private let jobs: AsyncStream<Job>
     private let jobsContinuation: AsyncStream<Job>.Continuation
     private let connector: any RiverConnector
@@ -83,7 +87,7 @@ package final class ClientTransport: Sendable {
     ) {
         let machine = SessionStateMachine(configuration: configuration, clientID: clientID, serverID: serverID, codec: codec)
         var seed = randomSeed ?? UInt64.random(in: .min ... .max)
-        self.inner = Mutex(Inner(machine: machine, random: SplitMix64(seed: &seed)))
+        self.inner = AdaptiveMutex(Inner(machine: machine, random: SplitMix64(seed: &seed)))
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
         self.connector = connector
         self.codec = codec
@@ -195,29 +199,32 @@ package final class ClientTransport: Sendable {
 
     // MARK: Streams
 
-    /// Registers a stream; its messages arrive on the returned sequence.
+    /// Registers a stream; its messages arrive in the returned inbox.
     /// - Parameter onEnd: Called once if the stream is ended locally (lost session, cancel).
-    package func register(streamID: String, onEnd: @escaping @Sendable (RiverError) -> Void) -> AsyncStream<StreamEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: StreamEvent.self)
-        let registration = StreamRegistration(continuation: continuation, onEnd: onEnd)
+    package func register(streamID: String, onEnd: @escaping @Sendable (RiverError) -> Void) -> CallInbox {
+        let inbox = CallInbox()
+        let registration = StreamRegistration(inbox: inbox, onEnd: onEnd)
         let closed = inner.withLock { inner -> Bool in
             if inner.closed || inner.draining { return true }
             inner.streams[streamID] = registration
             return false
         }
         if closed {
-            registration.end(with: RiverError(code: .unexpectedDisconnect, message: "transport is closed"))
+            var wakeups: [CheckedContinuation<Void, Never>] = []
+            registration.end(with: RiverError(code: .unexpectedDisconnect, message: "transport is closed"), wakeups: &wakeups)
+            for reader in wakeups { reader.resume() }
         }
-        return stream
+        return inbox
     }
 
     /// Removes a stream: later messages for it are dropped.
     package func unregister(streamID: String) {
-        let (registration, closeNow) = inner.withLock { inner in
-            let registration = inner.streams.removeValue(forKey: streamID)
-            return (registration, inner.streams.isEmpty && inner.draining)
+        let closeNow = locked { inner in
+            if let registration = inner.streams.removeValue(forKey: streamID), let reader = registration.inbox.end() {
+                inner.wakeups.append(reader)
+            }
+            return inner.streams.isEmpty && inner.draining
         }
-        registration?.continuation.finish()
         if closeNow { close() }
     }
 
@@ -226,24 +233,28 @@ package final class ClientTransport: Sendable {
     /// locally with `error`, under one lock, so no message the server sends afterwards (a
     /// CLOSE answering the cancel, say) can reach the stream's reader.
     package func cancel(streamID: String, sending cancel: SessionStateMachine.Outbound, with error: RiverError) {
-        let (registration, closeNow) = inner.withLock { inner -> (StreamRegistration?, Bool) in
+        let (registration, closeNow) = locked { inner -> (StreamRegistration?, Bool) in
             _ = try? send(cancel, in: &inner)
             let registration = inner.streams.removeValue(forKey: streamID)
-            registration?.end(with: error)
+            registration?.end(with: error, wakeups: &inner.wakeups)
             return (registration, inner.streams.isEmpty && inner.draining)
         }
         if registration != nil, closeNow { close() }
     }
 
     /// Sends a message, waiting for send-buffer room first when `waitForRoom` (data messages).
-    /// - Returns: The message's seq.
+    /// - Returns: The message's seq, and the id of the session it went into.
     /// - Throws: ``RiverError`` (closed, too large, encoding).
     @discardableResult
-    package func send(_ outbound: SessionStateMachine.Outbound, waitForRoom: Bool) async throws(RiverError) -> Int {
+    package func send(
+        _ outbound: SessionStateMachine.Outbound, waitForRoom: Bool
+    ) async throws(RiverError) -> (seq: Int, sessionID: String?) {
         while true {
-            let result = inner.withLock { inner -> Result<Int, RiverError>? in
+            let result = locked { inner -> Result<(seq: Int, sessionID: String?), RiverError>? in
                 if waitForRoom, !inner.machine.hasRoom(forBytes: 0) { return nil }
-                return Result { () throws(RiverError) -> Int in try send(outbound, in: &inner) }
+                return Result { () throws(RiverError) -> (seq: Int, sessionID: String?) in
+                    (try send(outbound, in: &inner), inner.machine.sessionID)
+                }
             }
             if let result { return try result.get() }
             await waitForRoomSignal()
@@ -256,7 +267,7 @@ package final class ClientTransport: Sendable {
     /// Sends without waiting (control messages: CLOSE, CANCEL).
     @discardableResult
     package func sendNow(_ outbound: SessionStateMachine.Outbound) throws(RiverError) -> Int {
-        try inner.withLock { inner throws(RiverError) -> Int in try send(outbound, in: &inner) }
+        try locked { inner throws(RiverError) -> Int in try send(outbound, in: &inner) }
     }
 
     /// The seq of the oldest unacknowledged message of the current session, and its id.
@@ -313,10 +324,20 @@ package final class ClientTransport: Sendable {
     // MARK: The machine
 
     private func apply(_ body: (inout SessionStateMachine, ContinuousClock.Instant, Double) -> [SessionStateMachine.Action]) {
-        inner.withLock { inner in
+        locked { inner in
             let jitter = inner.random.nextFraction()
             let actions = body(&inner.machine, clock.now, jitter)
             perform(actions, in: &inner)
+        }
+    }
+
+    /// Runs `body` under the lock, then resumes the tasks it queued in `wakeups`.
+    private func locked<Value, E: Error>(_ body: (inout Inner) throws(E) -> Value) throws(E) -> Value {
+        var wakeups: [CheckedContinuation<Void, Never>] = []
+        defer { for task in wakeups { task.resume() } }
+        return try inner.withLock { inner throws(E) -> Value in
+            defer { swap(&wakeups, &inner.wakeups) }
+            return try body(&inner)
         }
     }
 
@@ -352,13 +373,13 @@ package final class ClientTransport: Sendable {
                     // nobody is reading the responses (an upload still writing).
                     registration.onEnd(CallReader.cancelError(message.payload))
                 }
-                registration.continuation.yield(.message(message))
+                if let reader = registration.inbox.push(.message(message)) { inner.wakeups.append(reader) }
             case .failAllStreams(let message):
                 let error = RiverError(code: .unexpectedDisconnect, message: message)
-                for registration in inner.streams.values { registration.end(with: error) }
+                for registration in inner.streams.values { registration.end(with: error, wakeups: &inner.wakeups) }
                 inner.streams.removeAll()
             case .bufferHasRoom:
-                for waiter in inner.roomWaiters.values { waiter.resume() }
+                inner.wakeups.append(contentsOf: inner.roomWaiters.values)
                 inner.roomWaiters.removeAll()
             case .emit(let event):
                 log(event)
@@ -410,7 +431,7 @@ package final class ClientTransport: Sendable {
             }
             return
         }
-        let accepted = inner.withLock { inner -> Bool in
+        let accepted = locked { inner -> Bool in
             if inner.abandoned.remove(attempt) != nil { return false }
             let actions = inner.machine.dialSucceeded(attempt: attempt, now: clock.now)
             guard case .handshaking(let current, _, _) = inner.machine.state, current == attempt else { return false }
@@ -444,7 +465,7 @@ package final class ClientTransport: Sendable {
         case .textMessage:
             apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
         case .closed(let closure):
-            inner.withLock { inner in
+            locked { inner in
                 if inner.connection?.attempt == attempt { inner.connection = nil }
                 let jitter = inner.random.nextFraction()
                 let actions =
