@@ -63,7 +63,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     }
 
     /// Inbound messages, in order, ending with exactly one ``RiverConnectionEvent/closed(_:)``.
-    /// Taking it after ``deliverEvents(to:)`` gives a stream that ends without events.
+    /// Taken after ``deliverEvents(to:)``, it yields nothing and ends when the connection closes.
     public var events: AsyncStream<RiverConnectionEvent> {
         let flush = shared.withLock { shared -> Bool in
             guard case .undecided = shared.consumer else { return false }
@@ -619,6 +619,8 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             if case .closed = event { continuation.finish() }
         case .handler(let handler):
             handler(event)
+            // ``events`` taken after ``deliverEvents(to:)`` ends here, without events.
+            if case .closed = event { continuation.finish() }
         }
     }
 }

@@ -354,4 +354,34 @@ struct ClientCallTests {
             #expect(reply["length"]?.int64Value == 4)
         }
     }
+
+    @Test(arguments: ClientSetup.all)
+    func endedCallsLeaveNoRegistrationBehind(setup: ClientSetup) async throws {
+        try await withClient(setup) { client, server in
+            // Both sides closed: rpc, subscription closed by the server, stream and upload.
+            _ = try await client.rpc(Reference.add, NumberInit(n: 1)).get()
+            _ = try await client.subscribe(Reference.immediateSubscription, Empty()) { updates in
+                for try await _ in updates {}
+            }
+            _ = try await client.stream(Reference.echo, Empty()) { writer, responses in
+                try await writer.write(EchoInput(msg: "a"))
+                try await writer.finish()
+                for try await _ in responses {}
+            }
+            _ = try await client.upload(Reference.addMultiple, Empty()) { writer in
+                try await writer.write(NumberInit(n: 1))
+            }
+            // Cancelled by the server, and by the client.
+            _ = try? await client.upload(Reference.cancellableAdd, Empty()) { writer in
+                try await writer.write(NumberInit(n: 11))
+                for _ in 0..<1000 { try await writer.write(NumberInit(n: 1)) }
+            }
+            _ = try await client.subscribe(Reference.value, Empty()) { updates in
+                var iterator = updates.makeAsyncIterator()
+                _ = try await iterator.next()
+            }
+            #expect(client.transport.registeredStreamCount == 0)
+            try await waitUntil("the server to end every stream") { server.openStreamCount == 0 }
+        }
+    }
 }

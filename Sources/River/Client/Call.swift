@@ -27,7 +27,7 @@ final class Call: Sendable {
     private let state: FlagBox
 
     /// The flags live in their own box so the transport's end-of-stream callback can reach
-    /// them before the call itself exists.
+    /// them without holding the call (and so the transport) from the transport's own table.
     private final class FlagBox: Sendable {
         let flags = Mutex(Flags())
     }
@@ -36,14 +36,8 @@ final class Call: Sendable {
         self.transport = transport
         self.streamID = streamID
         self.kind = kind
-        let state = FlagBox()
-        self.state = state
-        self.inbox = transport.register(streamID: streamID) { error in
-            state.flags.withLock { flags in
-                flags.finished = true
-                if flags.terminalError == nil { flags.terminalError = error }
-            }
-        }
+        self.state = FlagBox()
+        self.inbox = CallInbox()
     }
 
     /// Registers a new stream and sends its open message.
@@ -54,10 +48,6 @@ final class Call: Sendable {
         let payload = try encodePayload(initPayload, what: "init")
         let streamID = RiverID.generate()
         let call = Call(transport: transport, streamID: streamID, kind: kind)
-        if let refused = call.state.flags.withLock({ $0.terminalError }) {
-            // The transport refused the stream (closed, or shutting down).
-            throw refused
-        }
         var openFlags: ControlFlags = .streamOpen
         if kind == .rpc || kind == .subscription {
             openFlags.insert(.streamClosed)
@@ -66,12 +56,21 @@ final class Call: Sendable {
         let outbound = SessionStateMachine.Outbound(
             streamId: streamID, controlFlags: openFlags, payload: payload,
             serviceName: service, procedureName: procedure, tracing: tracing ?? .empty)
+        let state = call.state
         do {
-            let sent = try await transport.send(outbound, waitForRoom: true)
-            call.state.flags.withLock { $0.sessionID = sent.sessionID }
+            let sessionID = try await transport.open(outbound, inbox: call.inbox) { error in
+                state.flags.withLock { flags in
+                    flags.finished = true
+                    if flags.terminalError == nil { flags.terminalError = error }
+                }
+            }
+            call.state.flags.withLock { $0.sessionID = sessionID }
         } catch {
-            call.state.flags.withLock { $0.finished = true }
-            call.unregister()
+            // Refused (closed or shutting-down transport, too large): never registered.
+            call.state.flags.withLock {
+                $0.finished = true
+                $0.unregistered = true
+            }
             throw error
         }
         return call
@@ -106,7 +105,7 @@ final class Call: Sendable {
             throw terminalError ?? RiverError(code: .cancel, message: "the request side of this call is closed")
         }
         let seq = try await transport.send(
-            SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true).seq
+            SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true)
         state.flags.withLock {
             $0.unackedSeqs.append(seq)
             $0.sent += 1
@@ -123,7 +122,8 @@ final class Call: Sendable {
         guard send else { return }
         try transport.sendNow(
             SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamClosed, payload: ControlPayload.close.value))
-        if remoteClosed { unregister() }
+        // With both sides closed, the transport has unregistered the stream.
+        if remoteClosed { state.flags.withLock { $0.unregistered = true } }
     }
 
     /// Cancels the call: sends CANCEL once (unless both sides already closed) and ends the
@@ -143,13 +143,13 @@ final class Call: Sendable {
             with: error)
     }
 
-    /// The server closed its side.
+    /// The server closed its side. (Once this side has closed too, the transport has already
+    /// unregistered the stream when it delivered the close.)
     func markRemoteClosed() {
-        let done = state.flags.withLock { flags -> Bool in
+        state.flags.withLock { flags in
             flags.remoteClosed = true
-            return flags.localClosed || flags.finished
+            if flags.localClosed { flags.unregistered = true }
         }
-        if done { unregister() }
     }
 
     /// The call ended without a clean close (server cancel, lost session): send nothing more.

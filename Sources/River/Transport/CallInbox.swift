@@ -15,11 +15,11 @@ package final class CallInbox: Sendable {
     private let state = Mutex(State())
 
     /// An open, empty inbox.
-    init() {}
+    package init() {}
 
     /// Queues `event` unless the inbox has ended.
     /// - Returns: The waiting reader, to be resumed by the caller (outside its locks).
-    func push(_ event: ClientTransport.StreamEvent) -> CheckedContinuation<Void, Never>? {
+    package func push(_ event: ClientTransport.StreamEvent) -> CheckedContinuation<Void, Never>? {
         state.withLock { state in
             guard !state.ended else { return nil }
             state.queue.append(event)
@@ -30,7 +30,7 @@ package final class CallInbox: Sendable {
 
     /// Ends the inbox: the reader gets what is queued, then `nil`. Later pushes are dropped.
     /// - Returns: The waiting reader, to be resumed by the caller (outside its locks).
-    func end() -> CheckedContinuation<Void, Never>? {
+    package func end() -> CheckedContinuation<Void, Never>? {
         state.withLock { state in
             state.ended = true
             defer { state.reader = nil }
@@ -40,7 +40,7 @@ package final class CallInbox: Sendable {
 
     /// The next event, or `nil` once the inbox ended and is drained, or when the reading task
     /// is cancelled while nothing is queued. One reader at a time.
-    func next() async -> ClientTransport.StreamEvent? {
+    package func next() async -> ClientTransport.StreamEvent? {
         while true {
             enum Step {
                 case event(ClientTransport.StreamEvent)

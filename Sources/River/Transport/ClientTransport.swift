@@ -19,10 +19,15 @@ package final class ClientTransport: Sendable {
         case failed(RiverError)
     }
 
-    /// A registered stream: where its messages go, and whom to tell when it ends locally.
+    /// A registered stream: where its messages go, whom to tell when it ends locally, and
+    /// which sides have closed (once both have, the registration is removed).
     private struct StreamRegistration {
         var inbox: CallInbox
         var onEnd: @Sendable (RiverError) -> Void
+        /// This client sent CLOSE (an rpc or subscription does so with its open message).
+        var localClosed: Bool
+        /// The server closed its side.
+        var remoteClosed = false
 
         /// Ends the stream with `error`; the reader to wake goes to `wakeups`.
         func end(with error: RiverError, wakeups: inout [CheckedContinuation<Void, Never>]) {
@@ -55,6 +60,15 @@ package final class ClientTransport: Sendable {
         var draining = false
         /// Tasks to resume once the lock is released (stream readers, writers waiting for room).
         var wakeups: [CheckedContinuation<Void, Never>] = []
+        /// The last stream of a draining transport ended: close once the lock is released.
+        var closeWhenUnlocked = false
+
+        /// Removes a stream whose both sides closed (or that ended), waking its reader.
+        mutating func remove(streamID: String) {
+            guard let registration = streams.removeValue(forKey: streamID) else { return }
+            if let reader = registration.inbox.end() { wakeups.append(reader) }
+            if draining && streams.isEmpty { closeWhenUnlocked = true }
+        }
     }
 
     private let inner: AdaptiveMutex<Inner>
@@ -164,6 +178,10 @@ package final class ClientTransport: Sendable {
     /// How many writers are waiting for send-buffer room (for tests and diagnostics).
     package var writersWaitingForRoom: Int { inner.withLock { $0.roomWaiters.count } }
 
+    /// How many streams are registered (tests use it to see that ended calls leave nothing
+    /// behind).
+    package var registeredStreamCount: Int { inner.withLock { $0.streams.count } }
+
     /// The live session's id, if any.
     package var sessionID: String? { inner.withLock { $0.machine.sessionID } }
 
@@ -199,62 +217,31 @@ package final class ClientTransport: Sendable {
 
     // MARK: Streams
 
-    /// Registers a stream; its messages arrive in the returned inbox.
+    /// Registers a stream and sends its open message, in one step under the lock (waiting for
+    /// send-buffer room first). Its messages then arrive in `inbox`.
     /// - Parameter onEnd: Called once if the stream is ended locally (lost session, cancel).
-    package func register(streamID: String, onEnd: @escaping @Sendable (RiverError) -> Void) -> CallInbox {
-        let inbox = CallInbox()
-        let registration = StreamRegistration(inbox: inbox, onEnd: onEnd)
-        let closed = inner.withLock { inner -> Bool in
-            if inner.closed || inner.draining { return true }
-            inner.streams[streamID] = registration
-            return false
-        }
-        if closed {
-            var wakeups: [CheckedContinuation<Void, Never>] = []
-            registration.end(with: RiverError(code: .unexpectedDisconnect, message: "transport is closed"), wakeups: &wakeups)
-            for reader in wakeups { reader.resume() }
-        }
-        return inbox
-    }
-
-    /// Removes a stream: later messages for it are dropped.
-    package func unregister(streamID: String) {
-        let closeNow = locked { inner in
-            if let registration = inner.streams.removeValue(forKey: streamID), let reader = registration.inbox.end() {
-                inner.wakeups.append(reader)
-            }
-            return inner.streams.isEmpty && inner.draining
-        }
-        if closeNow { close() }
-    }
-
-
-    /// Cancels a stream atomically: sends `cancel` (when the transport can) and ends the stream
-    /// locally with `error`, under one lock, so no message the server sends afterwards (a
-    /// CLOSE answering the cancel, say) can reach the stream's reader.
-    package func cancel(streamID: String, sending cancel: SessionStateMachine.Outbound, with error: RiverError) {
-        let (registration, closeNow) = locked { inner -> (StreamRegistration?, Bool) in
-            _ = try? send(cancel, in: &inner)
-            let registration = inner.streams.removeValue(forKey: streamID)
-            registration?.end(with: error, wakeups: &inner.wakeups)
-            return (registration, inner.streams.isEmpty && inner.draining)
-        }
-        if registration != nil, closeNow { close() }
-    }
-
-    /// Sends a message, waiting for send-buffer room first when `waitForRoom` (data messages).
-    /// - Returns: The message's seq, and the id of the session it went into.
-    /// - Throws: ``RiverError`` (closed, too large, encoding).
-    @discardableResult
-    package func send(
-        _ outbound: SessionStateMachine.Outbound, waitForRoom: Bool
-    ) async throws(RiverError) -> (seq: Int, sessionID: String?) {
+    /// - Returns: The id of the session the stream was opened in.
+    /// - Throws: ``RiverError`` (closed or draining transport, too large, encoding).
+    package func open(
+        _ outbound: SessionStateMachine.Outbound, inbox: CallInbox, onEnd: @escaping @Sendable (RiverError) -> Void
+    ) async throws(RiverError) -> String? {
+        let streamID = outbound.streamId
+        let registration = StreamRegistration(
+            inbox: inbox, onEnd: onEnd, localClosed: outbound.controlFlags.contains(.streamClosed))
         while true {
-            let result = locked { inner -> Result<(seq: Int, sessionID: String?), RiverError>? in
-                if waitForRoom, !inner.machine.hasRoom(forBytes: 0) { return nil }
-                return Result { () throws(RiverError) -> (seq: Int, sessionID: String?) in
-                    (try send(outbound, in: &inner), inner.machine.sessionID)
+            let result = locked { inner -> Result<String?, RiverError>? in
+                if inner.closed || inner.draining {
+                    return .failure(RiverError(code: .unexpectedDisconnect, message: "transport is closed"))
                 }
+                if !inner.machine.hasRoom(forBytes: 0) { return nil }
+                inner.streams[streamID] = registration
+                do throws(RiverError) {
+                    _ = try send(outbound, in: &inner)
+                } catch {
+                    inner.streams.removeValue(forKey: streamID)
+                    return .failure(error)
+                }
+                return .success(inner.machine.sessionID)
             }
             if let result { return try result.get() }
             await waitForRoomSignal()
@@ -264,10 +251,57 @@ package final class ClientTransport: Sendable {
         }
     }
 
-    /// Sends without waiting (control messages: CLOSE, CANCEL).
+    /// Removes a stream: later messages for it are dropped.
+    package func unregister(streamID: String) {
+        locked { inner in inner.remove(streamID: streamID) }
+    }
+
+    /// Cancels a stream atomically: sends `cancel` (when the transport can) and ends the stream
+    /// locally with `error`, under one lock, so no message the server sends afterwards (a
+    /// CLOSE answering the cancel, say) can reach the stream's reader.
+    package func cancel(streamID: String, sending cancel: SessionStateMachine.Outbound, with error: RiverError) {
+        locked { inner in
+            _ = try? send(cancel, in: &inner)
+            guard let registration = inner.streams.removeValue(forKey: streamID) else { return }
+            registration.end(with: error, wakeups: &inner.wakeups)
+            if inner.draining && inner.streams.isEmpty { inner.closeWhenUnlocked = true }
+        }
+    }
+
+    /// Sends a message, waiting for send-buffer room first when `waitForRoom` (data messages).
+    /// - Returns: The message's seq.
+    /// - Throws: ``RiverError`` (closed, too large, encoding).
+    @discardableResult
+    package func send(_ outbound: SessionStateMachine.Outbound, waitForRoom: Bool) async throws(RiverError) -> Int {
+        while true {
+            let result = locked { inner -> Result<Int, RiverError>? in
+                if waitForRoom, !inner.machine.hasRoom(forBytes: 0) { return nil }
+                return Result { () throws(RiverError) -> Int in try send(outbound, in: &inner) }
+            }
+            if let result { return try result.get() }
+            await waitForRoomSignal()
+            if Task.isCancelled {
+                throw RiverError(code: .cancel, message: "cancelled while waiting for send-buffer room")
+            }
+        }
+    }
+
+    /// Sends without waiting (control messages: CLOSE, CANCEL). A CLOSE closes the stream's
+    /// local side; once the server's side is closed too, the stream is unregistered.
     @discardableResult
     package func sendNow(_ outbound: SessionStateMachine.Outbound) throws(RiverError) -> Int {
-        try locked { inner throws(RiverError) -> Int in try send(outbound, in: &inner) }
+        try locked { inner throws(RiverError) -> Int in
+            let seq = try send(outbound, in: &inner)
+            if outbound.controlFlags.contains(.streamClosed), var registration = inner.streams[outbound.streamId] {
+                if registration.remoteClosed {
+                    inner.remove(streamID: outbound.streamId)
+                } else {
+                    registration.localClosed = true
+                    inner.streams[outbound.streamId] = registration
+                }
+            }
+            return seq
+        }
     }
 
     /// The seq of the oldest unacknowledged message of the current session, and its id.
@@ -331,12 +365,21 @@ package final class ClientTransport: Sendable {
         }
     }
 
-    /// Runs `body` under the lock, then resumes the tasks it queued in `wakeups`.
+    /// Runs `body` under the lock, then resumes the tasks it queued in `wakeups` (and closes
+    /// a draining transport whose last stream it ended).
     private func locked<Value, E: Error>(_ body: (inout Inner) throws(E) -> Value) throws(E) -> Value {
         var wakeups: [CheckedContinuation<Void, Never>] = []
-        defer { for task in wakeups { task.resume() } }
+        var closeNow = false
+        defer {
+            for task in wakeups { task.resume() }
+            if closeNow { close() }
+        }
         return try inner.withLock { inner throws(E) -> Value in
-            defer { swap(&wakeups, &inner.wakeups) }
+            defer {
+                swap(&wakeups, &inner.wakeups)
+                closeNow = inner.closeWhenUnlocked
+                inner.closeWhenUnlocked = false
+            }
             return try body(&inner)
         }
     }
@@ -367,13 +410,23 @@ package final class ClientTransport: Sendable {
                 inner.connection?.conn.close(code: 1000, reason: "")
                 inner.connection = nil
             case .deliver(let message):
-                guard let registration = inner.streams[message.streamId] else { break }
-                if message.controlFlags.contains(.streamCancel) {
+                guard var registration = inner.streams[message.streamId] else { break }
+                let cancelled = message.controlFlags.contains(.streamCancel)
+                if cancelled {
                     // The server cancelled: the call's writer must stop at once, even while
                     // nobody is reading the responses (an upload still writing).
                     registration.onEnd(CallReader.cancelError(message.payload))
                 }
                 if let reader = registration.inbox.push(.message(message)) { inner.wakeups.append(reader) }
+                // The stream is over when the server cancelled, or closed after this client did.
+                if cancelled || message.controlFlags.contains(.streamClosed) {
+                    if cancelled || registration.localClosed {
+                        inner.remove(streamID: message.streamId)
+                    } else {
+                        registration.remoteClosed = true
+                        inner.streams[message.streamId] = registration
+                    }
+                }
             case .failAllStreams(let message):
                 let error = RiverError(code: .unexpectedDisconnect, message: message)
                 for registration in inner.streams.values { registration.end(with: error, wakeups: &inner.wakeups) }

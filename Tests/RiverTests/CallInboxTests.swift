@@ -1,0 +1,71 @@
+import River
+import Testing
+
+/// The message of a `.failed` event (the tests use those as numbered events).
+private func label(_ event: ClientTransport.StreamEvent?) -> String? {
+    guard case .failed(let error)? = event else { return nil }
+    return error.message
+}
+
+private func event(_ label: String) -> ClientTransport.StreamEvent {
+    .failed(RiverError(code: .cancel, message: label))
+}
+
+@Suite("Call inbox", .timeLimit(.minutes(1)))
+struct CallInboxTests {
+    @Test("events come out in order; after end the rest drains, then nil; later pushes are dropped")
+    func orderAndEnd() async {
+        let inbox = CallInbox()
+        #expect(inbox.push(event("1")) == nil)
+        #expect(inbox.push(event("2")) == nil)
+        #expect(label(await inbox.next()) == "1")
+        #expect(inbox.push(event("3")) == nil)
+        #expect(inbox.end() == nil)
+        #expect(inbox.push(event("4")) == nil)
+        #expect(label(await inbox.next()) == "2")
+        #expect(label(await inbox.next()) == "3")
+        #expect(await inbox.next() == nil)
+        #expect(await inbox.next() == nil)
+    }
+
+    @Test("a reader waiting or not gets the pushed event once the returned reader is resumed")
+    func pushWakesTheReader() async {
+        for _ in 0..<200 {
+            let inbox = CallInbox()
+            let received = await withTaskGroup(of: String?.self) { group in
+                group.addTask { label(await inbox.next()) }
+                await Task.yield()
+                // Either the reader already waits (push hands it back) or it will find the
+                // event queued.
+                inbox.push(event("hello"))?.resume()
+                return await group.next() ?? nil
+            }
+            #expect(received == "hello")
+        }
+    }
+
+    @Test("end wakes a waiting reader with nil")
+    func endWakesTheReader() async {
+        let inbox = CallInbox()
+        let received = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await inbox.next() == nil }
+            await Task.yield()
+            inbox.end()?.resume()
+            return await group.next() ?? false
+        }
+        #expect(received)
+    }
+
+    @Test("cancelling a waiting reader returns nil; the inbox keeps working")
+    func cancellationEndsTheWait() async {
+        let inbox = CallInbox()
+        let received = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await inbox.next() == nil }
+            group.cancelAll()
+            return await group.next() ?? false
+        }
+        #expect(received)
+        _ = inbox.push(event("later"))
+        #expect(label(await inbox.next()) == "later")
+    }
+}
