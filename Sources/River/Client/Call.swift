@@ -204,10 +204,14 @@ final class Call: Sendable {
 /// Reads one call's messages in order and turns them into results (one consumer).
 struct CallReader {
     let call: Call
+    /// Whether a cancelled reading task stops waiting by itself (readers the user owns); the
+    /// library's own readers run inside the call's lifetime, which ends the call instead.
+    private let interruptible: Bool
     private var done = false
 
-    init(call: Call) {
+    init(call: Call, interruptible: Bool) {
         self.call = call
+        self.interruptible = interruptible
     }
 
     /// The next result, `nil` once the server closed its side.
@@ -216,7 +220,7 @@ struct CallReader {
     ) async throws(RiverError) -> Result<Output, Failure>? {
         guard !done else { return nil }
         while true {
-            guard let event = await call.inbox.next() else {
+            guard let event = await call.inbox.next(interruptible: interruptible) else {
                 done = true
                 if call.isFinished || Task.isCancelled {
                     throw RiverError(code: .cancel, message: "cancelled by client")

@@ -63,7 +63,7 @@ public struct ResponseStream<Output: RiverResponsePayload, ServiceError: RiverSe
 
     /// Creates the iterator.
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(reader: CallReader(call: call))
+        AsyncIterator(reader: CallReader(call: call, interruptible: true))
     }
 
     /// Cancels the call: sends CANCEL once; iteration then ends with ``RiverError/Code/cancel``.

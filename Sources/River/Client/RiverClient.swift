@@ -174,7 +174,7 @@ public final class RiverClient: Sendable, Service {
             transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
             initPayload: initPayload, kind: .rpc, tracing: options.tracing)
         return try await call.withLifetime(options: options) {
-            var reader = CallReader(call: call)
+            var reader = CallReader(call: call, interruptible: false)
             guard let result = try await reader.next(Output.self, Failure.self) else {
                 throw RiverError(code: .protocolViolation, message: "the server closed the rpc without a result")
             }
@@ -197,7 +197,7 @@ public final class RiverClient: Sendable, Service {
             initPayload: initPayload, kind: .upload, tracing: options.tracing)
         return try await call.withLifetime(options: options) {
             let writer = RequestWriter<Input>(call: call)
-            var reader = CallReader(call: call)
+            var reader = CallReader(call: call, interruptible: false)
             do {
                 try await requests(writer)
                 try await writer.finish()

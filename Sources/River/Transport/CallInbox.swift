@@ -9,7 +9,7 @@ package final class CallInbox: Sendable {
     private struct State {
         var queue: Deque<ClientTransport.StreamEvent> = []
         var ended = false
-        var reader: CheckedContinuation<Void, Never>?
+        var reader: UnsafeContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
@@ -19,7 +19,7 @@ package final class CallInbox: Sendable {
 
     /// Queues `event` unless the inbox has ended.
     /// - Returns: The waiting reader, to be resumed by the caller (outside its locks).
-    package func push(_ event: ClientTransport.StreamEvent) -> CheckedContinuation<Void, Never>? {
+    package func push(_ event: ClientTransport.StreamEvent) -> UnsafeContinuation<Void, Never>? {
         state.withLock { state in
             guard !state.ended else { return nil }
             state.queue.append(event)
@@ -30,7 +30,7 @@ package final class CallInbox: Sendable {
 
     /// Ends the inbox: the reader gets what is queued, then `nil`. Later pushes are dropped.
     /// - Returns: The waiting reader, to be resumed by the caller (outside its locks).
-    package func end() -> CheckedContinuation<Void, Never>? {
+    package func end() -> UnsafeContinuation<Void, Never>? {
         state.withLock { state in
             state.ended = true
             defer { state.reader = nil }
@@ -38,9 +38,14 @@ package final class CallInbox: Sendable {
         }
     }
 
-    /// The next event, or `nil` once the inbox ended and is drained, or when the reading task
-    /// is cancelled while nothing is queued. One reader at a time.
-    package func next() async -> ClientTransport.StreamEvent? {
+    /// The next event, or `nil` once the inbox ended and is drained, or (when
+    /// `interruptible`) when the reading task is cancelled while nothing is queued. One reader
+    /// at a time.
+    ///
+    /// Readers inside a call's lifetime pass `interruptible: false`: the lifetime cancels the
+    /// call on task cancellation, which ends the inbox and wakes them, and they skip the cost of
+    /// a cancellation handler per wait.
+    package func next(interruptible: Bool = true) async -> ClientTransport.StreamEvent? {
         while true {
             enum Step {
                 case event(ClientTransport.StreamEvent)
@@ -54,24 +59,35 @@ package final class CallInbox: Sendable {
             switch step {
             case .event(let event): return event
             case .end: return nil
-            case .wait: if Task.isCancelled { return nil }
+            case .wait: if interruptible && Task.isCancelled { return nil }
+            }
+            guard interruptible else {
+                await wait(interruptible: false)
+                continue
             }
             await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let ready = state.withLock { state -> Bool in
-                        if !state.queue.isEmpty || state.ended || Task.isCancelled { return true }
-                        state.reader = continuation
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
+                await wait(interruptible: true)
             } onCancel: {
-                let reader = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                let reader = state.withLock { state -> UnsafeContinuation<Void, Never>? in
                     defer { state.reader = nil }
                     return state.reader
                 }
                 reader?.resume()
             }
+        }
+    }
+
+    /// Parks the reader until a push, the end, or (when `interruptible`) cancellation. The
+    /// continuation is resumed exactly once: whoever takes it out of `reader` under the lock
+    /// resumes it, or this function does when it never stored it.
+    private func wait(interruptible: Bool) async {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if !state.queue.isEmpty || state.ended || (interruptible && Task.isCancelled) { return true }
+                state.reader = continuation
+                return false
+            }
+            if ready { continuation.resume() }
         }
     }
 }

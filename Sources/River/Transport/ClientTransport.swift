@@ -30,7 +30,7 @@ package final class ClientTransport: Sendable {
         var remoteClosed = false
 
         /// Ends the stream with `error`; the reader to wake goes to `wakeups`.
-        func end(with error: RiverError, wakeups: inout [CheckedContinuation<Void, Never>]) {
+        func end(with error: RiverError, wakeups: inout [UnsafeContinuation<Void, Never>]) {
             onEnd(error)
             if let reader = inbox.push(.failed(error)) { wakeups.append(reader) }
             if let reader = inbox.end() { wakeups.append(reader) }
@@ -51,7 +51,7 @@ package final class ClientTransport: Sendable {
         /// Attempts whose metadata is being built while dialing (their dial task delivers it).
         var prefetching: Set<UInt64> = []
         var streams: [String: StreamRegistration] = [:]
-        var roomWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var roomWaiters: [UInt64: UnsafeContinuation<Void, Never>] = [:]
         var nextWaiterID: UInt64 = 0
         var subscribers: [UInt64: AsyncStream<RiverEvent>.Continuation] = [:]
         var nextSubscriberID: UInt64 = 0
@@ -59,7 +59,7 @@ package final class ClientTransport: Sendable {
         var closed = false
         var draining = false
         /// Tasks to resume once the lock is released (stream readers, writers waiting for room).
-        var wakeups: [CheckedContinuation<Void, Never>] = []
+        var wakeups: [UnsafeContinuation<Void, Never>] = []
         /// The last stream of a draining transport ended: close once the lock is released.
         var closeWhenUnlocked = false
 
@@ -341,7 +341,7 @@ package final class ClientTransport: Sendable {
             return id
         }
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 let ready = inner.withLock { inner -> Bool in
                     if inner.machine.hasRoom(forBytes: 0) || inner.closed || Task.isCancelled { return true }
                     inner.roomWaiters[id] = continuation
@@ -368,7 +368,7 @@ package final class ClientTransport: Sendable {
     /// Runs `body` under the lock, then resumes the tasks it queued in `wakeups` (and closes
     /// a draining transport whose last stream it ended).
     private func locked<Value, E: Error>(_ body: (inout Inner) throws(E) -> Value) throws(E) -> Value {
-        var wakeups: [CheckedContinuation<Void, Never>] = []
+        var wakeups: [UnsafeContinuation<Void, Never>] = []
         var closeNow = false
         defer {
             for task in wakeups { task.resume() }
