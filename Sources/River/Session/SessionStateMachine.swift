@@ -222,16 +222,20 @@ public struct SessionStateMachine: Sendable {
 
     /// The earliest time ``tick(now:jitter:)`` has something to do, if any.
     public var nextDeadline: Instant? {
-        var deadlines: [Instant] = []
-        switch state {
-        case .backingOff(_, let until): deadlines.append(until)
-        case .connecting(_, let deadline), .handshaking(_, let deadline, _): deadlines.append(deadline)
-        case .connected(_, let last): deadlines.append(last + configuration.deadInterval)
-        case .noConnection, .destroyed: break
+        // Allocation-free: the transport reads this after every event to re-arm its timer.
+        func earlier(_ a: Instant?, _ b: Instant?) -> Instant? {
+            guard let a else { return b }
+            guard let b else { return a }
+            return min(a, b)
         }
-        if let grace = session?.graceDeadline { deadlines.append(grace) }
-        if let restore = budget.nextRestore { deadlines.append(restore) }
-        return deadlines.min()
+        var deadline: Instant?
+        switch state {
+        case .backingOff(_, let until): deadline = until
+        case .connecting(_, let until), .handshaking(_, let until, _): deadline = until
+        case .connected(_, let last): deadline = last + configuration.deadInterval
+        case .noConnection, .destroyed: deadline = nil
+        }
+        return earlier(earlier(deadline, session?.graceDeadline), budget.nextRestore)
     }
 
     // MARK: Events

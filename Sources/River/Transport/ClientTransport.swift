@@ -1,3 +1,4 @@
+import Dispatch
 import DequeModule
 package import Logging
 import Synchronization
@@ -62,6 +63,19 @@ package final class ClientTransport: Sendable {
         var wakeups: [UnsafeContinuation<Void, Never>] = []
         /// The last stream of a draining transport ended: close once the lock is released.
         var closeWhenUnlocked = false
+        /// The timer task, while it sleeps, and the deadline it sleeps to (`nil`: no deadline).
+        var timerSleeper: UnsafeContinuation<Void, Never>?
+        var timerArmedFor: ContinuousClock.Instant?
+        /// Tells a stale wake-up (an earlier sleep's deadline) from the current one.
+        var timerGeneration: UInt64 = 0
+
+        /// Wakes the timer when the machine's next deadline moved before the one it sleeps to.
+        mutating func rearmTimerIfEarlier() {
+            guard let sleeper = timerSleeper, let next = machine.nextDeadline else { return }
+            if let armed = timerArmedFor, armed <= next { return }
+            timerSleeper = nil
+            wakeups.append(sleeper)
+        }
 
         /// Removes a stream whose both sides closed (or that ended), waking its reader.
         mutating func remove(streamID: String) {
@@ -376,6 +390,7 @@ package final class ClientTransport: Sendable {
         }
         return try inner.withLock { inner throws(E) -> Value in
             defer {
+                inner.rearmTimerIfEarlier()
                 swap(&wakeups, &inner.wakeups)
                 closeNow = inner.closeWhenUnlocked
                 inner.closeWhenUnlocked = false
@@ -452,20 +467,53 @@ package final class ClientTransport: Sendable {
 
     // MARK: Child tasks
 
+    /// Ticks the machine at its deadlines. The task sleeps to the next deadline (or until
+    /// woken, with none); an event that moves the deadline earlier wakes it at once
+    /// (``Inner/rearmTimerIfEarlier()``), so an idle client never wakes and no deadline fires
+    /// late by more than the system timer's slack.
     private func runTimer() async {
         while !Task.isCancelled {
-            let deadline = inner.withLock { $0.machine.nextDeadline }
-            // Sleep to the next deadline, but wake at least every 50 ms: a deadline that an
-            // event moved earlier is then late by at most that much.
-            let cap = clock.now.advanced(by: .milliseconds(50))
-            let wake = deadline.map { min($0, cap) } ?? cap
-            do {
-                try await clock.sleep(until: wake, tolerance: .milliseconds(2))
-            } catch {
-                return
-            }
+            await sleepToNextDeadline()
+            if Task.isCancelled { return }
             apply { machine, now, jitter in machine.tick(now: now, jitter: jitter) }
         }
+    }
+
+    private func sleepToNextDeadline() async {
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (sleeper: UnsafeContinuation<Void, Never>) in
+                let due = inner.withLock { inner -> Bool in
+                    let deadline = inner.machine.nextDeadline
+                    if Task.isCancelled { return true }
+                    if let deadline, deadline <= clock.now { return true }
+                    inner.timerGeneration &+= 1
+                    inner.timerSleeper = sleeper
+                    inner.timerArmedFor = deadline
+                    if let deadline {
+                        let generation = inner.timerGeneration
+                        let delay = clock.now.duration(to: deadline)
+                        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+                        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds) + 1)) {
+                            [weak self] in self?.timerFired(generation: generation)
+                        }
+                    }
+                    return false
+                }
+                if due { sleeper.resume() }
+            }
+        } onCancel: {
+            timerFired(generation: nil)
+        }
+    }
+
+    /// The deadline of sleep `generation` passed (`nil`: wake whatever sleep there is).
+    private func timerFired(generation: UInt64?) {
+        let sleeper = inner.withLock { inner -> UnsafeContinuation<Void, Never>? in
+            guard generation == nil || generation == inner.timerGeneration else { return nil }
+            defer { inner.timerSleeper = nil }
+            return inner.timerSleeper
+        }
+        sleeper?.resume()
     }
 
     private func dial(attempt: UInt64) async {
