@@ -177,7 +177,16 @@ public struct SessionStateMachine: Sendable {
     private let codec: any RiverCodec
 
     /// The connection phase.
-    public private(set) var state: State = .noConnection
+    public private(set) var state: State = .noConnection {
+        didSet {
+            // Traffic on a live connection only moves the watchdog deadline later.
+            if case .connected(let old, _) = oldValue, case .connected(let new, _) = state, old == new { return }
+            deadlineGeneration &+= 1
+        }
+    }
+    /// Changes whenever ``nextDeadline`` may have moved earlier (a new phase, a grace period or
+    /// a budget refill starting), so a timer need not recompute it after every message.
+    private(set) var deadlineGeneration: UInt64 = 0
     private(set) var session: Session?
     /// The reconnect budget.
     public private(set) var budget: RetryBudget
@@ -251,6 +260,7 @@ public struct SessionStateMachine: Sendable {
             // exhausted client never dials again. A daemon must outlive a long outage: we
             // start refilling here, so a later call (or connect) gets a new attempt.
             budget.startRestoring(now: now)
+            deadlineGeneration &+= 1
             actions.append(
                 .emit(.protocolError(ProtocolErrorEvent(
                     kind: .retriesExceeded,
@@ -506,6 +516,7 @@ public struct SessionStateMachine: Sendable {
         guard session == nil, state != .destroyed else { return }
         let id = RiverID.generateSessionID()
         session = Session(id: id, graceDeadline: now + configuration.sessionDisconnectGrace)
+        deadlineGeneration &+= 1
         actions.append(.emit(.sessionStatus(.created(sessionID: id))))
     }
 
@@ -533,6 +544,7 @@ public struct SessionStateMachine: Sendable {
         if var current = session, current.graceDeadline == nil {
             current.graceDeadline = now + configuration.sessionDisconnectGrace
             session = current
+            deadlineGeneration &+= 1
         }
         var actions: [Action] = [.emit(.connectionStatus(.disconnected(reason: reason)))]
         actions += tryReconnecting(now: now, jitter: jitter)
@@ -588,6 +600,7 @@ public struct SessionStateMachine: Sendable {
             session.graceDeadline = nil
             self.session = session
             budget.startRestoring(now: now)
+            deadlineGeneration &+= 1
             actions.append(.emit(.connectionStatus(.connected(sessionID: sessionID))))
             if resumed {
                 actions.append(.emit(.sessionStatus(.resumed(sessionID: sessionID, replayed: replayed))))

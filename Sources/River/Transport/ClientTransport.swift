@@ -68,10 +68,15 @@ package final class ClientTransport: Sendable {
         var timerArmedFor: ContinuousClock.Instant?
         /// Tells a stale wake-up (an earlier sleep's deadline) from the current one.
         var timerGeneration: UInt64 = 0
+        /// The machine's ``SessionStateMachine/deadlineGeneration`` last compared with the
+        /// timer's deadline.
+        var timerCheckedDeadlines: UInt64 = 0
 
         /// Wakes the timer when the machine's next deadline moved before the one it sleeps to.
         mutating func rearmTimerIfEarlier() {
-            guard let sleeper = timerSleeper, let next = machine.nextDeadline else { return }
+            guard let sleeper = timerSleeper, machine.deadlineGeneration != timerCheckedDeadlines else { return }
+            timerCheckedDeadlines = machine.deadlineGeneration
+            guard let next = machine.nextDeadline else { return }
             if let armed = timerArmedFor, armed <= next { return }
             timerSleeper = nil
             wakeups.append(sleeper)
@@ -484,6 +489,7 @@ package final class ClientTransport: Sendable {
             await withUnsafeContinuation { (sleeper: UnsafeContinuation<Void, Never>) in
                 let due = inner.withLock { inner -> Bool in
                     let deadline = inner.machine.nextDeadline
+                    inner.timerCheckedDeadlines = inner.machine.deadlineGeneration
                     if Task.isCancelled { return true }
                     if let deadline, deadline <= clock.now { return true }
                     inner.timerGeneration &+= 1
