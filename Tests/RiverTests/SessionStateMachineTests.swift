@@ -94,6 +94,27 @@ extension [SessionStateMachine.Action] {
 
 @Suite("Session state machine")
 struct SessionStateMachineTests {
+    /// The transport's timer recomputes the next deadline only when this generation changed:
+    /// it must change whenever a deadline may have moved earlier, and not on plain traffic.
+    @Test func deadlineGenerationMarksEveryChangeThatCanMoveADeadlineEarlier() throws {
+        var h = MachineHarness()
+        var seen = h.machine.deadlineGeneration
+        func changed(_ h: MachineHarness, _ seen: inout UInt64) -> Bool {
+            defer { seen = h.machine.deadlineGeneration }
+            return h.machine.deadlineGeneration != seen
+        }
+        try h.connect()  // a session (grace), connect and handshake deadlines, then the watchdog
+        #expect(changed(h, &seen))
+        // Traffic on the live connection only moves the watchdog later.
+        h.now = h.now + .milliseconds(10)
+        _ = h.machine.frameReceived(h.serverFrame(seq: 0, ack: 0, payload: ["n": 1]), now: h.now, jitter: 0)
+        _ = try h.send()
+        #expect(!changed(h, &seen))
+        // A drop starts the grace period and a reconnect.
+        _ = h.machine.connectionClosed(attempt: h.attempt, reason: "dropped", now: h.now, jitter: 0)
+        #expect(changed(h, &seen))
+    }
+
     @Test func firstConnectDialsAtOnceAndCreatesSession() {
         var h = MachineHarness()
         let actions = h.machine.connect(now: h.now, jitter: 0.5)
