@@ -1,5 +1,4 @@
 import DequeModule
-import Synchronization
 
 /// One call's inbound events: the transport queues them in order, one task reads them.
 ///
@@ -12,7 +11,7 @@ package final class CallInbox: Sendable {
         var reader: UnsafeContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = AdaptiveMutex(State())
 
     /// An open, empty inbox.
     package init() {}

@@ -555,8 +555,10 @@ package final class ClientTransport: Sendable {
             apply { machine, now, _ in machine.metadataReady(attempt: attempt, result: result, now: now) }
         }
         // Connections that can call back on their I/O thread skip a hop through this task.
-        let delivered = connection.deliverEvents { [self] event in handle(event, attempt: attempt) }
-        if delivered { return }
+        let dispatcher = ConnectionEventDispatcher(label: "river.client.inbound") { [self] event in
+            handle(event, attempt: attempt)
+        }
+        if connection.deliverEvents(to: dispatcher.dispatch) { return }
         for await event in connection.events {
             handle(event, attempt: attempt)
         }

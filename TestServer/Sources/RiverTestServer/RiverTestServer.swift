@@ -162,11 +162,11 @@ public final class RiverTestServer: Sendable {
     private func receive(from connection: any RiverConnection, id: ConnectionID) async {
         // Connections that call back on their I/O thread save a hop through this task.
         let closed = OneShotSignal()
-        let delivered = connection.deliverEvents { [self] event in
+        let dispatcher = ConnectionEventDispatcher(label: "river.test-server.inbound") { [self] event in
             let open = handle(event, on: id)
             if !open { closed.raise() }
         }
-        if delivered {
+        if connection.deliverEvents(to: dispatcher.dispatch) {
             await closed.wait()
             return
         }
