@@ -11,9 +11,10 @@
 # TSan: `swift test --sanitize=thread --scratch-path .build-tsan` with
 # scripts/tsan-suppressions.txt. TSan does not understand the futex-based lock of
 # Synchronization.Mutex on Linux and reports races on state that is only touched inside
-# `Mutex.withLock`; those reports are suppressed. By default only the suites that exercise the
-# client's concurrency without the libwebsockets service thread are run (RiverTests,
-# client/chaos/hostile suites); pass your own `--filter` to run others.
+# `Mutex.withLock`; those reports are suppressed (the transport's own locks are pthread
+# mutexes and are checked). By default the suites that exercise the client's concurrency run
+# (RiverTests, client calls, resilience, chaos, hostile servers, WebSocket messaging and
+# callback delivery); pass your own `--filter` to run others.
 # Known blocker (Swift 6.3.1): TSan SEGVs in RiverID.generate(using:) when it is called with the
 # zero-sized SystemRandomNumberGenerator (RiverID.generateSessionID); see Fuzz/README.md.
 set -euo pipefail
@@ -31,7 +32,7 @@ case "$mode" in
     thread)
         export TSAN_OPTIONS="${TSAN_OPTIONS:-suppressions=$PWD/scripts/tsan-suppressions.txt:halt_on_error=0:second_deadlock_stack=1:report_signal_unsafe=0}"
         if [ $# -eq 0 ]; then
-            set -- --filter "RiverTests|Resilience|Chaos|Hostile|ClientTests"
+            set -- --filter "RiverTests|Resilience|Chaos|Hostile|ClientCallTests|WebSocketMessaging|WebSocketCallbackDelivery"
         fi
         exec swift test --sanitize=thread --scratch-path .build-tsan --no-parallel "$@"
         ;;
