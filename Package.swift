@@ -170,9 +170,14 @@ let package = Package(
             dependencies: ["River"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "RiverTLSFixtures",
+            path: "Tests/RiverTLSFixtures",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RiverWebSocketTests",
-            dependencies: ["River", "RiverWebSocket"],
+            dependencies: ["River", "RiverWebSocket", "RiverTLSFixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -186,7 +191,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverCLITests",
-            dependencies: ["River", "RiverTestServer"],
+            dependencies: ["River", "RiverTestServer", "RiverWebSocket", "RiverTLSFixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import River
 import RiverWebSocket
+import RiverTLSFixtures
 import Testing
 
 @Suite("WebSocket TLS", .timeLimit(.minutes(1)))

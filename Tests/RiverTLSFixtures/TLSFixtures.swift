@@ -1,4 +1,4 @@
-// TLS fixtures for the wss:// tests, committed once; valid until 2126.
+// TLS fixtures for the wss:// tests (WebSocket and CLI), committed once; valid until 2126.
 //
 // They live in a Swift file because SwiftPM warns about any other file inside a target folder
 // that Package.swift does not declare as a resource (and the tests only need file paths:
@@ -22,11 +22,14 @@
 // The CA key was not kept. To make new ones, run the commands above and paste the PEM files
 // into the string literals below.
 
-import Foundation
+public import Foundation
 
-enum TLSFixtures {
+/// A test CA, a server certificate for localhost/127.0.0.1 and a client certificate, all
+/// signed by that CA, as PEM text and as files.
+public enum TLSFixtures {
 
-    static let caCertificate = """
+    /// PEM text.
+    public static let caCertificate = """
 -----BEGIN CERTIFICATE-----
 MIIDIzCCAgugAwIBAgIUcHYB09OZcBpETBJXd7YbSNlHia0wDQYJKoZIhvcNAQEL
 BQAwGDEWMBQGA1UEAwwNUml2ZXIgVGVzdCBDQTAgFw0yNjExMjQwMDM0NTBaGA8y
@@ -48,7 +51,8 @@ EXkCSFA3nAfsROZFRUfd9lFTdqTIbo7jq7EjKqJ8QftX5mHwxoQn
 -----END CERTIFICATE-----
 """
 
-    static let serverCertificate = """
+    /// PEM text.
+    public static let serverCertificate = """
 -----BEGIN CERTIFICATE-----
 MIIDSTCCAjGgAwIBAgIUNpE+shvcaUu6a1rYZutnhrHP1OEwDQYJKoZIhvcNAQEL
 BQAwGDEWMBQGA1UEAwwNUml2ZXIgVGVzdCBDQTAgFw0yNjExMjQwMDM0NTBaGA8y
@@ -71,7 +75,8 @@ OlSJKg3yU7soRxWnADz+fAgX/3KRxvv2C5pruJQ=
 -----END CERTIFICATE-----
 """
 
-    static let serverKey = """
+    /// PEM text.
+    public static let serverKey = """
 -----BEGIN PRIVATE KEY-----
 MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQDmpU6xMBVTycGK
 qj7uhN8vOw3BS27MuHYNeEOEAT8KI+/L0le/YE3n6YL/PiDEh/1OfV7cuYJAV4nM
@@ -102,7 +107,8 @@ LDNA8ZJIRmyOg6OJaMtoyErqe1lFHX3UIKrHza9KwhFNYUGx5ib3LQBFPvgbWkIG
 -----END PRIVATE KEY-----
 """
 
-    static let clientCertificate = """
+    /// PEM text.
+    public static let clientCertificate = """
 -----BEGIN CERTIFICATE-----
 MIIDMzCCAhugAwIBAgIUNpE+shvcaUu6a1rYZutnhrHP1OIwDQYJKoZIhvcNAQEL
 BQAwGDEWMBQGA1UEAwwNUml2ZXIgVGVzdCBDQTAgFw0yNjExMjQwMDM0NTFaGA8y
@@ -125,7 +131,8 @@ NUOTpuDO7w==
 -----END CERTIFICATE-----
 """
 
-    static let clientKey = """
+    /// PEM text.
+    public static let clientKey = """
 -----BEGIN PRIVATE KEY-----
 MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC2rjXB89wQhQBn
 qWHQHdVhpq6dU+cFWTv0f3FmWK4yrX3PhQlVtxEruXNJJMd/WbsYHjFKY+VPdGKG
@@ -158,9 +165,9 @@ Q1YcS3oKyUK/8lBxaliMyWM=
 
 
     /// A temporary folder holding the PEM files above (written once per test process).
-    static let directory: URL = {
+    public static let directory: URL = {
         let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("river-websocket-tests-\(ProcessInfo.processInfo.processIdentifier)")
+            .appendingPathComponent("river-tls-fixtures-\(ProcessInfo.processInfo.processIdentifier)")
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let files = [
             ("ca.pem", caCertificate), ("server.pem", serverCertificate), ("server-key.pem", serverKey),
@@ -172,9 +179,14 @@ Q1YcS3oKyUK/8lBxaliMyWM=
         return folder
     }()
 
-    static var caPath: String { directory.appendingPathComponent("ca.pem").path }
-    static var serverCertificatePath: String { directory.appendingPathComponent("server.pem").path }
-    static var serverKeyPath: String { directory.appendingPathComponent("server-key.pem").path }
-    static var clientCertificatePath: String { directory.appendingPathComponent("client.pem").path }
-    static var clientKeyPath: String { directory.appendingPathComponent("client-key.pem").path }
+    /// The CA certificate file.
+    public static var caPath: String { directory.appendingPathComponent("ca.pem").path }
+    /// The server certificate file.
+    public static var serverCertificatePath: String { directory.appendingPathComponent("server.pem").path }
+    /// The server key file.
+    public static var serverKeyPath: String { directory.appendingPathComponent("server-key.pem").path }
+    /// The client certificate file.
+    public static var clientCertificatePath: String { directory.appendingPathComponent("client.pem").path }
+    /// The client key file.
+    public static var clientKeyPath: String { directory.appendingPathComponent("client-key.pem").path }
 }
