@@ -42,6 +42,18 @@ struct WebSocketConnectTests {
         await listener.close()
     }
 
+    @Test("a host name that cannot resolve is a DNS failure")
+    func unresolvableHostIsADNSFailure() async throws {
+        // A 64-character label is not a valid DNS name: the system resolver refuses it at once,
+        // without asking any server, so this needs no network (and `.invalid` never resolves).
+        let host = String(repeating: "a", count: 64) + ".invalid"
+        let error = await #expect(throws: RiverConnectError.self) {
+            _ = try await WebSocketConnector(url: "ws://\(host):80/").connect(timeout: .seconds(10))
+        }
+        #expect(error?.kind == .dnsFailure, "\(String(describing: error))")
+        #expect(error?.message.contains(host) == true, "\(String(describing: error))")
+    }
+
     @Test("a server that never answers the upgrade times out")
     func connectTimeout() async throws {
         let server = try SilentServer()
