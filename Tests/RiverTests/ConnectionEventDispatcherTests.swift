@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import River
 import Synchronization
 import Testing
@@ -39,5 +41,46 @@ struct ConnectionEventDispatcherTests {
         #expect(entries.map(\.tag) == Array(1...50))
         #expect(entries.first?.inline == true)
         #expect(entries.dropFirst().first?.inline == false)  // the large message
+    }
+}
+
+@Suite("Connection event dispatcher back-pressure", .timeLimit(.minutes(1)))
+struct ConnectionEventDispatcherBackPressureTests {
+    @Test("a slow handler holds the dispatching thread once the queue holds more than its limit")
+    func queueIsBounded() async throws {
+        let message = [UInt8](repeating: 1, count: ConnectionEventDispatcher.largeMessageBytes)
+        let limit = 4 * message.count
+        let handled = Mutex(0)
+        let done = OneShotSignal()
+        let gate = DispatchSemaphore(value: 0)
+        let dispatcher = ConnectionEventDispatcher(label: "test", maximumQueuedBytes: limit) { event in
+            if case .closed = event {
+                done.raise()
+                return
+            }
+            gate.wait()  // the handler runs only when the test lets it
+            handled.withLock { $0 += 1 }
+        }
+        let dispatchedAll = Mutex(false)
+        let finished = OneShotSignal()
+        // The dispatching side (an I/O thread in real use), on a thread of its own: it blocks.
+        Thread.detachNewThread {
+            for _ in 0..<40 { dispatcher.dispatch(.message(message)) }
+            dispatchedAll.withLock { $0 = true }
+            dispatcher.dispatch(.closed(RiverConnectionClosure(code: 1000, reason: "", initiatedLocally: false)))
+            finished.raise()
+        }
+        // Nothing is handled yet, so the queue fills to just over the limit and the thread waits.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while dispatcher.queuedBytes <= limit, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(dispatcher.queuedBytes == limit + message.count)
+        #expect(!dispatchedAll.withLock { $0 })
+        for _ in 0..<40 { gate.signal() }
+        await finished.wait()
+        await done.wait()
+        #expect(handled.withLock { $0 } == 40)
+        #expect(dispatcher.queuedBytes == 0)
     }
 }
