@@ -1,4 +1,3 @@
-import Logging
 import River
 import RiverTestServer
 import RiverTLSFixtures
@@ -16,21 +15,8 @@ private func withTLSServer<Value: Sendable>(
         certificateChainPath: TLSFixtures.serverCertificatePath,
         privateKeyPath: TLSFixtures.serverKeyPath,
         clientCAFilePath: requireClientCertificate ? TLSFixtures.caPath : nil)
-    let listener = try await WebSocketListener.bind(host: "127.0.0.1", port: 0, configuration: .init(tls: tls))
-    let server = RiverTestServer(
-        configuration: .init(codec: JSONCodec()),
-        logger: Logger(label: "cli-tls-test-server", factory: { _ in SwiftLogNoOpLogHandler() }))
-    return try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in
-        group.addTask { await server.serve(connections: listener.connections) }
-        defer { group.cancelAll() }
-        let outcome: Result<Value, any Error>
-        do {
-            outcome = .success(try await body("wss://127.0.0.1:\(listener.port)"))
-        } catch {
-            outcome = .failure(error)
-        }
-        await listener.close()
-        return try outcome.get()
+    return try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec()), tls: tls) { _, port in
+        try await body("wss://127.0.0.1:\(port)")
     }
 }
 

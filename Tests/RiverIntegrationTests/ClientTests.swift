@@ -355,6 +355,30 @@ struct ClientCallTests {
         }
     }
 
+    /// A graceful shutdown waits for the calls in flight; if they end because the session is
+    /// lost, the transport must still close.
+    @Test(arguments: ClientSetup.all)
+    func drainingTransportClosesWhenALostSessionEndsItsLastCall(setup: ClientSetup) async throws {
+        try await withClient(setup) { client, server in
+            let ended = try await client.subscribe(Reference.value, Empty()) { updates in
+                var iterator = updates.makeAsyncIterator()
+                _ = try await iterator.next()  // the subscription is open on the server
+                client.transport.beginDraining()
+                #expect(!client.transport.isClosed)
+                client.hardDisconnect()  // destroys the session: the subscription fails
+                do {
+                    while try await iterator.next() != nil {}
+                    return RiverError.Code.cancel
+                } catch let error as RiverError {
+                    return error.code
+                }
+            }
+            #expect(ended == .unexpectedDisconnect)
+            try await waitUntil("the drained transport to close") { client.transport.isClosed }
+            _ = server
+        }
+    }
+
     @Test(arguments: ClientSetup.all)
     func endedCallsLeaveNoRegistrationBehind(setup: ClientSetup) async throws {
         try await withClient(setup) { client, server in

@@ -82,10 +82,21 @@ package final class ClientTransport: Sendable {
             wakeups.append(sleeper)
         }
 
-        /// Removes a stream whose both sides closed (or that ended), waking its reader.
-        mutating func remove(streamID: String) {
-            guard let registration = streams.removeValue(forKey: streamID) else { return }
-            if let reader = registration.inbox.end() { wakeups.append(reader) }
+        /// Removes a stream (both sides closed, or it ended locally with `error`), waking its
+        /// reader; a draining transport closes once its last stream is gone.
+        mutating func remove(streamID: String, endingWith error: RiverError? = nil) {
+            if let registration = streams.removeValue(forKey: streamID) {
+                if let error {
+                    registration.end(with: error, wakeups: &wakeups)
+                } else if let reader = registration.inbox.end() {
+                    wakeups.append(reader)
+                }
+            }
+            closeIfDrained()
+        }
+
+        /// Asks for the close of a draining transport that has no streams left.
+        mutating func closeIfDrained() {
             if draining && streams.isEmpty { closeWhenUnlocked = true }
         }
     }
@@ -281,9 +292,7 @@ package final class ClientTransport: Sendable {
     package func cancel(streamID: String, sending cancel: SessionStateMachine.Outbound, with error: RiverError) {
         locked { inner in
             _ = try? send(cancel, in: &inner)
-            guard let registration = inner.streams.removeValue(forKey: streamID) else { return }
-            registration.end(with: error, wakeups: &inner.wakeups)
-            if inner.draining && inner.streams.isEmpty { inner.closeWhenUnlocked = true }
+            inner.remove(streamID: streamID, endingWith: error)
         }
     }
 
@@ -451,6 +460,7 @@ package final class ClientTransport: Sendable {
                 let error = RiverError(code: .unexpectedDisconnect, message: message)
                 for registration in inner.streams.values { registration.end(with: error, wakeups: &inner.wakeups) }
                 inner.streams.removeAll()
+                inner.closeIfDrained()
             case .bufferHasRoom:
                 inner.wakeups.append(contentsOf: inner.roomWaiters.values)
                 inner.roomWaiters.removeAll()

@@ -18,7 +18,9 @@ public protocol RiverConnection: AnyObject, Sendable {
     ///
     /// The handler is called serially, in order, with every event not yet delivered and ending
     /// with exactly one ``RiverConnectionEvent/closed(_:)``, after which it is released. It
-    /// runs on the connection's I/O thread, so it must be quick and must never block or wait.
+    /// runs on the connection's I/O thread, which other connections may share: keep it short
+    /// and hand slow work elsewhere. While it runs, no connection of that thread is read or
+    /// written, so blocking in it is only reasonable as deliberate back-pressure.
     /// Call it at most once, instead of reading ``events``.
     /// - Returns: `false` when this connection does not deliver by callback (or ``events`` was
     ///   already taken); then read ``events``. The default implementation returns `false`.

@@ -1,6 +1,6 @@
 public import Logging
 public import River
-import RiverWebSocket
+public import RiverWebSocket
 
 /// Running the server on a WebSocket port or behind an in-memory connector.
 extension RiverTestServer {
@@ -38,6 +38,8 @@ extension RiverTestServer {
     ///   - configuration: Codec, mode and timings.
     ///   - host: The address to bind (default `127.0.0.1`).
     ///   - port: The TCP port, or 0 (default) for any free one.
+    ///   - tls: Serve `wss://` with this certificate and key (plain `ws://` when `nil`, the
+    ///     default).
     ///   - logger: Where the server logs (silent by default).
     ///   - body: Runs while the server listens; gets the server (for fault injection) and its port.
     /// - Returns: What `body` returns.
@@ -46,13 +48,14 @@ extension RiverTestServer {
         configuration: Configuration,
         host: String = "127.0.0.1",
         port: Int = 0,
+        tls: WebSocketListener.TLS? = nil,
         logger: Logger = RiverTestServer.silentLogger,
         _ body: (RiverTestServer, Int) async throws -> Result
     ) async throws -> Result {
         let server = RiverTestServer(configuration: configuration, logger: logger)
         let listener = try await WebSocketListener.bind(
             host: host, port: port,
-            configuration: .init(maximumMessageSize: configuration.maxMessageSize, logger: logger))
+            configuration: .init(maximumMessageSize: configuration.maxMessageSize, tls: tls, logger: logger))
         return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { group in
             group.addTask { await server.serve(connections: listener.connections) }
             let outcome: Swift.Result<Result, any Error>
