@@ -5,23 +5,12 @@
 #include <netdb.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <dlfcn.h>
 
 // Macros and flag combinations Swift cannot import, wrapped as static inline functions.
-
-/// Bytes libwebsockets needs in front of every buffer passed to lws_write.
-static inline size_t river_lws_pre(void) { return LWS_PRE; }
-
-/// lws_write protocol values for a binary message, whole or fragmented.
-static inline enum lws_write_protocol river_lws_write_flags(int first, int final) {
-    int flags = first ? LWS_WRITE_BINARY : LWS_WRITE_CONTINUATION;
-    if (!final) flags |= LWS_WRITE_NO_FIN;
-    return (enum lws_write_protocol)flags;
-}
 
 /// Context options: OpenSSL global init (needed for wss), explicit vhosts, and no IPv6 mapping.
 static inline uint64_t river_lws_context_options(void) {
@@ -55,20 +44,6 @@ static inline int river_lws_client_ssl_flags(int tls, int insecure) {
             | LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
     }
     return flags;
-}
-
-/// Holds back (`on` = 1) or flushes (`on` = 0) partial TCP segments on a connection's socket:
-/// several frames written between the two calls leave in as few segments as possible
-/// (TCP_CORK on Linux, TCP_NOPUSH on the BSDs). Returns -1 where neither exists.
-static inline int river_set_tcp_cork(int fd, int on) {
-#if defined(TCP_CORK)
-    return setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
-#elif defined(TCP_NOPUSH)
-    return setsockopt(fd, IPPROTO_TCP, TCP_NOPUSH, &on, sizeof on);
-#else
-    (void)fd; (void)on;
-    return -1;
-#endif
 }
 
 /// Port value for a vhost that does not listen.

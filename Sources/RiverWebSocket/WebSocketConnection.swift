@@ -122,7 +122,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     private var receiveIsText = false
     private var transmitMessage: [UInt8]?
     private var transmitOffset = 0
-    private var transmitScratch: UnsafeMutableRawPointer?
+    private lazy var transmitFrames = WebSocketFrameBuffer(masked: role == .client)
 
     /// The largest frame written at once; bigger messages are fragmented.
     private static let maximumFrameSize = 256 * 1024
@@ -138,10 +138,6 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         self.logger = logger
         self.upgradeHeaders = upgradeHeaders
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
-    }
-
-    deinit {
-        transmitScratch?.deallocate()
     }
 
     /// The value of the first request header called `name` (case-insensitive), if any.
@@ -384,30 +380,31 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     }
 
     private enum WriteAction {
-        /// A message; `more` when others are queued behind it.
-        case write([UInt8], more: Bool)
+        /// The next queued message.
+        case write([UInt8])
         case close(code: UInt16, reason: String)
         case drop
         case idle
     }
 
-    /// The socket can take more data: write frames until the queue is empty, the socket would
-    /// block (`lws_send_pipe_choked`) or 256 KiB went out, then ask for another callback while
-    /// anything is left. A close is sent from a callback of its own, after the data.
+    /// The socket can take more data: frame queued messages into one buffer until the queue is
+    /// empty or 256 KiB of payload is in it, and hand that to lws in one write (lws keeps
+    /// whatever the socket does not take and sends it first later). While anything is left,
+    /// another callback is requested. A close is sent from a callback of its own, after the data.
     ///
-    /// When several messages are queued the socket is corked for the batch, so they leave in
-    /// as few TCP segments as possible instead of one (and one trip through the peer's network
-    /// stack) each.
+    /// The frames are built here rather than by `lws_write` per frame so that a batch leaves in
+    /// one `send` (one trip through both network stacks) and a client's mask keys come from a
+    /// pool instead of one read of `/dev/urandom` per frame.
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
         if let (code, reason) = serviceThreadPendingClose {
             setCloseReason(wsi, code: code, reason: reason)
             return -1
         }
-        var corked = false
-        defer { if corked { _ = river_set_tcp_cork(lws_get_socket_fd(wsi), 0) } }
+        let frames = transmitFrames
+        frames.removeAll()
         var budget = Self.maximumFrameSize
-        var wrote = false
-        while true {
+        var finishedCallback = false
+        while budget > 0 {
             if transmitMessage == nil {
                 let action = shared.withLock { shared -> WriteAction in
                     if shared.aborted { return .drop }
@@ -422,7 +419,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
                             shared.outbound.removeFirst(shared.outboundHead)
                             shared.outboundHead = 0
                         }
-                        return .write(message, more: shared.outboundHead < shared.outbound.count)
+                        return .write(message)
                     }
                     if let request = shared.closeRequest { return .close(code: request.code, reason: request.reason) }
                     shared.writeArmed = false
@@ -430,62 +427,47 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
                 }
                 switch action {
                 case .idle:
-                    return 0
+                    finishedCallback = true
                 case .drop:
                     return -1
                 case .close(let code, let reason):
-                    if wrote {
-                        lws_callback_on_writable(wsi)
-                        return 0
-                    }
+                    if frames.count > 0 { break }
                     recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
                     setCloseReason(wsi, code: code, reason: reason)
                     return -1
-                case .write(let message, let more):
+                case .write(let message):
                     transmitMessage = message
                     transmitOffset = 0
-                    if more, !corked {
-                        corked = river_set_tcp_cork(lws_get_socket_fd(wsi), 1) == 0
-                    }
                 }
+                if transmitMessage == nil { break }
             }
-            guard let written = serviceThreadWriteFrame(wsi) else {
+            budget -= appendNextFrame()
+        }
+        if frames.count > 0 {
+            // LWS_WRITE_HTTP (alias LWS_WRITE_RAW): the bytes are whole frames already; lws only sends (or keeps) them.
+            let written = lws_write(
+                wsi, frames.storage.assumingMemoryBound(to: UInt8.self), frames.count, LWS_WRITE_HTTP)
+            frames.removeAll()
+            if written < 0 {
                 recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false))
                 return -1
             }
-            wrote = true
-            budget -= written
-            if budget <= 0 || lws_send_pipe_choked(wsi) != 0 {
-                lws_callback_on_writable(wsi)
-                return 0
-            }
         }
+        if !finishedCallback { lws_callback_on_writable(wsi) }
+        return 0
     }
 
-    /// Writes the next frame of `transmitMessage`; returns the payload bytes written, or `nil`
-    /// when lws failed.
-    private func serviceThreadWriteFrame(_ wsi: OpaquePointer) -> Int? {
+    /// Frames the next part of `transmitMessage` (at most 256 KiB) into `transmitFrames`.
+    /// - Returns: The payload bytes framed (at least 1, so an empty message counts too).
+    private func appendNextFrame() -> Int {
         guard let message = transmitMessage else { return 0 }
-        let pre = river_lws_pre()
-        let scratch: UnsafeMutableRawPointer
-        if let existing = transmitScratch {
-            scratch = existing
-        } else {
-            scratch = .allocate(byteCount: pre + Self.maximumFrameSize, alignment: 16)
-            transmitScratch = scratch
-        }
         let first = transmitOffset == 0
         let count = min(Self.maximumFrameSize, message.count - transmitOffset)
         let final = transmitOffset + count == message.count
         message.withUnsafeBytes { bytes in
-            if count > 0, let base = bytes.baseAddress {
-                (scratch + pre).copyMemory(from: base + transmitOffset, byteCount: count)
-            }
+            let part = UnsafeRawBufferPointer(rebasing: bytes[transmitOffset..<transmitOffset + count])
+            transmitFrames.appendFrame(part, first: first, final: final)
         }
-        let flags = river_lws_write_flags(first ? 1 : 0, final ? 1 : 0)
-        // lws buffers whatever the socket does not take and reports the whole frame as written.
-        let written = lws_write(wsi, (scratch + pre).assumingMemoryBound(to: UInt8.self), count, flags)
-        if written < 0 { return nil }
         transmitOffset += count
         if final {
             transmitMessage = nil

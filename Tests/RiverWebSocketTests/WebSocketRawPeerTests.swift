@@ -40,6 +40,32 @@ struct WebSocketRawPeerTests {
         }
         await listener.close()
     }
+
+    @Test("server messages arrive as unmasked binary frames, in order; a big one as 256 KiB fragments")
+    func serverFrames() async throws {
+        let listener = try await WebSocketListener.bind()
+        try await withTimeout {
+            async let accepted = accept(listener)
+            let peer = try RawWebSocketClient(port: listener.port)
+            let server = try await accepted
+            let small = (0..<200).map { pattern(count: $0 % 130, seed: UInt8($0 % 251)) }
+            let big = pattern(count: 300_000, seed: 5)
+            for message in small { server.send(message) }
+            server.send(big)
+            for message in small {
+                let frame = try peer.readFrame()
+                #expect(frame.fin && frame.opcode == 0x2 && !frame.masked)
+                #expect(frame.payload == message)
+            }
+            let head = try peer.readFrame()
+            let tail = try peer.readFrame()
+            #expect(!head.fin && head.opcode == 0x2 && head.payload.count == 256 * 1024)
+            #expect(tail.fin && tail.opcode == 0x0 && !tail.masked)
+            #expect(head.payload + tail.payload == big)
+            peer.close()
+        }
+        await listener.close()
+    }
 }
 
 /// A minimal blocking WebSocket client: upgrade handshake and masked frames, nothing else.
@@ -87,6 +113,33 @@ final class RawWebSocketClient: Sendable {
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
         try writeAll(frame)
+    }
+
+    /// Reads one frame from the server (blocking, 5 s timeout).
+    func readFrame() throws -> (fin: Bool, opcode: UInt8, masked: Bool, payload: [UInt8]) {
+        let header = try readExactly(2)
+        var length = Int(header[1] & 0x7F)
+        if length == 126 {
+            length = try readExactly(2).reduce(0) { $0 << 8 | Int($1) }
+        } else if length == 127 {
+            length = try readExactly(8).reduce(0) { $0 << 8 | Int($1) }
+        }
+        let masked = header[1] & 0x80 != 0
+        let key = masked ? try readExactly(4) : []
+        var payload = try readExactly(length)
+        if masked { for index in payload.indices { payload[index] ^= key[index % 4] } }
+        return (header[0] & 0x80 != 0, header[0] & 0x0F, masked, payload)
+    }
+
+    private func readExactly(_ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let got = bytes[offset...].withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard got > 0 else { throw POSIXError(.EPIPE) }
+            offset += got
+        }
+        return bytes
     }
 
     private func writeAll(_ bytes: [UInt8]) throws {

@@ -1,0 +1,145 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Data frames (RFC 6455 §5.2) built into one contiguous buffer, so a batch of messages leaves
+/// in a single write instead of one `lws_write` (one `send`, and on the client side one read of
+/// `/dev/urandom` for the mask) per frame.
+///
+/// A client masks every frame with a fresh 4-byte key (§5.3) taken from a pool the operating
+/// system's entropy source fills 256 bytes at a time; a server sends unmasked frames.
+/// Used on the libwebsockets service thread only.
+package final class WebSocketFrameBuffer {
+    /// The frame bytes written so far.
+    package private(set) var storage: UnsafeMutableRawPointer
+    /// How many bytes of `storage` hold frames.
+    package private(set) var count = 0
+    private var capacity: Int
+    private let masked: Bool
+    private var keys: MaskKeys
+
+    /// The most a frame header takes: 2 bytes, an 8-byte extended length and a 4-byte mask key.
+    package static let maximumHeaderSize = 14
+
+    /// - Parameters:
+    ///   - masked: Whether frames are masked (the client side).
+    ///   - entropy: Fills a buffer with unpredictable bytes (the mask keys); tests pass their own.
+    package init(masked: Bool, entropy: @escaping (UnsafeMutableRawBufferPointer) -> Void = MaskKeys.systemEntropy) {
+        self.masked = masked
+        self.keys = MaskKeys(entropy: entropy)
+        capacity = 64 * 1024
+        storage = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The frames built so far.
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: count) }
+
+    /// Forgets the frames (keeps the memory).
+    package func removeAll() { count = 0 }
+
+    /// Appends one binary data frame carrying `payload`.
+    /// - Parameters:
+    ///   - first: The frame starts a message (opcode binary) rather than continuing one.
+    ///   - final: The frame ends its message (FIN).
+    package func appendFrame(_ payload: UnsafeRawBufferPointer, first: Bool, final: Bool) {
+        reserve(Self.maximumHeaderSize + payload.count)
+        var position = storage + count
+        position.storeBytes(of: (final ? 0x80 : 0) | (first ? 0x2 : 0x0), as: UInt8.self)
+        let maskBit: UInt8 = masked ? 0x80 : 0
+        let length = payload.count
+        if length < 126 {
+            (position + 1).storeBytes(of: maskBit | UInt8(length), as: UInt8.self)
+            position += 2
+        } else if length <= 0xFFFF {
+            (position + 1).storeBytes(of: maskBit | 126, as: UInt8.self)
+            (position + 2).storeBytes(of: UInt16(length).bigEndian, as: UInt16.self)
+            position += 4
+        } else {
+            (position + 1).storeBytes(of: maskBit | 127, as: UInt8.self)
+            (position + 2).storeBytes(of: UInt64(length).bigEndian, as: UInt64.self)
+            position += 10
+        }
+        if masked {
+            let key = keys.next()
+            position.storeBytes(of: key, as: UInt32.self)
+            position += 4
+            if let source = payload.baseAddress, length > 0 {
+                position.copyMemory(from: source, byteCount: length)
+                Self.mask(position, count: length, key: key)
+            }
+        } else if let source = payload.baseAddress, length > 0 {
+            position.copyMemory(from: source, byteCount: length)
+        }
+        count = position - storage + length
+    }
+
+    /// XORs `count` bytes at `bytes` with the 4-byte `key` as it lies in memory (byte `i` with
+    /// key byte `i % 4`), eight bytes at a time.
+    package static func mask(_ bytes: UnsafeMutableRawPointer, count: Int, key: UInt32) {
+        let wide = UInt64(key) | UInt64(key) << 32
+        var index = 0
+        while index + 8 <= count {
+            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            bytes.storeBytes(of: word ^ wide, toByteOffset: index, as: UInt64.self)
+            index += 8
+        }
+        withUnsafeBytes(of: key) { keyBytes in
+            while index < count {
+                let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
+                bytes.storeBytes(of: byte ^ keyBytes[index & 3], toByteOffset: index, as: UInt8.self)
+                index += 1
+            }
+        }
+    }
+
+    private func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        var grown = capacity * 2
+        while grown < count + extra { grown *= 2 }
+        let replacement = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+        replacement.copyMemory(from: storage, byteCount: count)
+        storage.deallocate()
+        storage = replacement
+        capacity = grown
+    }
+}
+
+/// Mask keys from a pool of entropy, refilled 64 keys at a time.
+package struct MaskKeys {
+    private var pool = [UInt32](repeating: 0, count: 64)
+    private var index = 64
+    private let entropy: (UnsafeMutableRawBufferPointer) -> Void
+
+    package init(entropy: @escaping (UnsafeMutableRawBufferPointer) -> Void) {
+        self.entropy = entropy
+    }
+
+    /// The next key.
+    package mutating func next() -> UInt32 {
+        if index == pool.count {
+            pool.withUnsafeMutableBytes { entropy($0) }
+            index = 0
+        }
+        defer { index += 1 }
+        return pool[index]
+    }
+
+    /// The operating system's entropy source (`getentropy`, at most 256 bytes per call);
+    /// falls back to Swift's system generator if that fails.
+    package static func systemEntropy(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress else { return }
+        var offset = 0
+        while offset < buffer.count {
+            let chunk = min(256, buffer.count - offset)
+            if getentropy(base + offset, chunk) != 0 {
+                var generator = SystemRandomNumberGenerator()
+                for byte in offset..<offset + chunk { buffer[byte] = generator.next() }
+            }
+            offset += chunk
+        }
+    }
+}
