@@ -32,7 +32,17 @@ public struct JSONCodec: RiverCodec {
         var writer = JSONWriter(capacity: 256)
         writer.byte(UInt8(ascii: "{"))
         var first = true
-        for key in EnvelopeKey.order(for: message) where message.has(key) {
+        try Self.writeFields(&writer, message, EnvelopeKey.order(for: message), first: &first)
+        writer.byte(UInt8(ascii: "}"))
+        return writer.out
+    }
+
+    /// Writes the keys and values of `message` named in `keys` (those it has), in that order,
+    /// each after a comma unless it is the object's `first`.
+    private static func writeFields(
+        _ writer: inout JSONWriter, _ message: TransportMessage, _ keys: some Sequence<EnvelopeKey>, first: inout Bool
+    ) throws(RiverCodecError) {
+        for key in keys where message.has(key) {
             if !first { writer.byte(UInt8(ascii: ",")) }
             first = false
             writer.byte(UInt8(ascii: "\""))
@@ -58,8 +68,6 @@ public struct JSONCodec: RiverCodec {
                 writer.byte(UInt8(ascii: "}"))
             }
         }
-        writer.byte(UInt8(ascii: "}"))
-        return writer.out
     }
 
     /// Decodes and validates one frame of JSON text.
@@ -102,3 +110,35 @@ public struct JSONCodec: RiverCodec {
     }
 }
 
+extension JSONCodec: SeqAckSplitEncoding {
+    /// The tail of a message whose `ack` is its last key (one shared array, not one per message).
+    private static let closingBrace: [UInt8] = [UInt8(ascii: "}")]
+
+    func encodeAroundSeqAck(
+        _ message: TransportMessage, extraCapacity: Int
+    ) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8]) {
+        let (before, after) = EnvelopeKey.aroundSeqAck(EnvelopeKey.order(for: message))
+        var head = JSONWriter(capacity: 256 + extraCapacity)
+        head.byte(UInt8(ascii: "{"))
+        var first = true
+        try Self.writeFields(&head, message, before, first: &first)
+        if !first { head.byte(UInt8(ascii: ",")) }
+        guard !after.isEmpty else { return (head.out, Self.closingBrace) }
+        var tail = JSONWriter(capacity: 0)
+        first = false
+        try Self.writeFields(&tail, message, after, first: &first)
+        tail.byte(UInt8(ascii: "}"))
+        return (head.out, tail.out)
+    }
+
+    func appendSeqAck(seq: Int, ack: Int, to bytes: inout [UInt8]) {
+        // The writer takes the array over (no copy) and gives it back.
+        var writer = JSONWriter(capacity: 0)
+        swap(&writer.out, &bytes)
+        defer { swap(&writer.out, &bytes) }
+        writer.ascii("\"seq\":")
+        writer.integer(Int64(seq))
+        writer.ascii(",\"ack\":")
+        writer.integer(Int64(ack))
+    }
+}

@@ -35,30 +35,37 @@ public struct MessagePackCodec: RiverCodec {
         defer { packer.release() }
         try packer.withPacker { (pk: UnsafeMutablePointer<msgpack_packer>) throws(RiverCodecError) in
             msgpack_pack_map(pk, message.encodedKeyCount)
-            for key in EnvelopeKey.order(for: message) where message.has(key) {
-                MessagePackPacker.packStatic(pk, key.staticName)
-                switch key {
-                case .id: MessagePackPacker.pack(pk, message.id)
-                case .from: MessagePackPacker.pack(pk, message.from)
-                case .to: MessagePackPacker.pack(pk, message.to)
-                case .seq: msgpack_pack_int64(pk, Int64(message.seq))
-                case .ack: msgpack_pack_int64(pk, Int64(message.ack))
-                case .streamId: MessagePackPacker.pack(pk, message.streamId)
-                case .controlFlags: msgpack_pack_int64(pk, Int64(message.controlFlags.rawValue))
-                case .payload: try MessagePackPacker.pack(pk, message.payload, depth: 1)
-                case .serviceName: MessagePackPacker.pack(pk, message.serviceName ?? "")
-                case .procedureName: MessagePackPacker.pack(pk, message.procedureName ?? "")
-                case .tracing:
-                    let tracing = message.tracing ?? .empty
-                    msgpack_pack_map(pk, 2)
-                    MessagePackPacker.packStatic(pk, "traceparent")
-                    MessagePackPacker.pack(pk, tracing.traceparent)
-                    MessagePackPacker.packStatic(pk, "tracestate")
-                    MessagePackPacker.pack(pk, tracing.tracestate)
-                }
-            }
+            try Self.packFields(pk, message, EnvelopeKey.order(for: message))
         }
         return packer.bytes()
+    }
+
+    /// Packs the keys and values of `message` named in `keys` (those it has), in that order.
+    private static func packFields(
+        _ pk: UnsafeMutablePointer<msgpack_packer>, _ message: TransportMessage, _ keys: some Sequence<EnvelopeKey>
+    ) throws(RiverCodecError) {
+        for key in keys where message.has(key) {
+            MessagePackPacker.packStatic(pk, key.staticName)
+            switch key {
+            case .id: MessagePackPacker.pack(pk, message.id)
+            case .from: MessagePackPacker.pack(pk, message.from)
+            case .to: MessagePackPacker.pack(pk, message.to)
+            case .seq: msgpack_pack_int64(pk, Int64(message.seq))
+            case .ack: msgpack_pack_int64(pk, Int64(message.ack))
+            case .streamId: MessagePackPacker.pack(pk, message.streamId)
+            case .controlFlags: msgpack_pack_int64(pk, Int64(message.controlFlags.rawValue))
+            case .payload: try MessagePackPacker.pack(pk, message.payload, depth: 1)
+            case .serviceName: MessagePackPacker.pack(pk, message.serviceName ?? "")
+            case .procedureName: MessagePackPacker.pack(pk, message.procedureName ?? "")
+            case .tracing:
+                let tracing = message.tracing ?? .empty
+                msgpack_pack_map(pk, 2)
+                MessagePackPacker.packStatic(pk, "traceparent")
+                MessagePackPacker.pack(pk, tracing.traceparent)
+                MessagePackPacker.packStatic(pk, "tracestate")
+                MessagePackPacker.pack(pk, tracing.tracestate)
+            }
+        }
     }
 
     /// Decodes and validates one msgpack frame.
@@ -123,6 +130,62 @@ public struct MessagePackCodec: RiverCodec {
     }
 }
 
+extension MessagePackCodec: SeqAckSplitEncoding {
+    func encodeAroundSeqAck(
+        _ message: TransportMessage, extraCapacity: Int
+    ) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8]) {
+        let (before, after) = EnvelopeKey.aroundSeqAck(EnvelopeKey.order(for: message))
+        var packer = MessagePackPacker()
+        defer { packer.release() }
+        try packer.withPacker { (pk: UnsafeMutablePointer<msgpack_packer>) throws(RiverCodecError) in
+            msgpack_pack_map(pk, message.encodedKeyCount)
+            try Self.packFields(pk, message, before)
+        }
+        let head = packer.bytes(extraCapacity: extraCapacity)
+        guard !after.isEmpty else { return (head, []) }
+        packer.removeAll()
+        try packer.withPacker { (pk: UnsafeMutablePointer<msgpack_packer>) throws(RiverCodecError) in
+            try Self.packFields(pk, message, after)
+        }
+        return (head, packer.bytes())
+    }
+
+    /// Writes the two keys and non-negative integers in msgpack-c's smallest formats (what
+    /// `msgpack_pack_int64` chooses for them).
+    func appendSeqAck(seq: Int, ack: Int, to bytes: inout [UInt8]) {
+        func append(key: (UInt8, UInt8, UInt8), _ value: Int) {
+            bytes.append(0xA3)
+            bytes.append(key.0)
+            bytes.append(key.1)
+            bytes.append(key.2)
+            guard value >= 0 else {
+                bytes.append(0xD3)
+                withUnsafeBytes(of: Int64(value).bigEndian) { bytes.append(contentsOf: $0) }
+                return
+            }
+            let unsigned = UInt64(value)
+            switch unsigned {
+            case ..<0x80:
+                bytes.append(UInt8(unsigned))
+            case ..<0x100:
+                bytes.append(0xCC)
+                bytes.append(UInt8(unsigned))
+            case ..<0x1_0000:
+                bytes.append(0xCD)
+                withUnsafeBytes(of: UInt16(unsigned).bigEndian) { bytes.append(contentsOf: $0) }
+            case ..<0x1_0000_0000:
+                bytes.append(0xCE)
+                withUnsafeBytes(of: UInt32(unsigned).bigEndian) { bytes.append(contentsOf: $0) }
+            default:
+                bytes.append(0xCF)
+                withUnsafeBytes(of: unsigned.bigEndian) { bytes.append(contentsOf: $0) }
+            }
+        }
+        append(key: (UInt8(ascii: "s"), UInt8(ascii: "e"), UInt8(ascii: "q")), seq)
+        append(key: (UInt8(ascii: "a"), UInt8(ascii: "c"), UInt8(ascii: "k")), ack)
+    }
+}
+
 // MARK: - Encoding
 
 /// A `msgpack_sbuffer` owned by one encode call.
@@ -155,11 +218,14 @@ struct MessagePackPacker: ~Copyable {
         }
     }
 
-    /// A copy of the bytes written so far.
-    func bytes() -> [UInt8] {
+    /// Forgets the bytes written so far (keeps the memory).
+    mutating func removeAll() { buffer.size = 0 }
+
+    /// A copy of the bytes written so far, with room for `extraCapacity` more.
+    func bytes(extraCapacity: Int = 0) -> [UInt8] {
         let count = buffer.size
         guard count > 0, let data = buffer.data else { return [] }
-        return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+        return [UInt8](unsafeUninitializedCapacity: count + extraCapacity) { out, initialized in
             guard let target = out.baseAddress else { return }
             memcpy(target, data, count)
             initialized = count

@@ -175,6 +175,8 @@ public struct SessionStateMachine: Sendable {
     /// The server's id (`to` of every message; `from` of every valid inbound message).
     public let serverID: String
     private let codec: any RiverCodec
+    /// Encodes outbound messages up to their seq and ack; usable without the machine's lock.
+    package let encoder: OutboundEncoder
 
     /// The connection phase.
     public private(set) var state: State = .noConnection {
@@ -199,6 +201,7 @@ public struct SessionStateMachine: Sendable {
         self.clientID = clientID
         self.serverID = serverID
         self.codec = codec
+        self.encoder = OutboundEncoder(codec: codec, clientID: clientID, serverID: serverID)
         self.budget = RetryBudget(configuration: configuration.backoff)
     }
 
@@ -406,22 +409,22 @@ public struct SessionStateMachine: Sendable {
     /// - Returns: The message's seq and the actions (a write, or a connect).
     public mutating func send(_ outbound: Outbound, now: Instant, jitter: Double) throws(SendError) -> (seq: Int, actions: [Action]) {
         if case .destroyed = state { throw .closed }
+        return try send(encoder.prepare(outbound), now: now, jitter: jitter)
+    }
+
+    /// Sends a message ``encoder`` prepared (outside the caller's lock): assigns its seq and
+    /// ack, buffers it and writes it if connected. A message that is too large consumes no seq.
+    /// - Returns: The message's seq and the actions (a write, or a connect).
+    package mutating func send(
+        _ prepared: consuming PreparedMessage, now: Instant, jitter: Double
+    ) throws(SendError) -> (seq: Int, actions: [Action]) {
+        if case .destroyed = state { throw .closed }
         var actions: [Action] = []
         ensureSession(now: now, actions: &actions)
         // Only scalars are read here: holding a copy of the session while it is mutated below
         // would copy its whole send buffer (copy-on-write) on every send.
         guard let nextSeq = session?.nextSeq, let ack = session?.ack else { throw .closed }
-        let message = TransportMessage(
-            id: RiverID.generate(), from: clientID, to: serverID,
-            seq: nextSeq, ack: ack, streamId: outbound.streamId,
-            controlFlags: outbound.controlFlags, payload: outbound.payload,
-            serviceName: outbound.serviceName, procedureName: outbound.procedureName, tracing: outbound.tracing)
-        let bytes: [UInt8]
-        do {
-            bytes = try codec.encode(message)
-        } catch {
-            throw .encoding(error.message)
-        }
+        let bytes = try encoder.bytes(of: prepared, seq: nextSeq, ack: ack)
         guard bytes.count <= configuration.maxMessageBytes else {
             throw .tooLarge(bytes: bytes.count, limit: configuration.maxMessageBytes)
         }

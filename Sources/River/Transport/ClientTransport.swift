@@ -106,6 +106,8 @@ package final class ClientTransport: Sendable {
     private let jobsContinuation: AsyncStream<Job>.Continuation
     private let connector: any RiverConnector
     private let codec: any RiverCodec
+    /// Encodes outbound messages before the lock is taken (the machine only adds seq and ack).
+    private let encoder: SessionStateMachine.OutboundEncoder
     private let metadata: (@Sendable () async throws -> RiverValue?)?
     private let prefetchMetadata: Bool
     private let isFatalConnectionError: @Sendable (any Error) -> Bool
@@ -130,6 +132,7 @@ package final class ClientTransport: Sendable {
         logger: Logger
     ) {
         let machine = SessionStateMachine(configuration: configuration, clientID: clientID, serverID: serverID, codec: codec)
+        self.encoder = machine.encoder
         var seed = randomSeed ?? UInt64.random(in: .min ... .max)
         self.inner = AdaptiveMutex(Inner(machine: machine, random: SplitMix64(seed: &seed)))
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
@@ -258,15 +261,17 @@ package final class ClientTransport: Sendable {
         let streamID = outbound.streamId
         let registration = StreamRegistration(
             inbox: inbox, onEnd: onEnd, localClosed: outbound.controlFlags.contains(.streamClosed))
+        // Moved out (`take()`) when sent, so the machine appends to its bytes without a copy.
+        var prepared: SessionStateMachine.PreparedMessage? = try prepare(outbound)
         while true {
             let result = locked { inner -> Result<String?, RiverError>? in
                 if inner.closed || inner.draining {
                     return .failure(RiverError(code: .unexpectedDisconnect, message: "transport is closed"))
                 }
-                if !inner.machine.hasRoom(forBytes: 0) { return nil }
+                guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return nil }
                 inner.streams[streamID] = registration
                 do throws(RiverError) {
-                    _ = try send(outbound, in: &inner)
+                    _ = try send(message, streamID: streamID, in: &inner)
                 } catch {
                     inner.streams.removeValue(forKey: streamID)
                     return .failure(error)
@@ -290,8 +295,9 @@ package final class ClientTransport: Sendable {
     /// locally with `error`, under one lock, so no message the server sends afterwards (a
     /// CLOSE answering the cancel, say) can reach the stream's reader.
     package func cancel(streamID: String, sending cancel: SessionStateMachine.Outbound, with error: RiverError) {
+        var prepared = try? prepare(cancel)
         locked { inner in
-            _ = try? send(cancel, in: &inner)
+            if let message = prepared.take() { _ = try? send(message, streamID: streamID, in: &inner) }
             inner.remove(streamID: streamID, endingWith: error)
         }
     }
@@ -301,10 +307,14 @@ package final class ClientTransport: Sendable {
     /// - Throws: ``RiverError`` (closed, too large, encoding).
     @discardableResult
     package func send(_ outbound: SessionStateMachine.Outbound, waitForRoom: Bool) async throws(RiverError) -> Int {
+        var prepared: SessionStateMachine.PreparedMessage? = try prepare(outbound)
         while true {
             let result = locked { inner -> Result<Int, RiverError>? in
                 if waitForRoom, !inner.machine.hasRoom(forBytes: 0) { return nil }
-                return Result { () throws(RiverError) -> Int in try send(outbound, in: &inner) }
+                guard let message = prepared.take() else { return nil }
+                return Result { () throws(RiverError) -> Int in
+                    try send(message, streamID: outbound.streamId, in: &inner)
+                }
             }
             if let result { return try result.get() }
             await waitForRoomSignal()
@@ -318,8 +328,10 @@ package final class ClientTransport: Sendable {
     /// local side; once the server's side is closed too, the stream is unregistered.
     @discardableResult
     package func sendNow(_ outbound: SessionStateMachine.Outbound) throws(RiverError) -> Int {
-        try locked { inner throws(RiverError) -> Int in
-            let seq = try send(outbound, in: &inner)
+        var prepared: SessionStateMachine.PreparedMessage? = try prepare(outbound)
+        return try locked { inner throws(RiverError) -> Int in
+            guard let message = prepared.take() else { throw RiverError(code: .cancel, message: "the message was sent already") }
+            let seq = try send(message, streamID: outbound.streamId, in: &inner)
             if outbound.controlFlags.contains(.streamClosed), var registration = inner.streams[outbound.streamId] {
                 if registration.remoteClosed {
                     inner.remove(streamID: outbound.streamId)
@@ -337,28 +349,43 @@ package final class ClientTransport: Sendable {
         inner.withLock { inner in (inner.machine.sessionID, inner.machine.firstUnackedSeq) }
     }
 
-    private func send(_ outbound: SessionStateMachine.Outbound, in inner: inout Inner) throws(RiverError) -> Int {
+    /// Encodes `outbound` as far as possible without the lock (see ``SessionStateMachine/OutboundEncoder``).
+    private func prepare(_ outbound: SessionStateMachine.Outbound) throws(RiverError) -> SessionStateMachine.PreparedMessage {
+        do {
+            return try encoder.prepare(outbound)
+        } catch {
+            throw Self.riverError(error)
+        }
+    }
+
+    private func send(
+        _ prepared: consuming SessionStateMachine.PreparedMessage, streamID: String, in inner: inout Inner
+    ) throws(RiverError) -> Int {
         // A stream's messages belong to the session it was opened on: once the stream has
         // ended (its session destroyed, or cancelled) nothing more is sent for it, and
         // certainly not into a new session.
-        guard inner.closed || inner.streams[outbound.streamId] != nil else {
+        guard inner.closed || inner.streams[streamID] != nil else {
             throw RiverError(code: .cancel, message: "the call has ended")
         }
         let now = clock.now
         let jitter = inner.random.nextFraction()
         do {
-            let (seq, actions) = try inner.machine.send(outbound, now: now, jitter: jitter)
+            let (seq, actions) = try inner.machine.send(prepared, now: now, jitter: jitter)
             perform(actions, in: &inner)
             return seq
         } catch {
-            switch error {
-            case .closed:
-                throw RiverError(code: .unexpectedDisconnect, message: "transport is closed")
-            case .tooLarge(let bytes, let limit):
-                throw RiverError(code: .payloadTooLarge, message: "message of \(bytes) bytes exceeds the limit of \(limit) bytes")
-            case .encoding(let message):
-                throw RiverError(code: .encodingFailure, message: message)
-            }
+            throw Self.riverError(error)
+        }
+    }
+
+    private static func riverError(_ error: SessionStateMachine.SendError) -> RiverError {
+        switch error {
+        case .closed:
+            RiverError(code: .unexpectedDisconnect, message: "transport is closed")
+        case .tooLarge(let bytes, let limit):
+            RiverError(code: .payloadTooLarge, message: "message of \(bytes) bytes exceeds the limit of \(limit) bytes")
+        case .encoding(let message):
+            RiverError(code: .encodingFailure, message: message)
         }
     }
 

@@ -1,0 +1,70 @@
+extension SessionStateMachine {
+    /// An outbound message encoded except for its seq and ack (see ``OutboundEncoder``).
+    package struct PreparedMessage: Sendable {
+        /// The bytes before the seq, with room for the rest (split-capable codecs).
+        fileprivate var head: [UInt8]
+        /// The bytes after the ack.
+        fileprivate var tail: [UInt8]
+        /// The whole message, for a codec that cannot encode in parts (encoded at send time).
+        fileprivate var whole: TransportMessage?
+    }
+
+    /// Encodes one client's outbound messages as far as that is possible without the session:
+    /// ids, names and the payload. Immutable, so a sender runs it before taking the lock the
+    /// machine lives under, and the locked ``SessionStateMachine/send(_:now:jitter:)-(PreparedMessage,_,_)``
+    /// only appends the seq and ack.
+    package struct OutboundEncoder: Sendable {
+        private let codec: any RiverCodec
+        private let split: (any SeqAckSplitEncoding)?
+        private let clientID: String
+        private let serverID: String
+
+        /// The most bytes the seq and ack (keys and values) take in any codec.
+        private static let seqAckCapacity = 64
+
+        /// An encoder for messages from `clientID` to `serverID` in `codec`.
+        package init(codec: any RiverCodec, clientID: String, serverID: String) {
+            self.codec = codec
+            self.split = codec as? any SeqAckSplitEncoding
+            self.clientID = clientID
+            self.serverID = serverID
+        }
+
+        /// Gives `outbound` a message id and encodes what does not depend on the session.
+        /// - Throws: ``SendError/encoding(_:)`` when the codec cannot encode it.
+        package func prepare(_ outbound: Outbound) throws(SendError) -> PreparedMessage {
+            let message = TransportMessage(
+                id: RiverID.generate(), from: clientID, to: serverID, seq: 0, ack: 0, streamId: outbound.streamId,
+                controlFlags: outbound.controlFlags, payload: outbound.payload,
+                serviceName: outbound.serviceName, procedureName: outbound.procedureName, tracing: outbound.tracing)
+            guard let split else { return PreparedMessage(head: [], tail: [], whole: message) }
+            do {
+                let (head, tail) = try split.encodeAroundSeqAck(message, extraCapacity: Self.seqAckCapacity)
+                return PreparedMessage(head: head, tail: tail, whole: nil)
+            } catch {
+                throw .encoding(error.message)
+            }
+        }
+
+        /// The frame bytes of `prepared` with `seq` and `ack`.
+        package func bytes(of prepared: consuming PreparedMessage, seq: Int, ack: Int) throws(SendError) -> [UInt8] {
+            var prepared = prepared
+            if var message = prepared.whole {
+                message.seq = seq
+                message.ack = ack
+                do {
+                    return try codec.encode(message)
+                } catch {
+                    throw .encoding(error.message)
+                }
+            }
+            guard let split else { throw .encoding("the message was prepared for another codec") }
+            // Taken out of `prepared`, so appending does not copy it.
+            var bytes: [UInt8] = []
+            swap(&bytes, &prepared.head)
+            split.appendSeqAck(seq: seq, ack: ack, to: &bytes)
+            bytes.append(contentsOf: prepared.tail)
+            return bytes
+        }
+    }
+}
