@@ -34,118 +34,121 @@ public struct RiverValueDecoder: Sendable {
 
 /// Conversions from ``RiverValue`` to the types the bridge knows directly.
 enum RiverValueUnboxer {
-    static func mismatch(_ type: Any.Type, _ value: RiverValue, _ path: [any CodingKey]) -> DecodingError {
+    static func mismatch(_ type: Any.Type, _ value: RiverValue, _ path: @autoclosure () -> [any CodingKey]) -> DecodingError {
         if case .null = value {
             return DecodingError.valueNotFound(
-                type, .init(codingPath: path, debugDescription: "expected \(type), found null"))
+                type, .init(codingPath: path(), debugDescription: "expected \(type), found null"))
         }
         return DecodingError.typeMismatch(
-            type, .init(codingPath: path, debugDescription: "expected \(type), found \(value.kindName)"))
+            type, .init(codingPath: path(), debugDescription: "expected \(type), found \(value.kindName)"))
     }
 
-    static func corrupted(_ path: [any CodingKey], _ text: String) -> DecodingError {
-        DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: text))
+    static func corrupted(_ path: @autoclosure () -> [any CodingKey], _ text: String) -> DecodingError {
+        DecodingError.dataCorrupted(.init(codingPath: path(), debugDescription: text))
     }
 
     static func unbox<T: Decodable>(
-        _ type: T.Type, _ value: RiverValue, path: [any CodingKey], userInfo: [CodingUserInfoKey: any Sendable]
+        _ type: T.Type, _ value: RiverValue, path: @autoclosure () -> [any CodingKey],
+        userInfo: [CodingUserInfoKey: any Sendable]
     ) throws -> T {
-        if T.self == String.self, let v = try string(value, path: path) as? T { return v }
-        if T.self == Int.self, let v = try integer(Int.self, value, path: path) as? T { return v }
-        if T.self == Double.self, let v = try double(value, path: path) as? T { return v }
-        if T.self == Bool.self, let v = try bool(value, path: path) as? T { return v }
+        if T.self == String.self, let v = try string(value, path: path()) as? T { return v }
+        if T.self == Int.self, let v = try integer(Int.self, value, path: path()) as? T { return v }
+        if T.self == Double.self, let v = try double(value, path: path()) as? T { return v }
+        if T.self == Bool.self, let v = try bool(value, path: path()) as? T { return v }
         if T.self == RiverValue.self, let v = value as? T { return v }
-        if T.self == Data.self, let v = try data(value, path: path) as? T { return v }
-        if T.self == Date.self, let v = try date(value, path: path) as? T { return v }
-        if T.self == RiverBigInt.self, let v = try bigInt(value, path: path) as? T { return v }
-        if T.self == Int64.self, let v = try integer(Int64.self, value, path: path) as? T { return v }
-        if T.self == Int32.self, let v = try integer(Int32.self, value, path: path) as? T { return v }
-        if T.self == UInt64.self, let v = try integer(UInt64.self, value, path: path) as? T { return v }
-        if T.self == Float.self, let v = try float(value, path: path) as? T { return v }
-        return try T(from: RiverValueDecoderImpl(value: value, codingPath: path, userInfo: userInfo))
+        if T.self == Data.self, let v = try data(value, path: path()) as? T { return v }
+        if T.self == Date.self, let v = try date(value, path: path()) as? T { return v }
+        if T.self == RiverBigInt.self, let v = try bigInt(value, path: path()) as? T { return v }
+        if T.self == Int64.self, let v = try integer(Int64.self, value, path: path()) as? T { return v }
+        if T.self == Int32.self, let v = try integer(Int32.self, value, path: path()) as? T { return v }
+        if T.self == UInt64.self, let v = try integer(UInt64.self, value, path: path()) as? T { return v }
+        if T.self == Float.self, let v = try float(value, path: path()) as? T { return v }
+        return try T(from: RiverValueDecoderImpl(value: value, codingPath: path(), userInfo: userInfo))
     }
 
-    static func string(_ value: RiverValue, path: [any CodingKey]) throws -> String {
+    static func string(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> String {
         switch value {
         case .string(let s): return s
         case .date(let d): return ISO8601.format(d)
-        default: throw mismatch(String.self, value, path)
+        default: throw mismatch(String.self, value, path())
         }
     }
 
-    static func bool(_ value: RiverValue, path: [any CodingKey]) throws -> Bool {
-        guard case .bool(let b) = value else { throw mismatch(Bool.self, value, path) }
+    static func bool(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> Bool {
+        guard case .bool(let b) = value else { throw mismatch(Bool.self, value, path()) }
         return b
     }
 
-    static func double(_ value: RiverValue, path: [any CodingKey]) throws -> Double {
+    static func double(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> Double {
         switch value {
         case .double(let d): return d
         case .int(let i): return Double(i)
         case .bigInt(let s):
-            guard let d = Double(s) else { throw corrupted(path, "big integer \(s) is not a number") }
+            guard let d = Double(s) else { throw corrupted(path(), "big integer \(s) is not a number") }
             return d
-        default: throw mismatch(Double.self, value, path)
+        default: throw mismatch(Double.self, value, path())
         }
     }
 
-    static func float(_ value: RiverValue, path: [any CodingKey]) throws -> Float {
-        let d = try double(value, path: path)
+    static func float(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> Float {
+        let d = try double(value, path: path())
         let f = Float(d)
-        if d.isFinite && !f.isFinite { throw corrupted(path, "number \(d) does not fit in Float") }
+        if d.isFinite && !f.isFinite { throw corrupted(path(), "number \(d) does not fit in Float") }
         return f
     }
 
-    static func integer<I: FixedWidthInteger>(_ type: I.Type, _ value: RiverValue, path: [any CodingKey]) throws -> I {
+    static func integer<I: FixedWidthInteger>(
+        _ type: I.Type, _ value: RiverValue, path: @autoclosure () -> [any CodingKey]
+    ) throws -> I {
         switch value {
         case .int(let i):
-            guard let v = I(exactly: i) else { throw corrupted(path, "number \(i) does not fit in \(I.self)") }
+            guard let v = I(exactly: i) else { throw corrupted(path(), "number \(i) does not fit in \(I.self)") }
             return v
         case .double(let d):
             guard d.isFinite, d.rounded(.towardZero) == d else {
-                throw corrupted(path, "number \(d) is not an integer (expected \(I.self))")
+                throw corrupted(path(), "number \(d) is not an integer (expected \(I.self))")
             }
-            guard let v = I(exactly: d) else { throw corrupted(path, "number \(d) does not fit in \(I.self)") }
+            guard let v = I(exactly: d) else { throw corrupted(path(), "number \(d) does not fit in \(I.self)") }
             return v
         case .bigInt(let s):
-            guard let v = I(s) else { throw corrupted(path, "big integer \(s) does not fit in \(I.self)") }
+            guard let v = I(s) else { throw corrupted(path(), "big integer \(s) does not fit in \(I.self)") }
             return v
         default:
-            throw mismatch(I.self, value, path)
+            throw mismatch(I.self, value, path())
         }
     }
 
-    static func data(_ value: RiverValue, path: [any CodingKey]) throws -> Data {
-        guard case .bytes(let bytes) = value else { throw mismatch(Data.self, value, path) }
+    static func data(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> Data {
+        guard case .bytes(let bytes) = value else { throw mismatch(Data.self, value, path()) }
         return Data(bytes)
     }
 
-    static func date(_ value: RiverValue, path: [any CodingKey]) throws -> Date {
+    static func date(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> Date {
         switch value {
         case .date(let d): return d
         case .int(let ms): return Date(timeIntervalSince1970: Double(ms) / 1000)
         case .double(let ms):
-            guard ms.isFinite else { throw corrupted(path, "\(ms) is not a date") }
+            guard ms.isFinite else { throw corrupted(path(), "\(ms) is not a date") }
             return Date(timeIntervalSince1970: ms / 1000)
         case .string(let text):
-            guard let d = ISO8601.parse(text) else { throw corrupted(path, "\"\(text)\" is not an ISO 8601 date") }
+            guard let d = ISO8601.parse(text) else { throw corrupted(path(), "\"\(text)\" is not an ISO 8601 date") }
             return d
-        default: throw mismatch(Date.self, value, path)
+        default: throw mismatch(Date.self, value, path())
         }
     }
 
-    static func bigInt(_ value: RiverValue, path: [any CodingKey]) throws -> RiverBigInt {
+    static func bigInt(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> RiverBigInt {
         switch value {
         case .bigInt(let s), .string(let s):
-            guard let v = RiverBigInt(s) else { throw corrupted(path, "\"\(s)\" is not a decimal integer") }
+            guard let v = RiverBigInt(s) else { throw corrupted(path(), "\"\(s)\" is not a decimal integer") }
             return v
         case .int(let i): return RiverBigInt(i)
         case .double(let d):
             guard d.isFinite, d.rounded(.towardZero) == d, let i = Int64(exactly: d) else {
-                throw corrupted(path, "number \(d) is not an integer")
+                throw corrupted(path(), "number \(d) is not an integer")
             }
             return RiverBigInt(i)
-        default: throw mismatch(RiverBigInt.self, value, path)
+        default: throw mismatch(RiverBigInt.self, value, path())
         }
     }
 }
@@ -300,9 +303,12 @@ struct RiverUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         return elements[currentIndex]
     }
 
-    private mutating func take<T>(_ type: T.Type, _ convert: (RiverValue, [any CodingKey]) throws -> T) throws -> T {
+    /// Converts the current element and moves past it; `convert` gets the element's coding
+    /// path as a function, evaluated only when needed (an error, a nested decoder).
+    private mutating func take<T>(_ type: T.Type, _ convert: (RiverValue, () -> [any CodingKey]) throws -> T) throws -> T {
         let value = try next(type)
-        let result = try convert(value, path)
+        let (codingPath, index) = (self.codingPath, currentIndex)
+        let result = try convert(value, { codingPath + [RiverCodingKey(index: index)] })
         currentIndex += 1
         return result
     }
@@ -319,10 +325,10 @@ struct RiverUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         return false
     }
 
-    mutating func decode(_ type: Bool.Type) throws -> Bool { try take(type, RiverValueUnboxer.bool) }
-    mutating func decode(_ type: String.Type) throws -> String { try take(type, RiverValueUnboxer.string) }
-    mutating func decode(_ type: Double.Type) throws -> Double { try take(type, RiverValueUnboxer.double) }
-    mutating func decode(_ type: Float.Type) throws -> Float { try take(type, RiverValueUnboxer.float) }
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try take(type) { try RiverValueUnboxer.bool($0, path: $1()) } }
+    mutating func decode(_ type: String.Type) throws -> String { try take(type) { try RiverValueUnboxer.string($0, path: $1()) } }
+    mutating func decode(_ type: Double.Type) throws -> Double { try take(type) { try RiverValueUnboxer.double($0, path: $1()) } }
+    mutating func decode(_ type: Float.Type) throws -> Float { try take(type) { try RiverValueUnboxer.float($0, path: $1()) } }
     mutating func decode(_ type: Int.Type) throws -> Int { try integer() }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { try integer() }
     mutating func decode(_ type: Int16.Type) throws -> Int16 { try integer() }
@@ -335,31 +341,31 @@ struct RiverUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try integer() }
 
     private mutating func integer<I: FixedWidthInteger>() throws -> I {
-        try take(I.self) { try RiverValueUnboxer.integer(I.self, $0, path: $1) }
+        try take(I.self) { try RiverValueUnboxer.integer(I.self, $0, path: $1()) }
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let userInfo = decoder.sendableUserInfo
-        return try take(type) { try RiverValueUnboxer.unbox(type, $0, path: $1, userInfo: userInfo) }
+        return try take(type) { try RiverValueUnboxer.unbox(type, $0, path: $1(), userInfo: userInfo) }
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
         let userInfo = decoder.sendableUserInfo
         return try take(KeyedDecodingContainer<NestedKey>.self) {
-            try RiverValueDecoderImpl(value: $0, codingPath: $1, userInfo: userInfo).container(keyedBy: type)
+            try RiverValueDecoderImpl(value: $0, codingPath: $1(), userInfo: userInfo).container(keyedBy: type)
         }
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
         let userInfo = decoder.sendableUserInfo
         return try take((any UnkeyedDecodingContainer).self) {
-            try RiverValueDecoderImpl(value: $0, codingPath: $1, userInfo: userInfo).unkeyedContainer()
+            try RiverValueDecoderImpl(value: $0, codingPath: $1(), userInfo: userInfo).unkeyedContainer()
         }
     }
 
     mutating func superDecoder() throws -> any Decoder {
         let userInfo = decoder.sendableUserInfo
-        return try take((any Decoder).self) { RiverValueDecoderImpl(value: $0, codingPath: $1, userInfo: userInfo) }
+        return try take((any Decoder).self) { RiverValueDecoderImpl(value: $0, codingPath: $1(), userInfo: userInfo) }
     }
 }
 

@@ -226,10 +226,9 @@ public struct SessionStateMachine: Sendable {
 
     /// Whether a data message of `bytes` fits in the send buffer now.
     public func hasRoom(forBytes bytes: Int) -> Bool {
-        guard let session else { return true }
-        if session.buffer.isEmpty { return true }
-        return session.buffer.count < configuration.maxBufferedMessages
-            && session.bufferedBytes + bytes <= configuration.maxBufferedBytes
+        // Scalars only: binding the session would copy (retain) its id and buffer on a hot path.
+        guard let count = session?.buffer.count, count > 0, let buffered = session?.bufferedBytes else { return true }
+        return count < configuration.maxBufferedMessages && buffered + bytes <= configuration.maxBufferedBytes
     }
 
     /// The earliest time ``tick(now:jitter:)`` has something to do, if any.
@@ -349,13 +348,23 @@ public struct SessionStateMachine: Sendable {
     /// A binary frame arrived and was already decoded (the shell decodes outside its lock).
     /// - Parameter decoded: The message, or why the frame could not be decoded.
     public mutating func frameReceived(decoded: Result<TransportMessage, RiverCodecError>, now: Instant, jitter: Double) -> [Action] {
+        var actions: [Action] = []
+        frameReceived(decoded: decoded, now: now, jitter: jitter, into: &actions)
+        return actions
+    }
+
+    /// ``frameReceived(decoded:now:jitter:)`` appending its actions to `actions` (a buffer the
+    /// caller reuses).
+    package mutating func frameReceived(
+        decoded: Result<TransportMessage, RiverCodecError>, now: Instant, jitter: Double, into actions: inout [Action]
+    ) {
         switch state {
         case .handshaking(let attempt, _, true):
-            return handshakeFrame(decoded, attempt: attempt, now: now, jitter: jitter)
+            actions += handshakeFrame(decoded, attempt: attempt, now: now, jitter: jitter)
         case .connected(let attempt, _):
-            return connectedFrame(decoded, attempt: attempt, now: now)
+            connectedFrame(decoded, attempt: attempt, now: now, into: &actions)
         default:
-            return []
+            break
         }
     }
 
@@ -409,17 +418,20 @@ public struct SessionStateMachine: Sendable {
     /// - Returns: The message's seq and the actions (a write, or a connect).
     public mutating func send(_ outbound: Outbound, now: Instant, jitter: Double) throws(SendError) -> (seq: Int, actions: [Action]) {
         if case .destroyed = state { throw .closed }
-        return try send(encoder.prepare(outbound), now: now, jitter: jitter)
+        var actions: [Action] = []
+        let seq = try send(encoder.prepare(outbound), now: now, jitter: jitter, into: &actions)
+        return (seq, actions)
     }
 
     /// Sends a message ``encoder`` prepared (outside the caller's lock): assigns its seq and
     /// ack, buffers it and writes it if connected. A message that is too large consumes no seq.
-    /// - Returns: The message's seq and the actions (a write, or a connect).
+    /// - Parameter actions: Receives the actions (a write, or a connect); the caller reuses one
+    ///   array instead of allocating one per message.
+    /// - Returns: The message's seq.
     package mutating func send(
-        _ prepared: consuming PreparedMessage, now: Instant, jitter: Double
-    ) throws(SendError) -> (seq: Int, actions: [Action]) {
+        _ prepared: consuming PreparedMessage, now: Instant, jitter: Double, into actions: inout [Action]
+    ) throws(SendError) -> Int {
         if case .destroyed = state { throw .closed }
-        var actions: [Action] = []
         ensureSession(now: now, actions: &actions)
         // Only scalars are read here: holding a copy of the session while it is mutated below
         // would copy its whole send buffer (copy-on-write) on every send.
@@ -438,7 +450,7 @@ public struct SessionStateMachine: Sendable {
         default:
             break
         }
-        return (seq, actions)
+        return seq
     }
 
     /// Time passed: fires whichever deadline is due.
@@ -629,29 +641,28 @@ public struct SessionStateMachine: Sendable {
     }
 
     private mutating func connectedFrame(
-        _ decoded: Result<TransportMessage, RiverCodecError>, attempt: UInt64, now: Instant
-    ) -> [Action] {
-        var actions: [Action] = []
+        _ decoded: Result<TransportMessage, RiverCodecError>, attempt: UInt64, now: Instant, into actions: inout [Action]
+    ) {
         let message: TransportMessage
         do {
             message = try decoded.get()
         } catch {
             invalidMessage("could not parse message: \(error)", actions: &actions)
-            return actions
+            return
         }
         guard message.from == serverID else {
             invalidMessage("received a message from '\(message.from)', but the session peer is '\(serverID)'", actions: &actions)
-            return actions
+            return
         }
-        guard let expected = session?.ack, let sessionID = session?.id else { return actions }
-        if message.seq < expected { return actions }
+        guard let expected = session?.ack else { return }
+        if message.seq < expected { return }
         if message.seq > expected {
             actions.append(.closeConnection(reason: "out-of-order message"))
             actions.append(.emit(.protocolError(ProtocolErrorEvent(
                 kind: .invalidMessage,
                 message: "received out-of-order message (got seq \(message.seq), wanted \(expected)); reconnecting"))))
             actions += lostConnection(reason: "out-of-order message", now: now, jitter: 0)
-            return actions
+            return
         }
         let wasFull = !hasRoom(forBytes: 0)
         // Mutated in place (optional chaining), so the buffer is never copied.
@@ -662,17 +673,18 @@ public struct SessionStateMachine: Sendable {
             // Passive heartbeating, like the reference client: answer every Ack-bit message.
             let heartbeat = Outbound(
                 streamId: TransportMessage.heartbeatStreamID, controlFlags: .ack, payload: ControlPayload.ack.value)
-            if let sent = try? send(heartbeat, now: now, jitter: 0) { actions += sent.actions }
-            return actions
+            if let prepared = try? encoder.prepare(heartbeat) {
+                _ = try? send(prepared, now: now, jitter: 0, into: &actions)
+            }
+            return
         }
         if message.streamId == TransportMessage.rehandshakeStreamID {
-            if case .rehandshakeRequest? = try? ControlPayload.parse(message.payload) {
+            if case .rehandshakeRequest? = try? ControlPayload.parse(message.payload), let sessionID = session?.id {
                 actions.append(.constructRehandshakeMetadata(sessionID: sessionID))
             }
-            return actions
+            return
         }
         actions.append(.deliver(message))
-        return actions
     }
 
     private mutating func invalidMessage(_ reason: String, actions: inout [Action]) {

@@ -31,10 +31,27 @@ package final class ClientTransport: Sendable {
         var remoteClosed = false
 
         /// Ends the stream with `error`; the reader to wake goes to `wakeups`.
-        func end(with error: RiverError, wakeups: inout [UnsafeContinuation<Void, Never>]) {
+        func end(with error: RiverError, wakeups: inout Wakeups) {
             onEnd(error)
             if let reader = inbox.push(.failed(error)) { wakeups.append(reader) }
             if let reader = inbox.end() { wakeups.append(reader) }
+        }
+    }
+
+    /// Tasks to resume once the lock is released. Usually there is one (the reader a reply
+    /// is for), which is kept inline: no array is allocated for it.
+    private struct Wakeups {
+        private var first: UnsafeContinuation<Void, Never>?
+        private var rest: [UnsafeContinuation<Void, Never>] = []
+
+        mutating func append(_ task: UnsafeContinuation<Void, Never>) {
+            if first == nil { first = task } else { rest.append(task) }
+        }
+
+        /// Resumes every task, in the order they were appended.
+        consuming func resumeAll() {
+            first?.resume()
+            for task in rest { task.resume() }
         }
     }
 
@@ -60,7 +77,7 @@ package final class ClientTransport: Sendable {
         var closed = false
         var draining = false
         /// Tasks to resume once the lock is released (stream readers, writers waiting for room).
-        var wakeups: [UnsafeContinuation<Void, Never>] = []
+        var wakeups = Wakeups()
         /// The last stream of a draining transport ended: close once the lock is released.
         var closeWhenUnlocked = false
         /// The timer task, while it sleeps, and the deadline it sleeps to (`nil`: no deadline).
@@ -71,6 +88,23 @@ package final class ClientTransport: Sendable {
         /// The machine's ``SessionStateMachine/deadlineGeneration`` last compared with the
         /// timer's deadline.
         var timerCheckedDeadlines: UInt64 = 0
+
+        /// The machine's actions for one message go here; reused so that sending or receiving
+        /// a message allocates no array for them.
+        var actionBuffer: [SessionStateMachine.Action] = []
+
+        /// The empty action buffer, lent out until ``returnActionBuffer(_:)``.
+        mutating func takeActionBuffer() -> [SessionStateMachine.Action] {
+            var buffer: [SessionStateMachine.Action] = []
+            swap(&buffer, &actionBuffer)
+            return buffer
+        }
+
+        /// Takes the buffer back, emptied (its memory is kept).
+        mutating func returnActionBuffer(_ buffer: inout [SessionStateMachine.Action]) {
+            buffer.removeAll(keepingCapacity: true)
+            swap(&buffer, &actionBuffer)
+        }
 
         /// Wakes the timer when the machine's next deadline moved before the one it sleeps to.
         mutating func rearmTimerIfEarlier() {
@@ -370,7 +404,9 @@ package final class ClientTransport: Sendable {
         let now = clock.now
         let jitter = inner.random.nextFraction()
         do {
-            let (seq, actions) = try inner.machine.send(prepared, now: now, jitter: jitter)
+            var actions = inner.takeActionBuffer()
+            defer { inner.returnActionBuffer(&actions) }
+            let seq = try inner.machine.send(prepared, now: now, jitter: jitter, into: &actions)
             perform(actions, in: &inner)
             return seq
         } catch {
@@ -423,10 +459,10 @@ package final class ClientTransport: Sendable {
     /// Runs `body` under the lock, then resumes the tasks it queued in `wakeups` (and closes
     /// a draining transport whose last stream it ended).
     private func locked<Value, E: Error>(_ body: (inout Inner) throws(E) -> Value) throws(E) -> Value {
-        var wakeups: [UnsafeContinuation<Void, Never>] = []
+        var wakeups = Wakeups()
         var closeNow = false
         defer {
-            for task in wakeups { task.resume() }
+            wakeups.resumeAll()
             if closeNow { close() }
         }
         return try inner.withLock { inner throws(E) -> Value in
@@ -489,7 +525,7 @@ package final class ClientTransport: Sendable {
                 inner.streams.removeAll()
                 inner.closeIfDrained()
             case .bufferHasRoom:
-                inner.wakeups.append(contentsOf: inner.roomWaiters.values)
+                for waiter in inner.roomWaiters.values { inner.wakeups.append(waiter) }
                 inner.roomWaiters.removeAll()
             case .emit(let event):
                 log(event)
@@ -607,7 +643,13 @@ package final class ClientTransport: Sendable {
         case .message(let bytes):
             // Decoded before taking the lock, so other tasks' sends are not held up by it.
             let decoded = Result { () throws(RiverCodecError) in try codec.decode(bytes) }
-            apply { machine, now, jitter in machine.frameReceived(decoded: decoded, now: now, jitter: jitter) }
+            locked { inner in
+                let jitter = inner.random.nextFraction()
+                var actions = inner.takeActionBuffer()
+                defer { inner.returnActionBuffer(&actions) }
+                inner.machine.frameReceived(decoded: decoded, now: clock.now, jitter: jitter, into: &actions)
+                perform(actions, in: &inner)
+            }
         case .textMessage:
             apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
         case .closed(let closure):
