@@ -158,14 +158,26 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     /// connection closed (or a close or abort was requested) the message is discarded.
     /// - Parameter message: The message bytes.
     public func send(_ message: [UInt8]) {
-        let wake = shared.withLock { shared -> Bool in
+        if enqueue(message) { flush() }
+    }
+
+    /// Queues one message like ``send(_:)``; the I/O thread is only woken by ``flush()``.
+    /// - Parameter message: The message bytes.
+    /// - Returns: Whether this call armed the write and ``flush()`` must follow (other queued
+    ///   messages go out with it).
+    public func enqueue(_ message: [UInt8]) -> Bool {
+        shared.withLock { shared -> Bool in
             guard !shared.finished, !shared.aborted, shared.closeRequest == nil else { return false }
             shared.outbound.append(message)
             if shared.writeArmed { return false }
             shared.writeArmed = true
             return true
         }
-        if wake { requestWritable() }
+    }
+
+    /// Wakes the I/O thread to write what ``enqueue(_:)`` queued.
+    public func flush() {
+        requestWritable()
     }
 
     /// Asks for a writable callback: directly when already on the service thread (a reply

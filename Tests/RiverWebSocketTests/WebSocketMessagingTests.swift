@@ -21,6 +21,26 @@ struct WebSocketMessagingTests {
         }
     }
 
+    @Test("enqueue arms the write once; one flush sends everything queued, in order with send")
+    func enqueueAndFlush() async throws {
+        try await withConnectedPair { client, server in
+            var serverEvents = server.events.makeAsyncIterator()
+            #expect(client.enqueue([1]))
+            #expect(!client.enqueue([2]))
+            client.send([3])  // joins the armed write without waking anything itself
+            client.flush()
+            var received: [[UInt8]] = []
+            for _ in 0..<3 { received.append(try await nextMessage(&serverEvents)) }
+            #expect(received == [[1], [2], [3]])
+            // Once written, the next enqueue arms again.
+            #expect(client.enqueue([4]))
+            client.flush()
+            let last = try await nextMessage(&serverEvents)
+            #expect(last == [4])
+            client.close(code: 1000, reason: "done")
+        }
+    }
+
     @Test("10,000 messages arrive in order, echoed back")
     func orderingOfManyMessages() async throws {
         try await withConnectedPair { client, server in

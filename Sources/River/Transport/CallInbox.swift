@@ -1,4 +1,5 @@
 import DequeModule
+import Synchronization
 
 /// One call's inbound events: the transport queues them in order, one task reads them.
 ///
@@ -11,7 +12,8 @@ package final class CallInbox: Sendable {
         var reader: UnsafeContinuation<Void, Never>?
     }
 
-    private let state = AdaptiveMutex(State())
+    /// Inline (no allocation per call) and rarely contended: one pusher, one reader.
+    private let state = Mutex(State())
 
     /// An open, empty inbox.
     package init() {}

@@ -78,6 +78,8 @@ package final class ClientTransport: Sendable {
         var draining = false
         /// Tasks to resume once the lock is released (stream readers, writers waiting for room).
         var wakeups = Wakeups()
+        /// A connection that queued messages and must be woken once the lock is released.
+        var flushWhenUnlocked: (any RiverConnection)?
         /// The last stream of a draining transport ended: close once the lock is released.
         var closeWhenUnlocked = false
         /// The timer task, while it sleeps, and the deadline it sleeps to (`nil`: no deadline).
@@ -460,8 +462,10 @@ package final class ClientTransport: Sendable {
     /// a draining transport whose last stream it ended).
     private func locked<Value, E: Error>(_ body: (inout Inner) throws(E) -> Value) throws(E) -> Value {
         var wakeups = Wakeups()
+        var flush: (any RiverConnection)?
         var closeNow = false
         defer {
+            flush?.flush()
             wakeups.resumeAll()
             if closeNow { close() }
         }
@@ -469,6 +473,7 @@ package final class ClientTransport: Sendable {
             defer {
                 inner.rearmTimerIfEarlier()
                 swap(&wakeups, &inner.wakeups)
+                swap(&flush, &inner.flushWhenUnlocked)
                 closeNow = inner.closeWhenUnlocked
                 inner.closeWhenUnlocked = false
             }
@@ -496,7 +501,10 @@ package final class ClientTransport: Sendable {
             case .constructRehandshakeMetadata(let sessionID):
                 jobsContinuation.yield(.rehandshake(sessionID))
             case .write(let bytes):
-                inner.connection?.conn.send(bytes)
+                // The connection is woken after the lock is released (see `locked`).
+                if let connection = inner.connection?.conn, connection.enqueue(bytes) {
+                    inner.flushWhenUnlocked = connection
+                }
             case .closeConnection(let reason):
                 logger.debug("closing connection", metadata: ["river.reason": "\(reason)"])
                 inner.connection?.conn.close(code: 1000, reason: "")

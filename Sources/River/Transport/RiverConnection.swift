@@ -8,6 +8,17 @@ public protocol RiverConnection: AnyObject, Sendable {
     /// connection closed the message is discarded.
     func send(_ message: [UInt8])
 
+    /// Queues `message` exactly like ``send(_:)`` (same order with other sends), but may leave
+    /// waking the I/O thread to ``flush()``, so that a caller holding a lock can do the
+    /// (possibly syscall-sized) wake-up after releasing it.
+    /// - Returns: Whether the caller must call ``flush()`` once it can. The default
+    ///   implementation sends at once and returns `false`.
+    func enqueue(_ message: [UInt8]) -> Bool
+
+    /// Wakes the I/O thread for messages queued with ``enqueue(_:)``. The default
+    /// implementation does nothing.
+    func flush()
+
     /// Inbound messages, in order, ending with exactly one ``RiverConnectionEvent/closed(_:)``.
     /// There is one consumer; iterate it once. Use either this or
     /// ``deliverEvents(to:)``, not both.
@@ -35,6 +46,15 @@ public protocol RiverConnection: AnyObject, Sendable {
 }
 
 extension RiverConnection {
+    /// Sends at once: nothing is left for ``flush()``.
+    public func enqueue(_ message: [UInt8]) -> Bool {
+        send(message)
+        return false
+    }
+
+    /// Nothing to wake: ``enqueue(_:)`` sent already.
+    public func flush() {}
+
     /// Connections deliver through ``events`` unless they implement callbacks.
     public func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool {
         false
