@@ -28,6 +28,34 @@ struct CallInboxTests {
         #expect(await inbox.next() == nil)
     }
 
+    @Test("many queued events (past the inline slot) keep their order across partial reads")
+    func longQueue() async {
+        let inbox = CallInbox()
+        var expected: [String] = []
+        var received: [String] = []
+        for round in 0..<5 {
+            for index in 0..<(round * 3 + 1) {
+                let name = "\(round).\(index)"
+                expected.append(name)
+                #expect(inbox.push(event(name)) == nil)
+            }
+            for _ in 0..<round { received.append(label(await inbox.next()) ?? "-") }
+        }
+        #expect(inbox.end() == nil)
+        while let next = await inbox.next() { received.append(label(next) ?? "-") }
+        #expect(received == expected)
+    }
+
+    @Test("the transport's reason for ending the call is recorded once, the first one wins")
+    func failureRecord() {
+        let inbox = CallInbox()
+        #expect(inbox.failure == nil)
+        inbox.recordFailure(RiverError(code: .unexpectedDisconnect, message: "lost"))
+        inbox.recordFailure(RiverError(code: .cancel, message: "later"))
+        #expect(inbox.failure?.code == .unexpectedDisconnect)
+        #expect(inbox.failure?.message == "lost")
+    }
+
     @Test("a reader waiting or not gets the pushed event once the returned reader is resumed")
     func pushWakesTheReader() async {
         for _ in 0..<200 {

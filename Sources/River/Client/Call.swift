@@ -23,21 +23,27 @@ final class Call: Sendable {
     let transport: ClientTransport
     let streamID: String
     let kind: ProcedureKind
+    /// Where the transport delivers the call's messages, and records why it ended the call
+    /// (a lost session, a server cancel): the transport's table holds the inbox, never the call.
     let inbox: CallInbox
-    private let state: FlagBox
-
-    /// The flags live in their own box so the transport's end-of-stream callback can reach
-    /// them without holding the call (and so the transport) from the transport's own table.
-    private final class FlagBox: Sendable {
-        let flags = Mutex(Flags())
-    }
+    private let flags = Mutex(Flags())
 
     private init(transport: ClientTransport, streamID: String, kind: ProcedureKind) {
         self.transport = transport
         self.streamID = streamID
         self.kind = kind
-        self.state = FlagBox()
         self.inbox = CallInbox()
+    }
+
+    /// The flags, with the transport's reason for ending the call folded in (it counts as
+    /// finished, and as the terminal error unless the call ended itself first).
+    private func currentFlags() -> Flags {
+        var current = flags.withLock { $0 }
+        if let failure = inbox.failure {
+            current.finished = true
+            if current.terminalError == nil { current.terminalError = failure }
+        }
+        return current
     }
 
     /// Registers a new stream and sends its open message.
@@ -51,23 +57,17 @@ final class Call: Sendable {
         var openFlags: ControlFlags = .streamOpen
         if kind == .rpc || kind == .subscription {
             openFlags.insert(.streamClosed)
-            call.state.flags.withLock { $0.localClosed = true }
+            call.flags.withLock { $0.localClosed = true }
         }
         let outbound = SessionStateMachine.Outbound(
             streamId: streamID, controlFlags: openFlags, payload: payload,
             serviceName: service, procedureName: procedure, tracing: tracing ?? .empty)
-        let state = call.state
         do {
-            let sessionID = try await transport.open(outbound, inbox: call.inbox) { error in
-                state.flags.withLock { flags in
-                    flags.finished = true
-                    if flags.terminalError == nil { flags.terminalError = error }
-                }
-            }
-            call.state.flags.withLock { $0.sessionID = sessionID }
+            let sessionID = try await transport.open(outbound, inbox: call.inbox)
+            call.flags.withLock { $0.sessionID = sessionID }
         } catch {
             // Refused (closed or shutting-down transport, too large): never registered.
-            call.state.flags.withLock {
+            call.flags.withLock {
                 $0.finished = true
                 $0.unregistered = true
             }
@@ -77,7 +77,7 @@ final class Call: Sendable {
     }
 
     /// Whether the call can no longer send (cancelled, failed, or ended by the server).
-    var isFinished: Bool { state.flags.withLock { $0.finished } }
+    var isFinished: Bool { currentFlags().finished }
 
     /// Runs `body` as the call's lifetime: task cancellation and the deadline cancel the call;
     /// when `body` ends, a call that is still open is closed (CLOSE) or cancelled.
@@ -100,13 +100,13 @@ final class Call: Sendable {
 
     /// Sends one request (waits for buffer room).
     func write(_ payload: RiverValue) async throws(RiverError) {
-        let (open, terminalError) = state.flags.withLock { (!$0.localClosed && !$0.finished, $0.terminalError) }
-        guard open else {
-            throw terminalError ?? RiverError(code: .cancel, message: "the request side of this call is closed")
+        let current = currentFlags()
+        guard !current.localClosed, !current.finished else {
+            throw current.terminalError ?? RiverError(code: .cancel, message: "the request side of this call is closed")
         }
         let seq = try await transport.send(
             SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true)
-        state.flags.withLock {
+        flags.withLock {
             $0.unackedSeqs.append(seq)
             $0.sent += 1
         }
@@ -114,8 +114,9 @@ final class Call: Sendable {
 
     /// Closes the request side: sends CLOSE once. A no-op when already closed or finished.
     func finish() throws(RiverError) {
-        let (send, remoteClosed) = state.flags.withLock { flags -> (Bool, Bool) in
-            guard !flags.localClosed, !flags.finished else { return (false, flags.remoteClosed) }
+        let failed = inbox.failure != nil
+        let (send, remoteClosed) = flags.withLock { flags -> (Bool, Bool) in
+            guard !flags.localClosed, !flags.finished, !failed else { return (false, flags.remoteClosed) }
             flags.localClosed = true
             return (true, flags.remoteClosed)
         }
@@ -123,14 +124,15 @@ final class Call: Sendable {
         try transport.sendNow(
             SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamClosed, payload: ControlPayload.close.value))
         // With both sides closed, the transport has unregistered the stream.
-        if remoteClosed { state.flags.withLock { $0.unregistered = true } }
+        if remoteClosed { flags.withLock { $0.unregistered = true } }
     }
 
     /// Cancels the call: sends CANCEL once (unless both sides already closed) and ends the
     /// stream locally with `error`. Later calls are no-ops.
     func cancel(_ error: RiverError) {
-        let send = state.flags.withLock { flags -> Bool in
-            guard !flags.finished, !(flags.localClosed && flags.remoteClosed) else { return false }
+        let failed = inbox.failure != nil
+        let send = flags.withLock { flags -> Bool in
+            guard !flags.finished, !failed, !(flags.localClosed && flags.remoteClosed) else { return false }
             flags.finished = true
             flags.unregistered = true  // `transport.cancel` removes the registration
             return true
@@ -146,7 +148,7 @@ final class Call: Sendable {
     /// The server closed its side. (Once this side has closed too, the transport has already
     /// unregistered the stream when it delivered the close.)
     func markRemoteClosed() {
-        state.flags.withLock { flags in
+        flags.withLock { flags in
             flags.remoteClosed = true
             if flags.localClosed { flags.unregistered = true }
         }
@@ -154,13 +156,13 @@ final class Call: Sendable {
 
     /// The call ended without a clean close (server cancel, lost session): send nothing more.
     func markFinished() {
-        state.flags.withLock { $0.finished = true }
+        flags.withLock { $0.finished = true }
         unregister()
     }
 
     /// Stops the transport routing messages to this call (once).
     private func unregister() {
-        let first = state.flags.withLock { flags -> Bool in
+        let first = flags.withLock { flags -> Bool in
             defer { flags.unregistered = true }
             return !flags.unregistered
         }
@@ -170,7 +172,7 @@ final class Call: Sendable {
     /// Requests sent, and how many of them the server has acknowledged.
     var progress: (sent: Int, acknowledged: Int) {
         let ack = transport.acknowledgement
-        return state.flags.withLock { flags in
+        return flags.withLock { flags in
             if let first = ack.firstUnacked, ack.sessionID == flags.sessionID {
                 while let oldest = flags.unackedSeqs.first, oldest < first {
                     flags.unackedSeqs.removeFirst()
@@ -182,7 +184,8 @@ final class Call: Sendable {
     }
 
     private func endOfScope() {
-        let (localClosed, remoteClosed, finished) = state.flags.withLock { ($0.localClosed, $0.remoteClosed, $0.finished) }
+        let current = currentFlags()
+        let (localClosed, remoteClosed, finished) = (current.localClosed, current.remoteClosed, current.finished)
         if finished || (localClosed && remoteClosed) {
             unregister()
         } else if remoteClosed {

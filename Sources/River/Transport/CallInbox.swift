@@ -7,9 +7,27 @@ import Synchronization
 /// but wake the reader only after releasing it (``push(_:)`` returns the reader to resume).
 package final class CallInbox: Sendable {
     private struct State {
-        var queue: Deque<ClientTransport.StreamEvent> = []
+        /// The oldest queued event, kept inline: an rpc's inbox never holds more than one, so
+        /// it never allocates queue storage.
+        var head: ClientTransport.StreamEvent?
+        /// The events after `head`, in order.
+        var rest: Deque<ClientTransport.StreamEvent> = []
         var ended = false
         var reader: UnsafeContinuation<Void, Never>?
+        /// Why the transport ended the call, if it did (the first reason).
+        var failure: RiverError?
+
+        var isEmpty: Bool { head == nil }
+
+        mutating func append(_ event: ClientTransport.StreamEvent) {
+            if head == nil { head = event } else { rest.append(event) }
+        }
+
+        mutating func popFirst() -> ClientTransport.StreamEvent? {
+            guard let first = head.take() else { return nil }
+            head = rest.popFirst()
+            return first
+        }
     }
 
     /// Inline (no allocation per call) and rarely contended: one pusher, one reader.
@@ -23,9 +41,20 @@ package final class CallInbox: Sendable {
     package func push(_ event: ClientTransport.StreamEvent) -> UnsafeContinuation<Void, Never>? {
         state.withLock { state in
             guard !state.ended else { return nil }
-            state.queue.append(event)
+            state.append(event)
             defer { state.reader = nil }
             return state.reader
+        }
+    }
+
+    /// Why the transport ended the call locally (lost session, server cancel), if it did.
+    /// Writers check it before sending, whether or not anyone reads the inbox.
+    package var failure: RiverError? { state.withLock { $0.failure } }
+
+    /// Records why the transport ended the call; the first reason is kept.
+    package func recordFailure(_ error: RiverError) {
+        state.withLock { state in
+            if state.failure == nil { state.failure = error }
         }
     }
 
@@ -54,7 +83,7 @@ package final class CallInbox: Sendable {
                 case wait
             }
             let step = state.withLock { state -> Step in
-                if let event = state.queue.popFirst() { return .event(event) }
+                if let event = state.popFirst() { return .event(event) }
                 return state.ended ? .end : .wait
             }
             switch step {
@@ -84,7 +113,7 @@ package final class CallInbox: Sendable {
     private func wait(interruptible: Bool) async {
         await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
             let ready = state.withLock { state -> Bool in
-                if !state.queue.isEmpty || state.ended || (interruptible && Task.isCancelled) { return true }
+                if !state.isEmpty || state.ended || (interruptible && Task.isCancelled) { return true }
                 state.reader = continuation
                 return false
             }

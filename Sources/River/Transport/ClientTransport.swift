@@ -20,11 +20,10 @@ package final class ClientTransport: Sendable {
         case failed(RiverError)
     }
 
-    /// A registered stream: where its messages go, whom to tell when it ends locally, and
-    /// which sides have closed (once both have, the registration is removed).
+    /// A registered stream: where its messages go (and why it ended locally), and which
+    /// sides have closed (once both have, the registration is removed).
     private struct StreamRegistration {
         var inbox: CallInbox
-        var onEnd: @Sendable (RiverError) -> Void
         /// This client sent CLOSE (an rpc or subscription does so with its open message).
         var localClosed: Bool
         /// The server closed its side.
@@ -32,7 +31,7 @@ package final class ClientTransport: Sendable {
 
         /// Ends the stream with `error`; the reader to wake goes to `wakeups`.
         func end(with error: RiverError, wakeups: inout Wakeups) {
-            onEnd(error)
+            inbox.recordFailure(error)
             if let reader = inbox.push(.failed(error)) { wakeups.append(reader) }
             if let reader = inbox.end() { wakeups.append(reader) }
         }
@@ -288,15 +287,14 @@ package final class ClientTransport: Sendable {
 
     /// Registers a stream and sends its open message, in one step under the lock (waiting for
     /// send-buffer room first). Its messages then arrive in `inbox`.
-    /// - Parameter onEnd: Called once if the stream is ended locally (lost session, cancel).
     /// - Returns: The id of the session the stream was opened in.
     /// - Throws: ``RiverError`` (closed or draining transport, too large, encoding).
     package func open(
-        _ outbound: SessionStateMachine.Outbound, inbox: CallInbox, onEnd: @escaping @Sendable (RiverError) -> Void
+        _ outbound: SessionStateMachine.Outbound, inbox: CallInbox
     ) async throws(RiverError) -> String? {
         let streamID = outbound.streamId
         let registration = StreamRegistration(
-            inbox: inbox, onEnd: onEnd, localClosed: outbound.controlFlags.contains(.streamClosed))
+            inbox: inbox, localClosed: outbound.controlFlags.contains(.streamClosed))
         // Moved out (`take()`) when sent, so the machine appends to its bytes without a copy.
         var prepared: SessionStateMachine.PreparedMessage? = try prepare(outbound)
         while true {
@@ -515,7 +513,7 @@ package final class ClientTransport: Sendable {
                 if cancelled {
                     // The server cancelled: the call's writer must stop at once, even while
                     // nobody is reading the responses (an upload still writing).
-                    registration.onEnd(CallReader.cancelError(message.payload))
+                    registration.inbox.recordFailure(CallReader.cancelError(message.payload))
                 }
                 if let reader = registration.inbox.push(.message(message)) { inner.wakeups.append(reader) }
                 // The stream is over when the server cancelled, or closed after this client did.
