@@ -21,11 +21,12 @@ enum EnvelopeKey: UInt8 {
         .streamId, .controlFlags, .payload, .id, .to, .from, .seq, .ack, .serviceName, .procedureName, .tracing,
     ]
 
-    /// The key order for `message`: handshake order when the payload's `type` starts with
-    /// `HANDSHAKE_`, open order when `serviceName` is present, else the data order.
+    /// The key order for `message`: open order when `serviceName` is present, handshake order
+    /// when the payload's `type` starts with `HANDSHAKE_`, else the data order.
     static func order(for message: TransportMessage) -> [EnvelopeKey] {
-        if case .object(let fields) = message.payload, case .string(let type)? = fields["type"],
-            type.utf8.starts(with: "HANDSHAKE_".utf8)
+        // A handshake carries no service name: an open message needs no payload lookup.
+        if message.serviceName == nil, case .object(let fields) = message.payload,
+            case .string(let type)? = fields["type"], type.utf8.starts(with: "HANDSHAKE_".utf8)
         {
             return handshakeOrder
         }

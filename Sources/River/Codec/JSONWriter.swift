@@ -143,8 +143,8 @@ struct JSONWriter {
                 try self.value(element, depth: depth + 1)
             } else {
                 var first = true
-                for key in fields.keys.sorted() {
-                    guard let element = fields[key] else { continue }
+                // Sorted as pairs: no second hash lookup per key.
+                for (key, element) in fields.sorted(by: { $0.key < $1.key }) {
                     if !first { out.append(UInt8(ascii: ",")) }
                     first = false
                     string(key)

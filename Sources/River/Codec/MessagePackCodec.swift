@@ -291,8 +291,8 @@ struct MessagePackPacker: ~Copyable {
                 pack(pk, key)
                 try pack(pk, element, depth: depth + 1)
             } else {
-                for key in fields.keys.sorted() {
-                    guard let element = fields[key] else { continue }
+                // Sorted as pairs: no second hash lookup per key.
+                for (key, element) in fields.sorted(by: { $0.key < $1.key }) {
                     pack(pk, key)
                     try pack(pk, element, depth: depth + 1)
                 }
