@@ -147,7 +147,14 @@ public struct SessionStateMachine: Sendable {
         var ack = 0
         var buffer: Deque<Buffered> = []
         var bufferedBytes = 0
-        var graceDeadline: Instant?
+        /// Stored as a ``StoredInstant`` so that `Session` (and `Session?`) stays a loadable
+        /// type the hot paths read in place: `ContinuousClock.Instant` is resilient, and a
+        /// struct holding one is copied through value witnesses on every access.
+        var grace: StoredInstant?
+        var graceDeadline: Instant? {
+            get { grace?.instant }
+            set { grace = newValue.map(StoredInstant.init) }
+        }
         var everConnected = false
 
         /// Appends a freshly sequenced message.
@@ -528,9 +535,10 @@ public struct SessionStateMachine: Sendable {
     // MARK: Internals
 
     private mutating func ensureSession(now: Instant, actions: inout [Action]) {
-        guard session == nil, state != .destroyed else { return }
+        if session != nil { return }
+        if case .destroyed = state { return }
         let id = RiverID.generateSessionID()
-        session = Session(id: id, graceDeadline: now + configuration.sessionDisconnectGrace)
+        session = Session(id: id, grace: StoredInstant(now + configuration.sessionDisconnectGrace))
         deadlineGeneration &+= 1
         actions.append(.emit(.sessionStatus(.created(sessionID: id))))
     }
