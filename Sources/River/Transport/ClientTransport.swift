@@ -407,7 +407,7 @@ package final class ClientTransport: Sendable {
             var actions = inner.takeActionBuffer()
             defer { inner.returnActionBuffer(&actions) }
             let seq = try inner.machine.send(prepared, now: now, jitter: jitter, into: &actions)
-            perform(actions, in: &inner)
+            perform(&actions, in: &inner)
             return seq
         } catch {
             throw Self.riverError(error)
@@ -451,8 +451,8 @@ package final class ClientTransport: Sendable {
     private func apply(_ body: (inout SessionStateMachine, ContinuousClock.Instant, Double) -> [SessionStateMachine.Action]) {
         locked { inner in
             let jitter = inner.random.nextFraction()
-            let actions = body(&inner.machine, clock.now, jitter)
-            perform(actions, in: &inner)
+            var actions = body(&inner.machine, clock.now, jitter)
+            perform(&actions, in: &inner)
         }
     }
 
@@ -479,9 +479,12 @@ package final class ClientTransport: Sendable {
         }
     }
 
-    /// Carries out actions under the lock; async work is handed to ``run()``.
-    private func perform(_ actions: [SessionStateMachine.Action], in inner: inout Inner) {
-        for action in actions {
+    /// Carries out actions under the lock, in order, moving each out of `actions` (which ends
+    /// empty, its memory kept); async work is handed to ``run()``.
+    private func perform(_ actions: inout [SessionStateMachine.Action], in inner: inout Inner) {
+        // Reversed once, then popped from the end: each action is moved out, not copied.
+        actions.reverse()
+        while let action = actions.popLast() {
             switch action {
             case .dial(let attempt):
                 jobsContinuation.yield(.dial(attempt))
@@ -619,11 +622,11 @@ package final class ClientTransport: Sendable {
         }
         let accepted = locked { inner -> Bool in
             if inner.abandoned.remove(attempt) != nil { return false }
-            let actions = inner.machine.dialSucceeded(attempt: attempt, now: clock.now)
+            var actions = inner.machine.dialSucceeded(attempt: attempt, now: clock.now)
             guard case .handshaking(let current, _, _) = inner.machine.state, current == attempt else { return false }
             inner.connection = (attempt, connection)
             if prefetch { inner.prefetching.insert(attempt) }
-            perform(actions, in: &inner)
+            perform(&actions, in: &inner)
             return true
         }
         guard accepted else {
@@ -654,7 +657,7 @@ package final class ClientTransport: Sendable {
                 var actions = inner.takeActionBuffer()
                 defer { inner.returnActionBuffer(&actions) }
                 inner.machine.frameReceived(decoded: decoded, now: clock.now, jitter: jitter, into: &actions)
-                perform(actions, in: &inner)
+                perform(&actions, in: &inner)
             }
         case .textMessage:
             apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
@@ -662,12 +665,12 @@ package final class ClientTransport: Sendable {
             locked { inner in
                 if inner.connection?.attempt == attempt { inner.connection = nil }
                 let jitter = inner.random.nextFraction()
-                let actions =
+                var actions =
                     closure.initiatedLocally && closure.code == 1009
                     ? inner.machine.inboundMessageTooLarge(attempt: attempt, reason: closure.description)
                     : inner.machine.connectionClosed(
                         attempt: attempt, reason: closure.description, now: clock.now, jitter: jitter)
-                perform(actions, in: &inner)
+                perform(&actions, in: &inner)
             }
         }
     }
