@@ -95,8 +95,10 @@ final class LWSRuntime: @unchecked Sendable {
         LWSRuntimeBox.instance.runtime = self
         let thread = Thread { [self] in
             Self.serviceThreadIdentity.store(Self.currentThreadIdentity, ordering: .releasing)
+            WakeupBatch.shared.adoptCurrentThread()
             while true {
                 _ = lws_service(self.context, 0)
+                WakeupBatch.shared.flush()
             }
         }
         thread.name = "river.libwebsockets"

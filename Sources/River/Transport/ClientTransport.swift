@@ -47,10 +47,11 @@ package final class ClientTransport: Sendable {
             if first == nil { first = task } else { rest.append(task) }
         }
 
-        /// Resumes every task, in the order they were appended.
+        /// Resumes every task, in the order they were appended (on the I/O thread, together
+        /// with the rest of its pass: see ``WakeupBatch``).
         consuming func resumeAll() {
-            first?.resume()
-            for task in rest { task.resume() }
+            if let first { WakeupBatch.shared.resume(first) }
+            for task in rest { WakeupBatch.shared.resume(task) }
         }
     }
 
