@@ -35,15 +35,26 @@ final class Call: Sendable {
         self.inbox = CallInbox()
     }
 
-    /// The flags, with the transport's reason for ending the call folded in (it counts as
-    /// finished, and as the terminal error unless the call ended itself first).
-    private func currentFlags() -> Flags {
-        var current = flags.withLock { $0 }
-        if let failure = inbox.failure {
-            current.finished = true
-            if current.terminalError == nil { current.terminalError = failure }
+    /// Which sides are closed and whether (and why) the call ended, with the transport's
+    /// reason for ending it folded in: it counts as finished, and as the terminal error unless
+    /// the call ended itself first. Scalars only: copying the flags would share (and then
+    /// copy on the next append) the unacknowledged-seq queue.
+    private struct Status {
+        var localClosed: Bool
+        var remoteClosed: Bool
+        var finished: Bool
+        var terminalError: RiverError?
+    }
+
+    private func status() -> Status {
+        var status = flags.withLock {
+            Status(localClosed: $0.localClosed, remoteClosed: $0.remoteClosed, finished: $0.finished, terminalError: $0.terminalError)
         }
-        return current
+        if let failure = inbox.failure {
+            status.finished = true
+            if status.terminalError == nil { status.terminalError = failure }
+        }
+        return status
     }
 
     /// Registers a new stream and sends its open message.
@@ -77,7 +88,7 @@ final class Call: Sendable {
     }
 
     /// Whether the call can no longer send (cancelled, failed, or ended by the server).
-    var isFinished: Bool { currentFlags().finished }
+    var isFinished: Bool { status().finished }
 
     /// Runs `body` as the call's lifetime: task cancellation and the deadline cancel the call;
     /// when `body` ends, a call that is still open is closed (CLOSE) or cancelled.
@@ -100,7 +111,7 @@ final class Call: Sendable {
 
     /// Sends one request (waits for buffer room).
     func write(_ payload: RiverValue) async throws(RiverError) {
-        let current = currentFlags()
+        let current = status()
         guard !current.localClosed, !current.finished else {
             throw current.terminalError ?? RiverError(code: .cancel, message: "the request side of this call is closed")
         }
@@ -184,7 +195,7 @@ final class Call: Sendable {
     }
 
     private func endOfScope() {
-        let current = currentFlags()
+        let current = status()
         let (localClosed, remoteClosed, finished) = (current.localClosed, current.remoteClosed, current.finished)
         if finished || (localClosed && remoteClosed) {
             unregister()
