@@ -141,6 +141,18 @@ struct JSONWriter {
                 string(key)
                 out.append(UInt8(ascii: ":"))
                 try self.value(element, depth: depth + 1)
+            } else if fields.count == 2 {
+                // The common result envelope (`ok`, `payload`): ordered without sorting an array.
+                var pairs = fields.makeIterator()
+                guard var first = pairs.next(), var second = pairs.next() else { return }
+                if second.key < first.key { swap(&first, &second) }
+                string(first.key)
+                out.append(UInt8(ascii: ":"))
+                try self.value(first.value, depth: depth + 1)
+                out.append(UInt8(ascii: ","))
+                string(second.key)
+                out.append(UInt8(ascii: ":"))
+                try self.value(second.value, depth: depth + 1)
             } else {
                 var first = true
                 // Sorted as pairs: no second hash lookup per key.

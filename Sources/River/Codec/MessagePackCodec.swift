@@ -290,6 +290,15 @@ struct MessagePackPacker: ~Copyable {
             if fields.count == 1, let (key, element) = fields.first {
                 pack(pk, key)
                 try pack(pk, element, depth: depth + 1)
+            } else if fields.count == 2 {
+                // The common result envelope (`ok`, `payload`): ordered without sorting an array.
+                var pairs = fields.makeIterator()
+                guard var first = pairs.next(), var second = pairs.next() else { return }
+                if second.key < first.key { swap(&first, &second) }
+                pack(pk, first.key)
+                try pack(pk, first.value, depth: depth + 1)
+                pack(pk, second.key)
+                try pack(pk, second.value, depth: depth + 1)
             } else {
                 // Sorted as pairs: no second hash lookup per key.
                 for (key, element) in fields.sorted(by: { $0.key < $1.key }) {
