@@ -2,19 +2,32 @@ import River
 
 /// One procedure the test server serves: its schemas (as the reference declares them) and kind.
 struct ProcedureDescriptor: Sendable {
-    var service: String
-    var name: String
-    var kind: ProcedureKind
-    var initSchema: SchemaNode
+    let service: String
+    let name: String
+    let kind: ProcedureKind
+    let initSchema: SchemaNode
     /// `requestData`; only `stream` and `upload` have one.
-    var input: SchemaNode?
-    var output: SchemaNode
+    let input: SchemaNode?
+    let output: SchemaNode
     /// The procedure's declared error variants (River's four reserved ones are appended when
     /// serializing).
-    var declaredErrors: [SchemaNode]
+    let declaredErrors: [SchemaNode]
+    /// `service.procedure` (built once: handlers switch on it for every call).
+    let key: String
 
-    /// `service.procedure`.
-    var key: String { service + "." + name }
+    init(
+        service: String, name: String, kind: ProcedureKind, initSchema: SchemaNode, input: SchemaNode?,
+        output: SchemaNode, declaredErrors: [SchemaNode]
+    ) {
+        self.service = service
+        self.name = name
+        self.kind = kind
+        self.initSchema = initSchema
+        self.input = input
+        self.output = output
+        self.declaredErrors = declaredErrors
+        self.key = service + "." + name
+    }
 
     /// rpc and upload answer with one result that carries the Closed bit; no separate CLOSE.
     var closesWithResponse: Bool { kind == .rpc || kind == .upload }
