@@ -42,6 +42,20 @@ struct OutboundEncoderTests {
         }
     }
 
+    @Test("a sent message keeps little spare capacity (the send buffer holds it)", arguments: [JSONCodec() as any RiverCodec, MessagePackCodec()])
+    func spareCapacity(codec: any RiverCodec) throws {
+        let encoder = SessionStateMachine.OutboundEncoder(codec: codec, clientID: "client", serverID: "SERVER")
+        for outbound in Self.outbounds {
+            for number in [0, Int.max] {
+                let bytes = try encoder.bytes(of: encoder.prepare(outbound), seq: number, ack: number)
+                // At most what a shorter seq/ack left of the reserve (26 bytes in msgpack, 53
+                // in JSON) plus malloc's 16-byte rounding.
+                let bound = codec.name == "msgpack" ? 26 - 10 + 16 : 53 + 16
+                #expect(bytes.capacity - bytes.count <= bound, "\(codec.name) \(outbound.streamId): \(bytes.count) bytes, capacity \(bytes.capacity)")
+            }
+        }
+    }
+
     /// A codec the encoder cannot split (it is not one of River's own).
     struct WrappedCodec: RiverCodec {
         let inner = JSONCodec()

@@ -114,22 +114,35 @@ extension JSONCodec: SeqAckSplitEncoding {
     /// The tail of a message whose `ack` is its last key (one shared array, not one per message).
     private static let closingBrace: [UInt8] = [UInt8(ascii: "}")]
 
-    func encodeAroundSeqAck(
-        _ message: TransportMessage, extraCapacity: Int
-    ) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8]) {
+    func encodeAroundSeqAck(_ message: TransportMessage) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8]) {
         let (before, after) = EnvelopeKey.aroundSeqAck(EnvelopeKey.order(for: message))
-        var head = JSONWriter(capacity: 256 + extraCapacity)
+        var tail = Self.closingBrace
+        if !after.isEmpty {
+            var writer = JSONWriter(capacity: 64)
+            var first = false
+            try Self.writeFields(&writer, message, after, first: &first)
+            writer.byte(UInt8(ascii: "}"))
+            tail = writer.out
+        }
+        var head = JSONWriter(capacity: 256)
         head.byte(UInt8(ascii: "{"))
         var first = true
         try Self.writeFields(&head, message, before, first: &first)
         if !first { head.byte(UInt8(ascii: ",")) }
-        guard !after.isEmpty else { return (head.out, Self.closingBrace) }
-        var tail = JSONWriter(capacity: 0)
-        first = false
-        try Self.writeFields(&tail, message, after, first: &first)
-        tail.byte(UInt8(ascii: "}"))
-        return (head.out, tail.out)
+        // Copied to its exact size (the writer grows by doubling): the send buffer holds it.
+        let count = head.out.count
+        let bytes = [UInt8](unsafeUninitializedCapacity: count + Self.maximumSeqAckBytes + tail.count) { buffer, initialized in
+            head.out.withUnsafeBufferPointer { source in
+                guard let target = buffer.baseAddress, let origin = source.baseAddress else { return }
+                target.update(from: origin, count: count)
+                initialized = count
+            }
+        }
+        return (bytes, tail)
     }
+
+    /// `"seq":` and `,"ack":` with 20-character values at their longest.
+    private static let maximumSeqAckBytes = 53
 
     func appendSeqAck(seq: Int, ack: Int, to bytes: inout [UInt8]) {
         // The writer takes the array over (no copy) and gives it back.

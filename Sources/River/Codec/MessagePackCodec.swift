@@ -131,24 +131,27 @@ public struct MessagePackCodec: RiverCodec {
 }
 
 extension MessagePackCodec: SeqAckSplitEncoding {
-    func encodeAroundSeqAck(
-        _ message: TransportMessage, extraCapacity: Int
-    ) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8]) {
+    func encodeAroundSeqAck(_ message: TransportMessage) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8]) {
         let (before, after) = EnvelopeKey.aroundSeqAck(EnvelopeKey.order(for: message))
         var packer = MessagePackPacker()
         defer { packer.release() }
+        var tail: [UInt8] = []
+        if !after.isEmpty {
+            try packer.withPacker { (pk: UnsafeMutablePointer<msgpack_packer>) throws(RiverCodecError) in
+                try Self.packFields(pk, message, after)
+            }
+            tail = packer.bytes()
+            packer.removeAll()
+        }
         try packer.withPacker { (pk: UnsafeMutablePointer<msgpack_packer>) throws(RiverCodecError) in
             msgpack_pack_map(pk, message.encodedKeyCount)
             try Self.packFields(pk, message, before)
         }
-        let head = packer.bytes(extraCapacity: extraCapacity)
-        guard !after.isEmpty else { return (head, []) }
-        packer.removeAll()
-        try packer.withPacker { (pk: UnsafeMutablePointer<msgpack_packer>) throws(RiverCodecError) in
-            try Self.packFields(pk, message, after)
-        }
-        return (head, packer.bytes())
+        return (packer.bytes(extraCapacity: Self.maximumSeqAckBytes + tail.count), tail)
     }
+
+    /// `seq` and `ack` keys (4 bytes each) with 64-bit values (9 bytes each) at their longest.
+    private static let maximumSeqAckBytes = 26
 
     /// Writes the two keys and non-negative integers in msgpack-c's smallest formats (what
     /// `msgpack_pack_int64` chooses for them).

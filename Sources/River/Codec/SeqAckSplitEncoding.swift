@@ -4,11 +4,11 @@
 /// The parts joined with ``appendSeqAck(seq:ack:to:)`` between them must equal
 /// ``RiverCodec/encode(_:)`` of the message with that seq and ack, byte for byte.
 protocol SeqAckSplitEncoding: RiverCodec {
-    /// The bytes before the `seq` key (with room reserved for `extraCapacity` more) and the
-    /// bytes after the `ack` value. `message.seq` and `message.ack` are ignored.
-    func encodeAroundSeqAck(
-        _ message: TransportMessage, extraCapacity: Int
-    ) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8])
+    /// The bytes before the `seq` key and the bytes after the `ack` value; `message.seq` and
+    /// `message.ack` are ignored. The head's capacity is exactly enough for the seq and ack at
+    /// their longest and the tail, so appending them never reallocates, and a message held in
+    /// the send buffer wastes at most a few dozen bytes.
+    func encodeAroundSeqAck(_ message: TransportMessage) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8])
 
     /// Appends the `seq` and `ack` keys and values as ``RiverCodec/encode(_:)`` writes them.
     func appendSeqAck(seq: Int, ack: Int, to bytes: inout [UInt8])

@@ -19,9 +19,6 @@ extension SessionStateMachine {
         private let clientID: String
         private let serverID: String
 
-        /// The most bytes the seq and ack (keys and values) take in any codec.
-        private static let seqAckCapacity = 64
-
         /// An encoder for messages from `clientID` to `serverID` in `codec`.
         package init(codec: any RiverCodec, clientID: String, serverID: String) {
             self.codec = codec
@@ -39,7 +36,7 @@ extension SessionStateMachine {
                 serviceName: outbound.serviceName, procedureName: outbound.procedureName, tracing: outbound.tracing)
             guard let split else { return PreparedMessage(head: [], tail: [], whole: message) }
             do {
-                let (head, tail) = try split.encodeAroundSeqAck(message, extraCapacity: Self.seqAckCapacity)
+                let (head, tail) = try split.encodeAroundSeqAck(message)
                 return PreparedMessage(head: head, tail: tail, whole: nil)
             } catch {
                 throw .encoding(error.message)
