@@ -235,19 +235,47 @@ struct MessagePackPacker: ~Copyable {
         }
     }
 
+    /// Hands `count` bytes at `bytes` to the packer's writer in one call.
+    @inline(__always)
+    private static func write(_ pk: UnsafeMutablePointer<msgpack_packer>, _ bytes: UnsafeRawPointer, _ count: Int) {
+        _ = pk.pointee.callback(pk.pointee.data, bytes.assumingMemoryBound(to: CChar.self), count)
+    }
+
+    /// A short static string (at most 31 bytes: a fixstr). Header and body go to the writer in
+    /// one call, where `msgpack_pack_str` and `msgpack_pack_str_body` would make two.
     @inline(__always)
     static func packStatic(_ pk: UnsafeMutablePointer<msgpack_packer>, _ s: StaticString) {
         let count = s.utf8CodeUnitCount
-        msgpack_pack_str(pk, count)
-        s.utf8Start.withMemoryRebound(to: CChar.self, capacity: count) { _ = msgpack_pack_str_body(pk, $0, count) }
+        guard count <= 31 else {
+            msgpack_pack_str(pk, count)
+            s.utf8Start.withMemoryRebound(to: CChar.self, capacity: count) { _ = msgpack_pack_str_body(pk, $0, count) }
+            return
+        }
+        packShort(pk, UnsafeRawBufferPointer(start: s.utf8Start, count: count))
     }
 
     @inline(__always)
     static func pack(_ pk: UnsafeMutablePointer<msgpack_packer>, _ s: String) {
         var s = s
         s.withUTF8 { utf8 in
+            if utf8.count <= 31 {
+                packShort(pk, UnsafeRawBufferPointer(utf8))
+                return
+            }
             msgpack_pack_str(pk, utf8.count)
-            if let base = utf8.baseAddress, utf8.count > 0 { msgpack_pack_str_body(pk, base, utf8.count) }
+            if let base = utf8.baseAddress { msgpack_pack_str_body(pk, base, utf8.count) }
+        }
+    }
+
+    /// A fixstr (at most 31 bytes), header and body in one write: the same bytes
+    /// `msgpack_pack_str` + `msgpack_pack_str_body` produce.
+    @inline(__always)
+    private static func packShort(_ pk: UnsafeMutablePointer<msgpack_packer>, _ utf8: UnsafeRawBufferPointer) {
+        withUnsafeTemporaryAllocation(byteCount: 32, alignment: 1) { buffer in
+            guard let base = buffer.baseAddress else { return }
+            base.storeBytes(of: 0xA0 | UInt8(utf8.count), as: UInt8.self)
+            if let source = utf8.baseAddress, utf8.count > 0 { (base + 1).copyMemory(from: source, byteCount: utf8.count) }
+            write(pk, base, utf8.count + 1)
         }
     }
 
