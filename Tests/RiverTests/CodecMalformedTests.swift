@@ -55,6 +55,24 @@ struct CodecMalformedTests {
         Self.expectError(codec, try Self.frame(codec, Self.validFields + [field]), mentioning: key)
     }
 
+    @Test("msgpack: a seq beyond Int.max (uint64) is refused by name")
+    func hugeSeq() throws {
+        let codec = NamedCodec.msgpack
+        var fields = Self.validFields
+        fields.removeAll { $0.0 == "seq" }
+        let bytes = try Self.frame(codec, fields + [("seq", 127)])
+        // `a3 's' 'e' 'q' 7f` -> `a3 's' 'e' 'q' cf ff ff ff ff ff ff ff ff`.
+        let marker: [UInt8] = [0xA3, 0x73, 0x65, 0x71, 0x7F]
+        guard let start = (0...(bytes.count - marker.count)).first(where: { Array(bytes[$0..<$0 + marker.count]) == marker }) else {
+            Issue.record("seq not found in the frame")
+            return
+        }
+        var huge = Array(bytes[..<(start + 4)])
+        huge += [0xCF] + [UInt8](repeating: 0xFF, count: 8)
+        huge += bytes[(start + marker.count)...]
+        Self.expectError(codec, huge, mentioning: "'seq'")
+    }
+
     @Test("a message that is not an object", arguments: NamedCodec.all, [RiverValue.null, 1, "x", [1, 2]])
     func notAnObject(_ codec: NamedCodec, _ value: RiverValue) throws {
         Self.expectError(codec, try codec.encodeValue(value))

@@ -165,6 +165,33 @@ struct EnvelopeBuilder {
         present |= 1 << key.rawValue
     }
 
+    /// Records a string field already known to be a string (a fast path without a RiverValue).
+    /// `key` must be one of the string fields.
+    mutating func setString(_ key: EnvelopeKey, _ value: String) {
+        switch key {
+        case .id: message.id = value
+        case .from: message.from = value
+        case .to: message.to = value
+        case .streamId: message.streamId = value
+        case .serviceName: message.serviceName = value
+        case .procedureName: message.procedureName = value
+        case .seq, .ack, .controlFlags, .payload, .tracing: return
+        }
+        present |= 1 << key.rawValue
+    }
+
+    /// Records a non-negative integer field (a fast path without a RiverValue). `key` must be
+    /// `seq`, `ack` or `controlFlags`.
+    mutating func setInteger(_ key: EnvelopeKey, _ value: Int) {
+        switch key {
+        case .seq: message.seq = value
+        case .ack: message.ack = value
+        case .controlFlags: message.controlFlags = ControlFlags(rawValue: value)
+        case .id, .from, .to, .streamId, .serviceName, .procedureName, .payload, .tracing: return
+        }
+        present |= 1 << key.rawValue
+    }
+
     /// Records an already validated trace context (a fast path that skips building a map).
     mutating func setTracing(_ context: TracingContext) {
         message.tracing = context

@@ -94,11 +94,30 @@ public struct MessagePackCodec: RiverCodec {
                     _ = try MessagePackUnpacker.value(kvs[i].val, depth: 1)
                     continue
                 }
-                if known == .tracing, let tracing = try MessagePackUnpacker.tracing(kvs[i].val) {
-                    builder.setTracing(tracing)
+                let value = kvs[i].val
+                // Fast paths for well-typed fields (no RiverValue in between); anything else
+                // goes through `set`, which also names the field in type errors.
+                switch (known, value.type) {
+                case (.tracing, _):
+                    if let tracing = try MessagePackUnpacker.tracing(value) {
+                        builder.setTracing(tracing)
+                        continue
+                    }
+                case (.id, MSGPACK_OBJECT_STR), (.from, MSGPACK_OBJECT_STR), (.to, MSGPACK_OBJECT_STR),
+                    (.streamId, MSGPACK_OBJECT_STR), (.serviceName, MSGPACK_OBJECT_STR),
+                    (.procedureName, MSGPACK_OBJECT_STR):
+                    builder.setString(known, try MessagePackUnpacker.string(value.via.str))
                     continue
+                case (.seq, MSGPACK_OBJECT_POSITIVE_INTEGER), (.ack, MSGPACK_OBJECT_POSITIVE_INTEGER),
+                    (.controlFlags, MSGPACK_OBJECT_POSITIVE_INTEGER):
+                    if value.via.u64 <= UInt64(Int.max) {
+                        builder.setInteger(known, Int(value.via.u64))
+                        continue
+                    }
+                default:
+                    break
                 }
-                try builder.set(known, MessagePackUnpacker.value(kvs[i].val, depth: 1))
+                try builder.set(known, MessagePackUnpacker.value(value, depth: 1))
             }
         }
         return try builder.build()
