@@ -94,7 +94,7 @@ final class LWSRuntime: @unchecked Sendable {
 
         LWSRuntimeBox.instance.runtime = self
         let thread = Thread { [self] in
-            Self.serviceThreadIdentity.store(Self.currentThreadIdentity, ordering: .releasing)
+            Self.serviceThreadIdentity.store(ThreadIdentity.current, ordering: .releasing)
             WakeupBatch.shared.adoptCurrentThread()
             while true {
                 _ = lws_service(self.context, 0)
@@ -111,18 +111,10 @@ final class LWSRuntime: @unchecked Sendable {
     /// The service thread's `pthread_self()`, once it runs (0 before).
     private static let serviceThreadIdentity = Atomic<UInt>(0)
 
-    private static var currentThreadIdentity: UInt {
-        #if canImport(Darwin)
-        UInt(bitPattern: pthread_self())
-        #else
-        UInt(pthread_self())
-        #endif
-    }
-
     /// Whether the caller runs on the service thread (inside an lws callback or a handler
     /// called from one), where lws may be called directly.
     static var isServiceThread: Bool {
-        serviceThreadIdentity.load(ordering: .acquiring) == currentThreadIdentity
+        serviceThreadIdentity.load(ordering: .acquiring) == ThreadIdentity.current
     }
 
     /// Queues `command` and wakes the service thread (at most one wake-up in flight).

@@ -27,23 +27,15 @@ package final class WakeupBatch: Sendable {
     /// A batch no thread has adopted yet.
     package init() {}
 
-    private static var currentThread: UInt {
-        #if canImport(Darwin)
-        UInt(bitPattern: pthread_self())
-        #else
-        UInt(pthread_self())
-        #endif
-    }
-
     /// Makes the calling thread the batching thread: from now on its wake-ups wait for
     /// ``flush()``, which it must call after every pass of its event loop.
     package func adoptCurrentThread() {
-        owner.store(Self.currentThread, ordering: .releasing)
+        owner.store(ThreadIdentity.current, ordering: .releasing)
     }
 
     /// Resumes `task`, or defers it to the next ``flush()`` on the batching thread.
     package func resume(_ task: UnsafeContinuation<Void, Never>) {
-        if owner.load(ordering: .acquiring) == Self.currentThread {
+        if owner.load(ordering: .acquiring) == ThreadIdentity.current {
             pending.withLock { $0.append(task) }
         } else {
             task.resume()
@@ -62,5 +54,17 @@ package final class WakeupBatch: Sendable {
             return tasks
         }
         for task in tasks { task.resume() }
+    }
+}
+
+/// The calling thread's `pthread_self()` as an integer, to compare threads through an atomic.
+package enum ThreadIdentity {
+    /// The calling thread's identity (never 0).
+    package static var current: UInt {
+        #if canImport(Darwin)
+        UInt(bitPattern: pthread_self())
+        #else
+        UInt(pthread_self())
+        #endif
     }
 }
