@@ -3,11 +3,12 @@ import River
 import Synchronization
 import Testing
 
-/// Tasks parked on unsafe continuations, announced on `parked` as they park.
+/// Tasks parked on unsafe continuations, announced on `parked` as they park. (Locked with
+/// `AdaptiveMutex`, a pthread mutex, so that ThreadSanitizer sees the continuations handed over.)
 private final class Parking: Sendable {
-    let continuations = Mutex<[Int: UnsafeContinuation<Void, Never>]>([:])
+    let continuations = AdaptiveMutex<[Int: UnsafeContinuation<Void, Never>]>([:])
     /// The tasks that got past their park.
-    let finished = Mutex<Set<Int>>([])
+    let finished = AdaptiveMutex<Set<Int>>([])
     let parked: AsyncStream<Int>
     let announce: AsyncStream<Int>.Continuation
 

@@ -1,5 +1,4 @@
 import DequeModule
-import Synchronization
 
 /// One call's inbound events: the transport queues them in order, one task reads them.
 ///
@@ -30,8 +29,10 @@ package final class CallInbox: Sendable {
         }
     }
 
-    /// Inline (no allocation per call) and rarely contended: one pusher, one reader.
-    private let state = Mutex(State())
+    /// A pthread mutex rather than `Synchronization.Mutex`: ThreadSanitizer sees it order the
+    /// hand-over of the reader's continuation between threads (it does not model the futex
+    /// `Mutex` uses on Linux, and reports every such hand-over as a race).
+    private let state = AdaptiveMutex(State())
 
     /// An open, empty inbox.
     package init() {}
