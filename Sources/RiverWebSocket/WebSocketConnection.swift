@@ -415,7 +415,8 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         let frames = transmitFrames
         frames.removeAll()
         var budget = Self.maximumFrameSize
-        var finishedCallback = false
+        /// The queue ran empty (and the write was disarmed): no further callback is needed.
+        var drained = false
         while budget > 0 {
             if transmitMessage == nil {
                 let action = shared.withLock { shared -> WriteAction in
@@ -439,7 +440,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
                 }
                 switch action {
                 case .idle:
-                    finishedCallback = true
+                    drained = true
                 case .drop:
                     return -1
                 case .close(let code, let reason):
@@ -456,7 +457,8 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             budget -= appendNextFrame()
         }
         if frames.count > 0 {
-            // LWS_WRITE_HTTP (alias LWS_WRITE_RAW): the bytes are whole frames already; lws only sends (or keeps) them.
+            // LWS_WRITE_HTTP (alias LWS_WRITE_RAW): the bytes are whole frames already; lws only
+            // sends them (or keeps what the socket does not take).
             let written = lws_write(
                 wsi, frames.storage.assumingMemoryBound(to: UInt8.self), frames.count, LWS_WRITE_HTTP)
             frames.removeAll()
@@ -465,7 +467,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
                 return -1
             }
         }
-        if !finishedCallback { lws_callback_on_writable(wsi) }
+        if !drained { lws_callback_on_writable(wsi) }
         return 0
     }
 
