@@ -29,7 +29,10 @@ package final class WebSocketFrameBuffer {
     package init(masked: Bool, entropy: @escaping (UnsafeMutableRawBufferPointer) -> Void = MaskKeys.systemEntropy) {
         self.masked = masked
         self.keys = MaskKeys(entropy: entropy)
-        capacity = 64 * 1024
+        // Small to start with: most connections only ever batch a few small messages. A
+        // connection that sends large ones keeps what it grew to (at most one callback's batch,
+        // about 512 KiB), as the fixed 256 KiB scratch buffer before it did.
+        capacity = 4 * 1024
         storage = .allocate(byteCount: capacity, alignment: 16)
     }
 

@@ -56,6 +56,22 @@ struct OutboundEncoderTests {
         }
     }
 
+    @Test("negative seq and ack (never assigned, still encoded exactly) match the whole encoding", arguments: [JSONCodec() as any RiverCodec, MessagePackCodec()])
+    func negativeNumbers(codec: any RiverCodec) throws {
+        let encoder = SessionStateMachine.OutboundEncoder(codec: codec, clientID: "client", serverID: "SERVER")
+        let outbound = Self.outbounds[1]
+        let prepared = try encoder.prepare(outbound)
+        // The message id, from a copy sent with numbers the decoder accepts.
+        let id = try codec.decode(encoder.bytes(of: prepared, seq: 0, ack: 0)).id
+        for number in [-1, -32, -33, -128, -129, -32_768, -32_769, -2_147_483_648, -2_147_483_649, Int.min] {
+            let bytes = try encoder.bytes(of: prepared, seq: number, ack: number)
+            let expected = TransportMessage(
+                id: id, from: "client", to: "SERVER", seq: number, ack: number, streamId: outbound.streamId,
+                controlFlags: outbound.controlFlags, payload: outbound.payload)
+            #expect(bytes == (try codec.encode(expected)), "\(codec.name) \(number)")
+        }
+    }
+
     /// A codec the encoder cannot split (it is not one of River's own).
     struct WrappedCodec: RiverCodec {
         let inner = JSONCodec()

@@ -172,8 +172,8 @@ extension MessagePackCodec: SeqAckSplitEncoding {
     /// `seq` and `ack` keys (4 bytes each) with 64-bit values (9 bytes each) at their longest.
     private static let maximumSeqAckBytes = 26
 
-    /// Writes the two keys and non-negative integers in msgpack-c's smallest formats (what
-    /// `msgpack_pack_int64` chooses for them).
+    /// Writes the two keys and integers exactly as ``encode(_:)`` does: each value in the
+    /// smallest format, the choice `msgpack_pack_int64` makes.
     func appendSeqAck(seq: Int, ack: Int, to bytes: inout [UInt8]) {
         func append(key: (UInt8, UInt8, UInt8), _ value: Int) {
             bytes.append(0xA3)
@@ -181,8 +181,23 @@ extension MessagePackCodec: SeqAckSplitEncoding {
             bytes.append(key.1)
             bytes.append(key.2)
             guard value >= 0 else {
-                bytes.append(0xD3)
-                withUnsafeBytes(of: Int64(value).bigEndian) { bytes.append(contentsOf: $0) }
+                // Never a seq or ack the session assigns; kept exact all the same.
+                switch value {
+                case (-32)...:
+                    bytes.append(UInt8(bitPattern: Int8(value)))
+                case (-128)...:
+                    bytes.append(0xD0)
+                    bytes.append(UInt8(bitPattern: Int8(value)))
+                case (-32_768)...:
+                    bytes.append(0xD1)
+                    withUnsafeBytes(of: Int16(value).bigEndian) { bytes.append(contentsOf: $0) }
+                case (-2_147_483_648)...:
+                    bytes.append(0xD2)
+                    withUnsafeBytes(of: Int32(value).bigEndian) { bytes.append(contentsOf: $0) }
+                default:
+                    bytes.append(0xD3)
+                    withUnsafeBytes(of: Int64(value).bigEndian) { bytes.append(contentsOf: $0) }
+                }
                 return
             }
             let unsigned = UInt64(value)

@@ -11,8 +11,8 @@ extension SessionStateMachine {
 
     /// Encodes one client's outbound messages as far as that is possible without the session:
     /// ids, names and the payload. Immutable, so a sender runs it before taking the lock the
-    /// machine lives under, and the locked ``SessionStateMachine/send(_:now:jitter:)-(PreparedMessage,_,_)``
-    /// only appends the seq and ack.
+    /// machine lives under, and the locked ``SessionStateMachine/send(_:now:jitter:into:)`` only
+    /// appends the seq and ack.
     package struct OutboundEncoder: Sendable {
         private let codec: any RiverCodec
         private let split: (any SeqAckSplitEncoding)?

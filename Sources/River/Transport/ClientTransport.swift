@@ -303,6 +303,7 @@ package final class ClientTransport: Sendable {
                 if inner.closed || inner.draining {
                     return .failure(RiverError(code: .unexpectedDisconnect, message: "transport is closed"))
                 }
+                // Taken exactly once: past this point the loop always ends.
                 guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return nil }
                 inner.streams[streamID] = registration
                 do throws(RiverError) {
@@ -346,6 +347,7 @@ package final class ClientTransport: Sendable {
         while true {
             let result = locked { inner -> Result<Int, RiverError>? in
                 if waitForRoom, !inner.machine.hasRoom(forBytes: 0) { return nil }
+                // Taken exactly once: past this point the loop always ends.
                 guard let message = prepared.take() else { return nil }
                 return Result { () throws(RiverError) -> Int in
                     try send(message, streamID: outbound.streamId, in: &inner)
@@ -363,10 +365,11 @@ package final class ClientTransport: Sendable {
     /// local side; once the server's side is closed too, the stream is unregistered.
     @discardableResult
     package func sendNow(_ outbound: SessionStateMachine.Outbound) throws(RiverError) -> Int {
-        var prepared: SessionStateMachine.PreparedMessage? = try prepare(outbound)
+        // Control messages are rare: this copy (the machine then copies the bytes once more to
+        // append seq and ack) is not worth the hand-over the hot paths use.
+        let prepared = try prepare(outbound)
         return try locked { inner throws(RiverError) -> Int in
-            guard let message = prepared.take() else { throw RiverError(code: .cancel, message: "the message was sent already") }
-            let seq = try send(message, streamID: outbound.streamId, in: &inner)
+            let seq = try send(prepared, streamID: outbound.streamId, in: &inner)
             if outbound.controlFlags.contains(.streamClosed), var registration = inner.streams[outbound.streamId] {
                 if registration.remoteClosed {
                     inner.remove(streamID: outbound.streamId)
