@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "River", targets: ["River"]),
         .library(name: "RiverWebSocket", targets: ["RiverWebSocket"]),
+        .library(name: "RiverTesting", targets: ["RiverTesting"]),
         .library(name: "RiverTestServer", targets: ["RiverTestServer"]),
         .executable(name: "river", targets: ["river"]),
         .executable(name: "river-codegen", targets: ["river-codegen"]),
@@ -49,6 +50,14 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            exclude: ["Performance/README.md"],
+            swiftSettings: swiftSettings
+        ),
+        // Test doubles for River's connection layer (in-memory connections), for tests and
+        // in-process servers; not part of the shipped client.
+        .target(
+            name: "RiverTesting",
+            dependencies: ["River"],
             swiftSettings: swiftSettings
         ),
         // River connections over libwebsockets (client, and the listener the test server uses).
@@ -77,6 +86,7 @@ let package = Package(
             name: "RiverTestServer",
             dependencies: [
                 "River",
+                "RiverTesting",
                 "RiverWebSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -167,7 +177,7 @@ let package = Package(
 
         .testTarget(
             name: "RiverTests",
-            dependencies: ["River"],
+            dependencies: ["River", "RiverTesting"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -177,13 +187,13 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverWebSocketTests",
-            dependencies: ["River", "RiverWebSocket", "RiverTLSFixtures"],
+            dependencies: ["River", "RiverTesting", "RiverWebSocket", "RiverTLSFixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RiverIntegrationTests",
             dependencies: [
-                "River", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient", "RiverChaos",
+                "River", "RiverTesting", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient", "RiverChaos",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

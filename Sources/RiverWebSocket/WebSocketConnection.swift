@@ -18,7 +18,7 @@ import Synchronization
 // property named `serviceThread...` and the receive/transmit buffers are only touched on the
 // libwebsockets service thread (from the protocol callback or a drained command), which is a
 // single thread. The rest is immutable.
-public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
+public final class WebSocketConnection: RiverFastPathConnection, @unchecked Sendable {
     enum Role { case client, server }
 
     private enum ConnectState {
@@ -75,7 +75,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     }
 
     /// Hands inbound events to `handler` on the libwebsockets service thread (see
-    /// ``RiverConnection/deliverEvents(to:)``).
+    /// ``RiverFastPathConnection/deliverEvents(to:)``).
     /// - Returns: `false` when ``events`` was already taken.
     public func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool {
         let flush = shared.withLock { shared -> Bool? in

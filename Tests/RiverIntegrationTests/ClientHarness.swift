@@ -1,5 +1,6 @@
 import Logging
 import River
+import RiverTesting
 import RiverTestServer
 import RiverWebSocket
 import Testing

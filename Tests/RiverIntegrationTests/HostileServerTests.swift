@@ -1,4 +1,5 @@
 import River
+import RiverTesting
 import RiverTestServer
 import RiverWebSocket
 import Testing

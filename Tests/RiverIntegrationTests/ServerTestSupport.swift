@@ -1,5 +1,6 @@
 import Foundation
 import River
+import RiverTesting
 import RiverTestServer
 import Synchronization
 import Testing

@@ -46,16 +46,6 @@ struct CallInboxTests {
         #expect(received == expected)
     }
 
-    @Test("the transport's reason for ending the call is recorded once, the first one wins")
-    func failureRecord() {
-        let inbox = CallInbox()
-        #expect(inbox.failure == nil)
-        inbox.recordFailure(RiverError(code: .unexpectedDisconnect, message: "lost"))
-        inbox.recordFailure(RiverError(code: .cancel, message: "later"))
-        #expect(inbox.failure?.code == .unexpectedDisconnect)
-        #expect(inbox.failure?.message == "lost")
-    }
-
     @Test("a reader waiting or not gets the pushed event once the returned reader is resumed")
     func pushWakesTheReader() async {
         for _ in 0..<200 {

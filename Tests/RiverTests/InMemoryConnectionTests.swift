@@ -1,5 +1,6 @@
 import Testing
 @testable import River
+import RiverTesting
 
 @Suite("In-memory connection", .timeLimit(.minutes(1)))
 struct InMemoryConnectionTests {

@@ -1,4 +1,5 @@
 import River
+import RiverTesting
 import RiverWebSocket
 import Synchronization
 import Testing
@@ -55,6 +56,7 @@ struct WebSocketCallbackDeliveryTests {
             _ = try await closure(&serverEvents)
 
             let recorder = Recorder()
+            let client = try #require(client as? any RiverFastPathConnection)
             #expect(client.deliverEvents { recorder.record($0) })
             await recorder.closed.wait()
             #expect(recorder.messages == (0..<100).map(numbered))
@@ -118,10 +120,10 @@ struct WebSocketCallbackDeliveryTests {
         }
     }
 
-    @Test("in-memory connections do not call back: callers fall back to events")
+    @Test("in-memory connections have no fast path: callers read events")
     func inMemoryConnectionsUseTheStream() async throws {
         let (client, server) = InMemoryConnection.makePair()
-        #expect(!server.deliverEvents { _ in })
+        #expect(!((server as any RiverConnection) is any RiverFastPathConnection))
         var events = server.events.makeAsyncIterator()
         client.send([3])
         #expect(try await nextMessage(&events) == [3])

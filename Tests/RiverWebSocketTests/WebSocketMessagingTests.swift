@@ -25,6 +25,7 @@ struct WebSocketMessagingTests {
     func enqueueAndFlush() async throws {
         try await withConnectedPair { client, server in
             var serverEvents = server.events.makeAsyncIterator()
+            let client = try #require(client as? any RiverFastPathConnection)
             #expect(client.enqueue([1]))
             #expect(!client.enqueue([2]))
             client.send([3])  // joins the armed write without waking anything itself

@@ -1,32 +1,14 @@
-import DequeModule
-import Synchronization
-
-/// The shared, thread-safe half of one call: its stream id, what each side has closed, and
-/// the sends a writer or a cancellation makes.
+/// A handle on one call: its stream id and inbox. The call's state (which sides closed, why
+/// it ended, unacknowledged requests) lives in its ``ClientTransport``, which a call asks and
+/// never second-guesses.
+///
+/// This is the one place a call is opened, written, read (``CallReader``) and ended.
 final class Call: Sendable {
-    private struct Flags {
-        var localClosed = false
-        var remoteClosed = false
-        var finished = false
-        /// The transport no longer routes messages to this call.
-        var unregistered = false
-        /// Seqs of written requests the server has not acknowledged yet (bounded by the send buffer).
-        var unackedSeqs: Deque<Int> = []
-        var sent = 0
-        var acknowledged = 0
-        /// The session the call was opened on; its messages never move to another.
-        var sessionID: String?
-        /// Why the call ended locally (lost session, cancel, deadline), if it did.
-        var terminalError: RiverError?
-    }
-
     let transport: ClientTransport
     let streamID: String
     let kind: ProcedureKind
-    /// Where the transport delivers the call's messages, and records why it ended the call
-    /// (a lost session, a server cancel): the transport's table holds the inbox, never the call.
+    /// Where the transport delivers the call's messages.
     let inbox: CallInbox
-    private let flags = Mutex(Flags())
 
     private init(transport: ClientTransport, streamID: String, kind: ProcedureKind) {
         self.transport = transport
@@ -35,66 +17,36 @@ final class Call: Sendable {
         self.inbox = CallInbox()
     }
 
-    /// Which sides are closed and whether (and why) the call ended, with the transport's
-    /// reason for ending it folded in: it counts as finished, and as the terminal error unless
-    /// the call ended itself first. Scalars only: copying the flags would share (and then
-    /// copy on the next append) the unacknowledged-seq queue.
-    private struct Status {
-        var localClosed: Bool
-        var remoteClosed: Bool
-        var finished: Bool
-        var terminalError: RiverError?
-    }
-
-    private func status() -> Status {
-        var status = flags.withLock {
-            Status(localClosed: $0.localClosed, remoteClosed: $0.remoteClosed, finished: $0.finished, terminalError: $0.terminalError)
-        }
-        if let failure = inbox.failure {
-            status.finished = true
-            if status.terminalError == nil { status.terminalError = failure }
-        }
-        return status
-    }
-
-    /// Registers a new stream and sends its open message.
-    static func open<Init: Encodable & Sendable>(
+    /// Runs one call: registers its stream, then, within the call's lifetime (the deadline
+    /// and task cancellation cover opening it too), sends its open message and runs `body`.
+    /// When `body` ends, a call that is still open is closed (CLOSE) or cancelled, and the
+    /// transport forgets it.
+    static func run<Init: Encodable & Sendable, Value>(
         transport: ClientTransport, service: String, procedure: String, initPayload: Init, kind: ProcedureKind,
-        tracing: TracingContext?
-    ) async throws(RiverError) -> Call {
+        options: CallOptions, _ body: (Call) async throws -> Value
+    ) async throws -> Value {
         let payload = try encodePayload(initPayload, what: "init")
-        let streamID = RiverID.generate()
-        let call = Call(transport: transport, streamID: streamID, kind: kind)
+        let call = Call(transport: transport, streamID: RiverID.generate(), kind: kind)
+        try transport.register(streamID: call.streamID, inbox: call.inbox)
+        defer { transport.release(streamID: call.streamID) }
         var openFlags: ControlFlags = .streamOpen
-        if kind == .rpc || kind == .subscription {
-            openFlags.insert(.streamClosed)
-            call.flags.withLock { $0.localClosed = true }
+        if kind == .rpc || kind == .subscription { openFlags.insert(.streamClosed) }
+        let open = SessionStateMachine.Outbound(
+            streamId: call.streamID, controlFlags: openFlags, payload: payload,
+            serviceName: service, procedureName: procedure, tracing: options.tracing ?? .empty)
+        return try await call.withLifetime(options: options) {
+            try await transport.open(open)
+            return try await body(call)
         }
-        let outbound = SessionStateMachine.Outbound(
-            streamId: streamID, controlFlags: openFlags, payload: payload,
-            serviceName: service, procedureName: procedure, tracing: tracing ?? .empty)
-        do {
-            let sessionID = try await transport.open(outbound, inbox: call.inbox)
-            call.flags.withLock { $0.sessionID = sessionID }
-        } catch {
-            // Refused (closed or shutting-down transport, too large): never registered.
-            call.flags.withLock {
-                $0.finished = true
-                $0.unregistered = true
-            }
-            throw error
-        }
-        return call
     }
 
-    /// Whether the call can no longer send (cancelled, failed, or ended by the server).
-    var isFinished: Bool { status().finished }
+    /// Why the call ended other than by both sides closing (lost session, a cancel by either
+    /// side, the deadline), if it did.
+    var endedError: RiverError? { transport.endedError(of: streamID) }
 
-    /// Runs `body` as the call's lifetime: task cancellation and the deadline cancel the call;
-    /// when `body` ends, a call that is still open is closed (CLOSE) or cancelled.
-    func withLifetime<Value>(options: CallOptions, _ body: () async throws -> Value) async throws -> Value {
-        defer { endOfScope() }
-        return try await withTaskCancellationHandler {
+    /// Runs `body` as the call's lifetime: task cancellation and the deadline cancel the call.
+    private func withLifetime<Value>(options: CallOptions, _ body: () async throws -> Value) async throws -> Value {
+        try await withTaskCancellationHandler {
             guard let timeout = options.timeout else { return try await body() }
             return try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in
                 group.addTask {
@@ -111,100 +63,22 @@ final class Call: Sendable {
 
     /// Sends one request (waits for buffer room).
     func write(_ payload: RiverValue) async throws(RiverError) {
-        let current = status()
-        guard !current.localClosed, !current.finished else {
-            throw current.terminalError ?? RiverError(code: .cancel, message: "the request side of this call is closed")
-        }
-        let seq = try await transport.send(
-            SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload), waitForRoom: true)
-        flags.withLock {
-            $0.unackedSeqs.append(seq)
-            $0.sent += 1
-        }
+        try await transport.write(payload, on: streamID)
     }
 
-    /// Closes the request side: sends CLOSE once. A no-op when already closed or finished.
+    /// Closes the request side: sends CLOSE once. A no-op when already closed or ended.
     func finish() throws(RiverError) {
-        let failed = inbox.failure != nil
-        let (send, remoteClosed) = flags.withLock { flags -> (Bool, Bool) in
-            guard !flags.localClosed, !flags.finished, !failed else { return (false, flags.remoteClosed) }
-            flags.localClosed = true
-            return (true, flags.remoteClosed)
-        }
-        guard send else { return }
-        try transport.sendNow(
-            SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamClosed, payload: ControlPayload.close.value))
-        // With both sides closed, the transport has unregistered the stream.
-        if remoteClosed { flags.withLock { $0.unregistered = true } }
+        try transport.closeRequests(of: streamID)
     }
 
-    /// Cancels the call: sends CANCEL once (unless both sides already closed) and ends the
-    /// stream locally with `error`. Later calls are no-ops.
+    /// Cancels the call: sends CANCEL once (unless it is over) and ends it locally with
+    /// `error`. Later calls are no-ops.
     func cancel(_ error: RiverError) {
-        let failed = inbox.failure != nil
-        let send = flags.withLock { flags -> Bool in
-            guard !flags.finished, !failed, !(flags.localClosed && flags.remoteClosed) else { return false }
-            flags.finished = true
-            flags.unregistered = true  // `transport.cancel` removes the registration
-            return true
-        }
-        guard send else { return }
-        let cancel = ResultEnvelope.error(ErrorPayload(code: ReservedErrorCode.cancel, message: "cancelled by client"))
-        transport.cancel(
-            streamID: streamID,
-            sending: SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamCancel, payload: cancel.value),
-            with: error)
-    }
-
-    /// The server closed its side. (Once this side has closed too, the transport has already
-    /// unregistered the stream when it delivered the close.)
-    func markRemoteClosed() {
-        flags.withLock { flags in
-            flags.remoteClosed = true
-            if flags.localClosed { flags.unregistered = true }
-        }
-    }
-
-    /// The call ended without a clean close (server cancel, lost session): send nothing more.
-    func markFinished() {
-        flags.withLock { $0.finished = true }
-        unregister()
-    }
-
-    /// Stops the transport routing messages to this call (once).
-    private func unregister() {
-        let first = flags.withLock { flags -> Bool in
-            defer { flags.unregistered = true }
-            return !flags.unregistered
-        }
-        if first { transport.unregister(streamID: streamID) }
+        transport.cancel(streamID: streamID, with: error)
     }
 
     /// Requests sent, and how many of them the server has acknowledged.
-    var progress: (sent: Int, acknowledged: Int) {
-        let ack = transport.acknowledgement
-        return flags.withLock { flags in
-            if let first = ack.firstUnacked, ack.sessionID == flags.sessionID {
-                while let oldest = flags.unackedSeqs.first, oldest < first {
-                    flags.unackedSeqs.removeFirst()
-                    flags.acknowledged += 1
-                }
-            }
-            return (flags.sent, flags.acknowledged)
-        }
-    }
-
-    private func endOfScope() {
-        let current = status()
-        let (localClosed, remoteClosed, finished) = (current.localClosed, current.remoteClosed, current.finished)
-        if finished || (localClosed && remoteClosed) {
-            unregister()
-        } else if remoteClosed {
-            try? finish()
-        } else {
-            cancel(RiverError(code: .cancel, message: "cancelled by client"))
-        }
-    }
+    var progress: (sent: Int, acknowledged: Int) { transport.progress(of: streamID) }
 
     static func encodePayload<T: Encodable>(_ value: T, what: String) throws(RiverError) -> RiverValue {
         do {
@@ -233,37 +107,25 @@ struct CallReader {
         _: Output.Type, _: Failure.Type
     ) async throws(RiverError) -> Result<Output, Failure>? {
         guard !done else { return nil }
-        while true {
-            guard let event = await call.inbox.next(interruptible: interruptible) else {
+        // The inbox ends early only when the call ended (its `.failed` event comes first) or
+        // when this reader's task is cancelled.
+        guard let event = await call.inbox.next(interruptible: interruptible) else {
+            done = true
+            throw call.endedError ?? RiverError(code: .cancel, message: "cancelled by client")
+        }
+        switch event {
+        case .failed(let error):
+            done = true
+            throw error
+        case .message(let message):
+            if message.controlFlags.contains(.streamCancel) {
                 done = true
-                if call.isFinished || Task.isCancelled {
-                    throw RiverError(code: .cancel, message: "cancelled by client")
-                }
-                return nil
+                throw Self.cancelError(message.payload)
             }
-            switch event {
-            case .failed(let error):
-                done = true
-                call.markFinished()
-                throw error
-            case .message(let message):
-                if message.controlFlags.contains(.streamCancel) {
-                    done = true
-                    call.markFinished()
-                    throw Self.cancelError(message.payload)
-                }
-                let closes = message.controlFlags.contains(.streamClosed)
-                if closes, case .close? = try? ControlPayload.parse(message.payload) {
-                    done = true
-                    call.markRemoteClosed()
-                    return nil
-                }
-                if closes {
-                    call.markRemoteClosed()
-                    done = true
-                }
-                return try Self.decodeResult(message.payload, Output.self, Failure.self)
-            }
+            let closes = message.controlFlags.contains(.streamClosed)
+            if closes { done = true }
+            if closes, case .close? = try? ControlPayload.parse(message.payload) { return nil }
+            return try Self.decodeResult(message.payload, Output.self, Failure.self)
         }
     }
 

@@ -170,10 +170,10 @@ public final class RiverClient: Sendable, Service {
         _ initPayload: Init,
         options: CallOptions = .defaults
     ) async throws -> Result<Output, Failure> {
-        let call = try await Call.open(
+        return try await Call.run(
             transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .rpc, tracing: options.tracing)
-        return try await call.withLifetime(options: options) {
+            initPayload: initPayload, kind: .rpc, options: options
+        ) { call in
             var reader = CallReader(call: call, interruptible: false)
             guard let result = try await reader.next(Output.self, Failure.self) else {
                 throw RiverError(code: .protocolViolation, message: "the server closed the rpc without a result")
@@ -192,16 +192,16 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         requests: (RequestWriter<Input>) async throws -> Void
     ) async throws -> Result<Output, Failure> {
-        let call = try await Call.open(
+        return try await Call.run(
             transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .upload, tracing: options.tracing)
-        return try await call.withLifetime(options: options) {
+            initPayload: initPayload, kind: .upload, options: options
+        ) { call in
             let writer = RequestWriter<Input>(call: call)
             var reader = CallReader(call: call, interruptible: false)
             do {
                 try await requests(writer)
                 try await writer.finish()
-            } catch let error as RiverError where call.isFinished {
+            } catch let error as RiverError where call.endedError != nil {
                 // The server ended the call early (a result or a cancel): report what it sent.
                 if let result = try await reader.next(Output.self, Failure.self) { return result }
                 throw error
@@ -223,10 +223,10 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         body: (ResponseStream<Output, Failure>) async throws -> Value
     ) async throws -> Value {
-        let call = try await Call.open(
+        return try await Call.run(
             transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .subscription, tracing: options.tracing)
-        return try await call.withLifetime(options: options) {
+            initPayload: initPayload, kind: .subscription, options: options
+        ) { call in
             try await body(ResponseStream(call: call))
         }
     }
@@ -241,10 +241,10 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         body: (RequestWriter<Input>, ResponseStream<Output, Failure>) async throws -> Value
     ) async throws -> Value {
-        let call = try await Call.open(
+        return try await Call.run(
             transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .stream, tracing: options.tracing)
-        return try await call.withLifetime(options: options) {
+            initPayload: initPayload, kind: .stream, options: options
+        ) { call in
             try await body(RequestWriter(call: call), ResponseStream(call: call))
         }
     }

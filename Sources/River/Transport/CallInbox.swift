@@ -13,8 +13,6 @@ package final class CallInbox: Sendable {
         var rest: Deque<ClientTransport.StreamEvent> = []
         var ended = false
         var reader: UnsafeContinuation<Void, Never>?
-        /// Why the transport ended the call, if it did (the first reason).
-        var failure: RiverError?
 
         var isEmpty: Bool { head == nil }
 
@@ -45,17 +43,6 @@ package final class CallInbox: Sendable {
             state.append(event)
             defer { state.reader = nil }
             return state.reader
-        }
-    }
-
-    /// Why the transport ended the call locally (lost session, server cancel), if it did.
-    /// Writers check it before sending, whether or not anyone reads the inbox.
-    package var failure: RiverError? { state.withLock { $0.failure } }
-
-    /// Records why the transport ended the call; the first reason is kept.
-    package func recordFailure(_ error: RiverError) {
-        state.withLock { state in
-            if state.failure == nil { state.failure = error }
         }
     }
 

@@ -2,40 +2,17 @@
 /// in-memory pipe in tests).
 ///
 /// A connection never reconnects; the session layer above it does. Implementations must be
-/// safe to call from any task.
+/// safe to call from any task. This is all a connection must do; connections that can save
+/// the transport a thread hop or a wake-up per message also adopt
+/// ``RiverFastPathConnection``.
 public protocol RiverConnection: AnyObject, Sendable {
     /// Queues one message to be sent as a single binary frame. Never blocks; after the
     /// connection closed the message is discarded.
     func send(_ message: [UInt8])
 
-    /// Queues `message` exactly like ``send(_:)`` (same order with other sends), but may leave
-    /// waking the I/O thread to ``flush()``, so that a caller holding a lock can do the
-    /// (possibly syscall-sized) wake-up after releasing it.
-    /// - Returns: Whether the caller must call ``flush()`` once it can. The default
-    ///   implementation sends at once and returns `false`.
-    func enqueue(_ message: [UInt8]) -> Bool
-
-    /// Wakes the I/O thread for messages queued with ``enqueue(_:)``. The default
-    /// implementation does nothing.
-    func flush()
-
     /// Inbound messages, in order, ending with exactly one ``RiverConnectionEvent/closed(_:)``.
-    /// There is one consumer; iterate it once. Use either this or
-    /// ``deliverEvents(to:)``, not both.
+    /// There is one consumer; iterate it once.
     var events: AsyncStream<RiverConnectionEvent> { get }
-
-    /// Asks the connection to hand its inbound events to `handler` directly, on the thread
-    /// that reads the network, instead of through ``events``: one thread hop less per message.
-    ///
-    /// The handler is called serially, in order, with every event not yet delivered and ending
-    /// with exactly one ``RiverConnectionEvent/closed(_:)``, after which it is released. It
-    /// runs on the connection's I/O thread, which other connections may share: keep it short
-    /// and hand slow work elsewhere. While it runs, no connection of that thread is read or
-    /// written, so blocking in it is only reasonable as deliberate back-pressure.
-    /// Call it at most once, instead of reading ``events``.
-    /// - Returns: `false` when this connection does not deliver by callback (or ``events`` was
-    ///   already taken); then read ``events``. The default implementation returns `false`.
-    func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool
 
     /// Starts a clean close: already-queued messages are flushed, then a close frame with
     /// `code` and `reason` is sent. Idempotent.
@@ -45,20 +22,33 @@ public protocol RiverConnection: AnyObject, Sendable {
     func abort()
 }
 
-extension RiverConnection {
-    /// Sends at once: nothing is left for ``flush()``.
-    public func enqueue(_ message: [UInt8]) -> Bool {
-        send(message)
-        return false
-    }
+/// A ``RiverConnection`` with the hooks the client transport uses on its hot paths, when a
+/// connection offers them (an opt-in refinement; the transport works without it):
+///
+/// * ``enqueue(_:)`` and ``flush()`` split a send in two, so the transport queues a message
+///   under its lock and wakes the I/O thread (a syscall) only after releasing it;
+/// * ``deliverEvents(to:)`` hands inbound events to the transport on the connection's own
+///   I/O thread, one thread hop less per message than ``RiverConnection/events``.
+public protocol RiverFastPathConnection: RiverConnection {
+    /// Queues `message` exactly like ``RiverConnection/send(_:)`` (same order with other
+    /// sends), but may leave waking the I/O thread to ``flush()``.
+    /// - Returns: Whether the caller must call ``flush()`` once it can.
+    func enqueue(_ message: [UInt8]) -> Bool
 
-    /// Nothing to wake: ``enqueue(_:)`` sent already.
-    public func flush() {}
+    /// Wakes the I/O thread for messages queued with ``enqueue(_:)``.
+    func flush()
 
-    /// Connections deliver through ``events`` unless they implement callbacks.
-    public func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool {
-        false
-    }
+    /// Asks the connection to hand its inbound events to `handler` directly, on the thread
+    /// that reads the network, instead of through ``RiverConnection/events``.
+    ///
+    /// The handler is called serially, in order, with every event not yet delivered and ending
+    /// with exactly one ``RiverConnectionEvent/closed(_:)``, after which it is released. It
+    /// runs on the connection's I/O thread, which other connections may share: keep it short
+    /// and hand slow work elsewhere. While it runs, no connection of that thread is read or
+    /// written, so blocking in it is only reasonable as deliberate back-pressure.
+    /// Call it at most once, instead of reading ``RiverConnection/events``.
+    /// - Returns: `false` when ``RiverConnection/events`` was already taken; then read that.
+    func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool
 }
 
 /// What a ``RiverConnection`` reports.

@@ -1,5 +1,6 @@
 public import Logging
-public import River
+import River
+public import RiverTesting
 public import RiverWebSocket
 
 /// Running the server on a WebSocket port or behind an in-memory connector.

@@ -166,7 +166,7 @@ public final class RiverTestServer: Sendable {
             let open = handle(event, on: id)
             if !open { closed.raise() }
         }
-        if connection.deliverEvents(to: dispatcher.dispatch) {
+        if let direct = connection as? any RiverFastPathConnection, direct.deliverEvents(to: dispatcher.dispatch) {
             await closed.wait()
             return
         }

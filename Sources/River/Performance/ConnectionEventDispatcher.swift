@@ -5,7 +5,7 @@ import Synchronization
 /// that is cheap, and on a serial queue of its own for a large message (and for whatever
 /// arrives while queued work is unfinished).
 ///
-/// Connections that deliver by callback (``RiverConnection/deliverEvents(to:)``) call back on
+/// Connections that deliver by callback (``RiverFastPathConnection/deliverEvents(to:)``) call back on
 /// an I/O thread that every connection of the process shares; decoding a message of many
 /// megabytes there would stall the others' reads, writes and heartbeats.
 ///

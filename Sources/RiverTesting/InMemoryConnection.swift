@@ -1,4 +1,5 @@
 import Synchronization
+public import River
 
 /// An in-memory ``RiverConnection``: one end of a pipe made by ``makePair()``.
 ///

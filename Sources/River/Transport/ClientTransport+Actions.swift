@@ -1,0 +1,70 @@
+import Logging
+
+/// Carrying out the machine's actions, under the transport's lock.
+extension ClientTransport {
+    /// Carries out actions in order, moving each out of `actions` (which ends empty, its memory
+    /// kept); async work is handed to ``run()``.
+    func perform(_ actions: inout [SessionStateMachine.Action], in inner: inout Inner) {
+        // Reversed once, then popped from the end: each action is moved out, not copied.
+        actions.reverse()
+        while let action = actions.popLast() {
+            switch action {
+            case .dial(let attempt):
+                jobsContinuation.yield(.dial(attempt))
+            case .abandonAttempt(let attempt):
+                if let current = inner.connection, current.attempt == attempt {
+                    current.connection.abort()
+                    inner.connection = nil
+                } else {
+                    inner.abandoned.insert(attempt)
+                }
+            case .constructMetadata(let attempt):
+                if inner.prefetching.remove(attempt) == nil {
+                    jobsContinuation.yield(.metadata(attempt))
+                }
+            case .constructRehandshakeMetadata(let sessionID):
+                jobsContinuation.yield(.rehandshake(sessionID))
+            case .write(let bytes):
+                guard let live = inner.connection else { break }
+                if let fastPath = live.fastPath {
+                    // The connection is woken after the lock is released (see `locked`).
+                    if fastPath.enqueue(bytes) { inner.flushWhenUnlocked = fastPath }
+                } else {
+                    live.connection.send(bytes)
+                }
+            case .closeConnection(let reason):
+                logger.debug("closing connection", metadata: ["river.reason": "\(reason)"])
+                inner.connection?.connection.close(code: 1000, reason: "")
+                inner.connection = nil
+            case .deliver(let message):
+                let streamID = message.streamId
+                if let reader = inner.streams[streamID]?.receive(message) { inner.wakeups.append(reader) }
+                if message.controlFlags.contains(.streamCancel) { inner.wakeRoomWaiters(of: streamID) }
+            case .failAllStreams(let message):
+                let error = RiverError(code: .unexpectedDisconnect, message: message)
+                // In place, by index: ending a stream changes a value, never the table's layout.
+                var index = inner.streams.startIndex
+                while index != inner.streams.endIndex {
+                    inner.streams.values[index].end(with: error, wakeups: &inner.wakeups)
+                    inner.streams.formIndex(after: &index)
+                }
+                // (The machine follows with `bufferHasRoom`, which wakes every writer waiting.)
+            case .bufferHasRoom:
+                for waiter in inner.roomWaiters.values { inner.wakeups.append(waiter.task) }
+                inner.roomWaiters.removeAll()
+            case .emit(let event):
+                log(event)
+                for subscriber in inner.subscribers.values { subscriber.yield(event) }
+            }
+        }
+    }
+
+    private func log(_ event: RiverEvent) {
+        switch event {
+        case .protocolError(let error):
+            logger.warning("river protocol error", metadata: ["river.error": "\(error)", "river.server_id": "\(serverID)"])
+        default:
+            logger.debug("river event", metadata: ["river.event": "\(event)", "river.server_id": "\(serverID)"])
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Logging
+
+/// Lifecycle and connections: ``run()``, connecting, closing, draining, event subscribers,
+/// and the child tasks that dial and feed a connection's events into the machine.
+extension ClientTransport {
+    /// Runs dialing, connection reading and timers until ``close()``.
+    package func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.runTimer() }
+            for await job in jobs {
+                switch job {
+                case .dial(let attempt):
+                    group.addTask { await self.dial(attempt: attempt) }
+                case .metadata(let attempt):
+                    group.addTask { await self.buildMetadata(attempt: attempt) }
+                case .rehandshake(let sessionID):
+                    group.addTask { await self.buildRehandshake(sessionID: sessionID) }
+                case .stop:
+                    group.cancelAll()
+                    return
+                }
+            }
+        }
+    }
+
+    /// Starts connecting now (otherwise the first send connects).
+    package func connect() {
+        apply { machine, now, jitter in machine.connect(now: now, jitter: jitter) }
+    }
+
+    /// Destroys the session: calls fail with UNEXPECTED_DISCONNECT; the next call starts a new one.
+    package func hardDisconnect() {
+        apply { machine, _, _ in machine.hardDisconnect() }
+    }
+
+    /// Closes for good: every stream fails, later sends fail with "transport is closed",
+    /// and ``run()`` returns.
+    package func close() {
+        let first = inner.withLock { inner -> Bool in
+            if inner.closed { return false }
+            inner.closed = true
+            return true
+        }
+        guard first else { return }
+        apply { machine, _, _ in machine.close() }
+        let subscribers = inner.withLock { inner in
+            let subscribers = Array(inner.subscribers.values)
+            inner.subscribers.removeAll()
+            return subscribers
+        }
+        for subscriber in subscribers { subscriber.finish() }
+        jobsContinuation.yield(.stop)
+        jobsContinuation.finish()
+    }
+
+    /// Graceful shutdown: new streams are refused at once; when the last registered stream
+    /// is released, the transport closes.
+    package func beginDraining() {
+        let idle = inner.withLock { inner -> Bool in
+            inner.draining = true
+            return inner.streams.isEmpty
+        }
+        if idle { close() }
+    }
+
+    /// A new subscription to connection and session events.
+    package func events() -> AsyncStream<RiverEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: RiverEvent.self, bufferingPolicy: .bufferingNewest(1024))
+        let id = inner.withLock { inner -> UInt64? in
+            if inner.closed { return nil }
+            let id = inner.nextSubscriberID
+            inner.nextSubscriberID += 1
+            inner.subscribers[id] = continuation
+            return id
+        }
+        if let id {
+            continuation.onTermination = { [weak self] _ in
+                _ = self?.inner.withLock { $0.subscribers.removeValue(forKey: id) }
+            }
+        } else {
+            continuation.finish()
+        }
+        return stream
+    }
+
+    // MARK: Child tasks
+
+    private func dial(attempt: UInt64) async {
+        let timeout = inner.withLock { $0.machine.configuration.connectionTimeout }
+        // With prefetching, the metadata (say, a token fetch) is built while the socket opens.
+        let prefetch = prefetchMetadata
+        async let prefetched: Result<RiverValue?, MetadataError>? = prefetch ? await constructMetadata() : nil
+        let connection: any RiverConnection
+        do {
+            connection = try await connector.connect(timeout: timeout)
+        } catch {
+            let fatal = isFatalConnectionError(error)
+            logger.debug("connect failed", metadata: ["river.error": "\(error)", "river.attempt": "\(attempt)"])
+            apply { machine, now, jitter in
+                machine.dialFailed(attempt: attempt, reason: "\(error)", fatal: fatal, now: now, jitter: jitter)
+            }
+            return
+        }
+        let fastPath = connection as? any RiverFastPathConnection
+        let accepted = locked { inner -> Bool in
+            if inner.abandoned.remove(attempt) != nil { return false }
+            var actions = inner.machine.dialSucceeded(attempt: attempt, now: clock.now)
+            guard case .handshaking(let current, _, _) = inner.machine.state, current == attempt else { return false }
+            inner.connection = LiveConnection(attempt: attempt, connection: connection, fastPath: fastPath)
+            if prefetch { inner.prefetching.insert(attempt) }
+            perform(&actions, in: &inner)
+            return true
+        }
+        guard accepted else {
+            connection.abort()
+            return
+        }
+        if let result = await prefetched {
+            apply { machine, now, _ in machine.metadataReady(attempt: attempt, result: result, now: now) }
+        }
+        // Connections that can call back on their I/O thread skip a hop through this task.
+        if let fastPath {
+            let dispatcher = ConnectionEventDispatcher(label: "river.client.inbound") { [self] event in
+                handle(event, attempt: attempt)
+            }
+            if fastPath.deliverEvents(to: dispatcher.dispatch) { return }
+        }
+        for await event in connection.events {
+            handle(event, attempt: attempt)
+        }
+    }
+
+    /// One event of the connection of `attempt`: a frame for the machine, or its end.
+    private func handle(_ event: RiverConnectionEvent, attempt: UInt64) {
+        switch event {
+        case .message(let bytes):
+            // Decoded before taking the lock, so other tasks' sends are not held up by it.
+            let decoded = Result { () throws(RiverCodecError) in try codec.decode(bytes) }
+            locked { inner in
+                let jitter = inner.random.nextFraction()
+                var actions = inner.takeActionBuffer()
+                defer { inner.returnActionBuffer(&actions) }
+                inner.machine.frameReceived(decoded: decoded, now: clock.now, jitter: jitter, into: &actions)
+                perform(&actions, in: &inner)
+            }
+        case .textMessage:
+            apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
+        case .closed(let closure):
+            locked { inner in
+                if inner.connection?.attempt == attempt { inner.connection = nil }
+                let jitter = inner.random.nextFraction()
+                var actions =
+                    closure.initiatedLocally && closure.code == 1009
+                    ? inner.machine.inboundMessageTooLarge(attempt: attempt, reason: closure.description)
+                    : inner.machine.connectionClosed(
+                        attempt: attempt, reason: closure.description, now: clock.now, jitter: jitter)
+                perform(&actions, in: &inner)
+            }
+        }
+    }
+
+    private func buildMetadata(attempt: UInt64) async {
+        let result = await constructMetadata()
+        apply { machine, now, _ in machine.metadataReady(attempt: attempt, result: result, now: now) }
+    }
+
+    private func constructMetadata() async -> Result<RiverValue?, MetadataError> {
+        guard let metadata else { return .success(nil) }
+        do {
+            return .success(try await metadata())
+        } catch {
+            return .failure(MetadataError("\(error)"))
+        }
+    }
+
+    private func buildRehandshake(sessionID: String) async {
+        guard let metadata else {
+            logger.warning("server asked for a rehandshake but no handshake metadata is configured")
+            return
+        }
+        do {
+            let value = try await metadata() ?? .null
+            apply { machine, now, jitter in
+                machine.rehandshakeMetadataReady(sessionID: sessionID, metadata: value, now: now, jitter: jitter)
+            }
+        } catch {
+            logger.error("could not build rehandshake metadata", metadata: ["river.error": "\(error)"])
+        }
+    }
+}

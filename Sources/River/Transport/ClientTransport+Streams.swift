@@ -1,0 +1,212 @@
+/// Streams: the one place where a call's stream is registered, opened, written, closed,
+/// cancelled and released. Every method takes the transport's lock, where the stream's
+/// ``StreamState`` lives.
+extension ClientTransport {
+    /// Registers a stream whose messages will arrive in `inbox`. Nothing is sent yet: see
+    /// ``open(_:)``. The caller must ``release(streamID:)`` it when its call ends.
+    /// - Throws: ``RiverError`` when the transport is closed or shutting down.
+    package func register(streamID: String, inbox: CallInbox) throws(RiverError) {
+        try inner.withLock { inner throws(RiverError) in
+            if inner.closed { throw Self.closedError }
+            if inner.draining { throw Self.drainingError }
+            inner.streams[streamID] = StreamState(inbox: inbox)
+        }
+    }
+
+    /// Sends a registered stream's open message, waiting for send-buffer room first.
+    /// - Throws: ``RiverError``: why the stream ended while it waited (deadline, cancel,
+    ///   closed transport), a transport that began shutting down, or the message's encoding.
+    package func open(_ outbound: SessionStateMachine.Outbound) async throws(RiverError) {
+        let streamID = outbound.streamId
+        // Moved out (`take()`) when sent, so the machine appends to its bytes without a copy.
+        var prepared: SessionStateMachine.PreparedMessage? = try prepare(outbound)
+        try await whenRoom(for: streamID) { inner throws(RiverError) -> Bool in
+            guard let index = inner.streams.index(forKey: streamID) else { throw Self.endedError }
+            if let error = inner.streams.values[index].endedWith { throw error }
+            if inner.draining { throw Self.drainingError }
+            // Taken exactly once: past this point the wait always ends.
+            guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return false }
+            try sendMessage(message, in: &inner)
+            let closes = outbound.controlFlags.contains(.streamClosed)
+            inner.streams[streamID]?.markOpened(in: inner.machine.sessionID, closingRequests: closes)
+            return true
+        }
+    }
+
+    /// Writes one request on an open stream, waiting for send-buffer room first.
+    /// - Throws: ``RiverError``: why the stream ended (also while waiting), a closed request
+    ///   side, or the message's size or encoding.
+    package func write(_ payload: RiverValue, on streamID: String) async throws(RiverError) {
+        var prepared: SessionStateMachine.PreparedMessage? = try prepare(
+            SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload))
+        try await whenRoom(for: streamID) { inner throws(RiverError) -> Bool in
+            guard let index = inner.streams.index(forKey: streamID) else { throw Self.endedError }
+            if let error = inner.streams.values[index].endedWith { throw error }
+            if inner.streams.values[index].localClosed { throw Self.requestSideClosedError }
+            guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return false }
+            let seq = try sendMessage(message, in: &inner)
+            inner.streams[streamID]?.recordWrite(seq: seq)
+            return true
+        }
+    }
+
+    /// Closes a stream's request side: sends CLOSE once. A no-op when it is closed already or
+    /// the stream is over.
+    /// - Throws: ``RiverError`` when the CLOSE cannot be sent.
+    package func closeRequests(of streamID: String) throws(RiverError) {
+        let close = try prepare(
+            SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamClosed, payload: ControlPayload.close.value))
+        try locked { inner throws(RiverError) in
+            guard let state = inner.streams[streamID], state.opened, !state.isOver, !state.localClosed else { return }
+            try sendMessage(close, in: &inner)
+            inner.streams[streamID]?.localClosed = true
+        }
+    }
+
+    /// Cancels a stream: sends CANCEL (when its open went out) and ends it with `error`, under
+    /// one lock, so no message the server sends afterwards (a CLOSE answering the cancel, say)
+    /// reaches its reader. A no-op once the stream is over.
+    package func cancel(streamID: String, with error: RiverError) {
+        locked { inner in
+            guard let state = inner.streams[streamID], !state.isOver else { return }
+            if state.opened { sendCancel(streamID, in: &inner) }
+            inner.endStream(streamID, with: error)
+        }
+    }
+
+    /// Releases a stream at the end of its call: one whose server side is still open is
+    /// cancelled, one whose request side is still open is closed; later messages for it are
+    /// dropped. A draining transport closes once its last stream is released.
+    package func release(streamID: String) {
+        locked { inner in
+            guard let state = inner.streams.removeValue(forKey: streamID) else { return }
+            if state.opened && !state.isOver {
+                if !state.remoteClosed {
+                    sendCancel(streamID, in: &inner)
+                } else if let close = try? prepare(
+                    SessionStateMachine.Outbound(
+                        streamId: streamID, controlFlags: .streamClosed, payload: ControlPayload.close.value))
+                {
+                    _ = try? sendMessage(close, in: &inner)
+                }
+            }
+            if let reader = state.inbox.end() { inner.wakeups.append(reader) }
+            inner.wakeRoomWaiters(of: streamID)
+            inner.closeIfDrained()
+        }
+    }
+
+    /// Why the stream ended other than by both sides closing, if it did (a released stream
+    /// counts as cancelled).
+    package func endedError(of streamID: String) -> RiverError? {
+        inner.withLock { inner in
+            guard let state = inner.streams[streamID] else { return Self.endedError }
+            return state.endedWith
+        }
+    }
+
+    /// Requests written on a stream, and how many of them the server acknowledged.
+    package func progress(of streamID: String) -> (sent: Int, acknowledged: Int) {
+        inner.withLock { inner in
+            let (session, firstUnacked) = (inner.machine.sessionID, inner.machine.firstUnackedSeq)
+            guard inner.streams[streamID] != nil else { return (0, 0) }
+            inner.streams[streamID]?.acknowledge(firstUnacked: firstUnacked, session: session)
+            return inner.streams[streamID].map { ($0.sent, $0.acknowledged) } ?? (0, 0)
+        }
+    }
+
+    // MARK: Sending
+
+    /// Runs `attempt` under the lock until it returns `true`; while it returns `false` (no
+    /// send-buffer room) the task waits for room, for the end of stream `streamID`, or for its
+    /// own cancellation, whichever comes first.
+    private func whenRoom(
+        for streamID: String, _ attempt: (inout Inner) throws(RiverError) -> Bool
+    ) async throws(RiverError) {
+        while true {
+            if try locked(attempt) { return }
+            await waitForRoom(streamID: streamID)
+            if Task.isCancelled {
+                throw RiverError(code: .cancel, message: "cancelled while waiting for send-buffer room")
+            }
+        }
+    }
+
+    /// Parks the task until the send buffer has room, stream `streamID` ends, the transport
+    /// closes, or the task is cancelled.
+    private func waitForRoom(streamID: String) async {
+        let id = inner.withLock { inner -> UInt64 in
+            defer { inner.nextWaiterID += 1 }
+            return inner.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                let ready = inner.withLock { inner -> Bool in
+                    if inner.machine.hasRoom(forBytes: 0) || inner.closed || Task.isCancelled { return true }
+                    guard let state = inner.streams[streamID], !state.isOver else { return true }
+                    inner.roomWaiters[id] = (streamID, continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = inner.withLock { $0.roomWaiters.removeValue(forKey: id) }
+            waiter?.task.resume()
+        }
+    }
+
+    private func sendCancel(_ streamID: String, in inner: inout Inner) {
+        let cancel = ResultEnvelope.error(ErrorPayload(code: ReservedErrorCode.cancel, message: "cancelled by client"))
+        let outbound = SessionStateMachine.Outbound(streamId: streamID, controlFlags: .streamCancel, payload: cancel.value)
+        if let message = try? prepare(outbound) { _ = try? sendMessage(message, in: &inner) }
+    }
+
+    /// Encodes `outbound` as far as possible without the lock (see ``SessionStateMachine/OutboundEncoder``).
+    func prepare(_ outbound: SessionStateMachine.Outbound) throws(RiverError) -> SessionStateMachine.PreparedMessage {
+        do {
+            return try encoder.prepare(outbound)
+        } catch {
+            throw Self.riverError(error)
+        }
+    }
+
+    /// Hands a prepared message to the machine (seq, ack, buffer, write) and carries out its
+    /// actions. The caller has checked the stream.
+    /// - Returns: The message's seq.
+    @discardableResult
+    func sendMessage(
+        _ prepared: consuming SessionStateMachine.PreparedMessage, in inner: inout Inner
+    ) throws(RiverError) -> Int {
+        let now = clock.now
+        let jitter = inner.random.nextFraction()
+        do {
+            var actions = inner.takeActionBuffer()
+            defer { inner.returnActionBuffer(&actions) }
+            let seq = try inner.machine.send(prepared, now: now, jitter: jitter, into: &actions)
+            perform(&actions, in: &inner)
+            return seq
+        } catch {
+            throw Self.riverError(error)
+        }
+    }
+
+    private static func riverError(_ error: SessionStateMachine.SendError) -> RiverError {
+        switch error {
+        case .closed:
+            closedError
+        case .tooLarge(let bytes, let limit):
+            RiverError(code: .payloadTooLarge, message: "message of \(bytes) bytes exceeds the limit of \(limit) bytes")
+        case .encoding(let message):
+            RiverError(code: .encodingFailure, message: message)
+        }
+    }
+
+    static var closedError: RiverError { RiverError(code: .unexpectedDisconnect, message: "transport is closed") }
+    static var drainingError: RiverError {
+        RiverError(code: .unexpectedDisconnect, message: "transport is closed")
+    }
+    static var endedError: RiverError { RiverError(code: .cancel, message: "the call has ended") }
+    static var requestSideClosedError: RiverError {
+        RiverError(code: .cancel, message: "the request side of this call is closed")
+    }
+}

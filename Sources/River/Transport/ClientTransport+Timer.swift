@@ -1,0 +1,55 @@
+import Dispatch
+
+/// The timer: one child task of ``ClientTransport/run()`` that ticks the machine at its
+/// deadlines.
+extension ClientTransport {
+    /// Ticks the machine at its deadlines. The task sleeps to the next deadline (or until
+    /// woken, with none); an event that moves the deadline earlier wakes it at once
+    /// (``Inner/rearmTimerIfEarlier()``), so an idle client never wakes and no deadline fires
+    /// late by more than the system timer's slack.
+    func runTimer() async {
+        while !Task.isCancelled {
+            await sleepToNextDeadline()
+            if Task.isCancelled { return }
+            apply { machine, now, jitter in machine.tick(now: now, jitter: jitter) }
+        }
+    }
+
+    private func sleepToNextDeadline() async {
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (sleeper: UnsafeContinuation<Void, Never>) in
+                let due = inner.withLock { inner -> Bool in
+                    let deadline = inner.machine.nextDeadline
+                    inner.timerCheckedDeadlines = inner.machine.deadlineGeneration
+                    if Task.isCancelled { return true }
+                    if let deadline, deadline <= clock.now { return true }
+                    inner.timerGeneration &+= 1
+                    inner.timerSleeper = sleeper
+                    inner.timerArmedFor = deadline
+                    if let deadline {
+                        let generation = inner.timerGeneration
+                        let delay = clock.now.duration(to: deadline)
+                        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+                        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds) + 1)) {
+                            [weak self] in self?.timerFired(generation: generation)
+                        }
+                    }
+                    return false
+                }
+                if due { sleeper.resume() }
+            }
+        } onCancel: {
+            timerFired(generation: nil)
+        }
+    }
+
+    /// The deadline of sleep `generation` passed (`nil`: wake whatever sleep there is).
+    private func timerFired(generation: UInt64?) {
+        let sleeper = inner.withLock { inner -> UnsafeContinuation<Void, Never>? in
+            guard generation == nil || generation == inner.timerGeneration else { return nil }
+            defer { inner.timerSleeper = nil }
+            return inner.timerSleeper
+        }
+        sleeper?.resume()
+    }
+}

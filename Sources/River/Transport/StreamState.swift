@@ -1,0 +1,86 @@
+import DequeModule
+
+/// Everything about one call's stream, owned by its ``ClientTransport`` and only touched under
+/// the transport's lock: which sides closed, why it ended, the session it belongs to and the
+/// seqs of its unacknowledged requests. A ``Call`` never keeps a copy; it asks.
+///
+/// A stream is registered before its open message is sent (so a deadline or a cancellation
+/// can end it while it waits for send-buffer room) and stays until the call releases it at
+/// the end of its scope, so the call can always ask why it ended.
+struct StreamState {
+    /// Where the stream's messages go, in order, for its one reader.
+    let inbox: CallInbox
+    /// The open message went out (before that the call waits for send-buffer room, and
+    /// ending it sends nothing).
+    var opened = false
+    /// This client sent CLOSE (an rpc or subscription does so with its open message).
+    var localClosed = false
+    /// The server closed its side (CLOSE or CANCEL).
+    var remoteClosed = false
+    /// Why the stream ended other than by both sides closing: a lost session, a cancel by
+    /// either side, the deadline. The first reason is kept.
+    var endedWith: RiverError?
+    /// The session the open message went out in; the stream's messages never move to another.
+    var sessionID: String?
+    /// Seqs of written requests the server has not acknowledged yet (bounded by the send buffer).
+    var unackedSeqs: Deque<Int> = []
+    /// Requests written.
+    var sent = 0
+    /// Requests written that the server acknowledged.
+    var acknowledged = 0
+
+    init(inbox: CallInbox) {
+        self.inbox = inbox
+    }
+
+    /// Whether the stream is over: ended, or both sides closed. Nothing more is sent or
+    /// delivered.
+    var isOver: Bool { endedWith != nil || (localClosed && remoteClosed) }
+
+    /// A message from the server for this stream: queued for the reader unless the stream is
+    /// over or the server closed its side already.
+    /// - Returns: The reader to wake.
+    mutating func receive(_ message: TransportMessage) -> UnsafeContinuation<Void, Never>? {
+        guard !isOver, !remoteClosed else { return nil }
+        if message.controlFlags.contains(.streamCancel) {
+            // The call's writers must stop at once, even while nobody reads the responses
+            // (an upload still writing); the reader gets the cancel message itself.
+            remoteClosed = true
+            endedWith = CallReader.cancelError(message.payload)
+        } else if message.controlFlags.contains(.streamClosed) {
+            remoteClosed = true
+        }
+        return inbox.push(.message(message))
+    }
+
+    /// Ends the stream with `error` unless it is over; its reader gets `error`, then the end.
+    mutating func end(with error: RiverError, wakeups: inout ClientTransport.Wakeups) {
+        guard !isOver else { return }
+        endedWith = error
+        if let reader = inbox.push(.failed(error)) { wakeups.append(reader) }
+        if let reader = inbox.end() { wakeups.append(reader) }
+    }
+
+    /// The open message went out in session `session` (with CLOSE when `closingRequests`).
+    mutating func markOpened(in session: String?, closingRequests: Bool) {
+        opened = true
+        sessionID = session
+        localClosed = closingRequests
+    }
+
+    /// Records a written request's seq.
+    mutating func recordWrite(seq: Int) {
+        unackedSeqs.append(seq)
+        sent += 1
+    }
+
+    /// Counts the requests the server acknowledged, given the oldest unacknowledged seq of
+    /// `session` (only the stream's own session counts).
+    mutating func acknowledge(firstUnacked: Int?, session: String?) {
+        guard let firstUnacked, session == sessionID else { return }
+        while let oldest = unackedSeqs.first, oldest < firstUnacked {
+            unackedSeqs.removeFirst()
+            acknowledged += 1
+        }
+    }
+}

@@ -1,0 +1,69 @@
+@testable import River
+import Testing
+
+/// A message from the server on stream `s` with `flags`.
+private func message(_ flags: ControlFlags, _ payload: RiverValue = ["ok": true, "payload": [:]]) -> TransportMessage {
+    TransportMessage(id: "m", from: "SERVER", to: "c", seq: 0, ack: 0, streamId: "s", controlFlags: flags, payload: payload)
+}
+
+/// The transport's record of one stream, tested as a value.
+@Suite("Stream state")
+struct StreamStateTests {
+    @Test("the first reason a stream ends with wins; the reader gets it, then the end")
+    func firstReasonWins() async {
+        var state = StreamState(inbox: CallInbox())
+        state.markOpened(in: "session", closingRequests: false)
+        var wakeups = ClientTransport.Wakeups()
+        state.end(with: RiverError(code: .unexpectedDisconnect, message: "lost"), wakeups: &wakeups)
+        state.end(with: RiverError(code: .cancel, message: "later"), wakeups: &wakeups)
+        #expect(state.endedWith?.message == "lost")
+        #expect(state.isOver)
+        guard case .failed(let error)? = await state.inbox.next() else {
+            Issue.record("expected the failure")
+            return
+        }
+        #expect(error.message == "lost")
+        #expect(await state.inbox.next() == nil)
+    }
+
+    @Test("a server CANCEL ends the stream with the server's error; later messages are dropped")
+    func serverCancel() async {
+        var state = StreamState(inbox: CallInbox())
+        state.markOpened(in: "session", closingRequests: false)
+        let cancel: RiverValue = ["ok": false, "payload": ["code": "CANCEL", "message": "stop"]]
+        _ = state.receive(message(.streamCancel, cancel))
+        #expect(state.endedWith?.code == .cancel)
+        #expect(state.endedWith?.message == "stop")
+        #expect(state.remoteClosed)
+        _ = state.receive(message([]))
+        guard case .message(let first)? = await state.inbox.next() else {
+            Issue.record("expected the cancel message")
+            return
+        }
+        #expect(first.controlFlags.contains(.streamCancel))
+        state.inbox.end().map { $0.resume() }
+        #expect(await state.inbox.next() == nil)
+    }
+
+    @Test("once both sides closed the stream is over: a lost session does not end it")
+    func bothClosedIsOver() {
+        var state = StreamState(inbox: CallInbox())
+        state.markOpened(in: "session", closingRequests: true)
+        _ = state.receive(message(.streamClosed))
+        #expect(state.isOver)
+        var wakeups = ClientTransport.Wakeups()
+        state.end(with: RiverError(code: .unexpectedDisconnect, message: "lost"), wakeups: &wakeups)
+        #expect(state.endedWith == nil)
+    }
+
+    @Test("acknowledgements count only in the stream's own session")
+    func acknowledgements() {
+        var state = StreamState(inbox: CallInbox())
+        state.markOpened(in: "one", closingRequests: false)
+        for seq in 3..<6 { state.recordWrite(seq: seq) }
+        state.acknowledge(firstUnacked: 5, session: "two")
+        #expect(state.acknowledged == 0)
+        state.acknowledge(firstUnacked: 5, session: "one")
+        #expect((state.sent, state.acknowledged) == (3, 2))
+    }
+}
