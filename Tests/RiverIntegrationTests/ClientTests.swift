@@ -214,7 +214,8 @@ struct ClientCallTests {
             client.close()
             let error = await #expect(throws: RiverError.self) { _ = try await client.rpc(Reference.add, NumberInit(n: 1)) }
             #expect(error?.code == .unexpectedDisconnect)
-            #expect(error?.message == "transport is closed")
+            #expect(error?.message == "the client is closed")
+            #expect(error?.cause?.kind == .clientClosed)
         }
     }
 

@@ -95,6 +95,13 @@ struct HostileServerTests {
             connection.connection.send(frame.bytes)
             let error = await failed
             #expect(error?.code == .unexpectedDisconnect)
+            // A JSON client reading a frame that starts like a msgpack map names the codec.
+            let expected: RiverFailureCause.Kind =
+                frame.codecName == "json" && frame.name == "garbage" ? .codecMismatch : .protocolViolation
+            #expect(error?.cause?.kind == expected)
+            #expect(error?.cause?.wasConnected == true)
+            #expect(error?.message.hasPrefix("lost the connection to SERVER: \(expected)") == true)
+            #expect(error?.underlying != nil)
             _ = try await connection.waitUntilClosed()
             // Events reach the log through its own task: wait for them (with a deadline).
             try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
@@ -238,7 +245,10 @@ struct HostileServerTests {
             _ = try await connection.handshake()
             let open = try await connection.receiveSequenced()
             connection.send(streamId: open.streamId, flags: .streamClosed, payload: ResultEnvelope.ok(["result": 1]).value, from: "MALLORY")
-            #expect(await failed?.code == .unexpectedDisconnect)
+            let error = await failed
+            #expect(error?.code == .unexpectedDisconnect)
+            #expect(error?.cause?.kind == .wrongServer)
+            #expect(error?.message.contains("MALLORY") == true)
             _ = try await connection.waitUntilClosed()
             // Events reach the log through its own task: wait for them (with a deadline).
             try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
@@ -267,7 +277,11 @@ struct HostileServerTests {
             }()
             var connection = try await server.nextConnection()
             try await connection.handshake(reply: Self.malformedHandshakeReplies[index].1)
-            #expect(await failed?.code == .unexpectedDisconnect)
+            let error = await failed
+            #expect(error?.code == .unexpectedDisconnect)
+            #expect(error?.cause?.kind == .protocolViolation)
+            #expect(error?.cause?.wasConnected == false)
+            #expect(error?.message.hasPrefix("could not connect to SERVER: protocolViolation: invalid handshake response") == true)
             _ = try await connection.waitUntilClosed()
             // Events reach the log through its own task: wait for them (with a deadline).
             try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
@@ -289,11 +303,40 @@ struct HostileServerTests {
             let connection = try await server.nextConnection()
             _ = try await connection.receive()
             connection.connection.send([0xFF, 0x00, 0x13, 0x37])
-            #expect(await failed?.code == .unexpectedDisconnect)
+            let error = await failed
+            #expect(error?.code == .unexpectedDisconnect)
+            #expect(error?.cause?.kind == .protocolViolation)
             _ = try await connection.waitUntilClosed()
             // Events reach the log through its own task: wait for them (with a deadline).
             try await waitUntil("the protocol error event") { !log.protocolErrors.isEmpty }
             #expect(log.protocolErrors.map(\.kind) == [.handshakeFailed(code: .malformedHandshake)])
+            try await laterCallWorks(client, server)
+        }
+    }
+
+    @Test(arguments: codecs)
+    func handshakeReplyInTheOtherCodecIsACodecMismatch(codecName: String) async throws {
+        let codec: any RiverCodec = codecName == "json" ? JSONCodec() : MessagePackCodec()
+        let other: any RiverCodec = codecName == "json" ? MessagePackCodec() : JSONCodec()
+        let server = HostileServer(codec: codec)
+        try await withHostileClient(server) { client, log in
+            async let failed: RiverError? = {
+                do {
+                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
+                    return nil
+                } catch let error as RiverError { return error } catch { return nil }
+            }()
+            let connection = try await server.nextConnection()
+            _ = try await connection.receive()
+            let reply = TransportMessage(
+                id: "r", from: "SERVER", to: "client", seq: 0, ack: 0, streamId: "hs", controlFlags: [],
+                payload: ControlPayload.handshakeResponse(.ok(sessionId: "s")).value)
+            connection.connection.send(try other.encode(reply))
+            let error = await failed
+            #expect(error?.code == .unexpectedDisconnect)
+            #expect(error?.cause?.kind == .codecMismatch)
+            #expect(error?.message.hasPrefix("could not connect to SERVER: codecMismatch") == true)
+            _ = try await connection.waitUntilClosed()
             try await laterCallWorks(client, server)
         }
     }
@@ -323,6 +366,7 @@ struct HostileServerTests {
                 let elapsed = ContinuousClock.now - started
                 print("HostileServerTests(\(codecName)): oversized reply ended the call with \(error.map { "\($0)" } ?? "nothing") after \(elapsed)")
                 #expect(error?.code == .unexpectedDisconnect)
+                #expect(error?.cause?.kind == .frameTooLarge)
                 #expect(elapsed < .seconds(30))
                 try await waitUntil("the 1009 protocol error event") {
                     log.snapshot.contains {

@@ -116,7 +116,9 @@ struct ResilienceTests {
                 group.addTask {
                     let error = await #expect(throws: RiverError.self) { _ = try await client.rpc(Reference.blockingRpc, Empty()) }
                     #expect(error?.code == .unexpectedDisconnect)
-                    #expect(error?.message == "SERVER unexpectedly disconnected")
+                    #expect(error?.cause?.kind == .serverRestarted)
+                    #expect(error?.cause?.handshakeCode == .sessionStateMismatch)
+                    #expect(error?.message.hasPrefix("lost the connection to SERVER: serverRestarted") == true)
                 }
                 try await waitUntil("the blocking rpc to reach the server") { server.openStreamCount == 1 }
                 server.restart()
@@ -220,9 +222,11 @@ struct ResilienceTests {
                     _ = try await client.rpc(Reference.handshakeEcho, EchoInput(msg: "hi"))
                 }
                 #expect(error?.code == .unexpectedDisconnect)
-                #expect(error?.message == "HANDSHAKE_SERVER unexpectedly disconnected")
                 let failure = try await waitForEvent(events) { if case .protocolError = $0 { true } else { false } }
                 let expected: HandshakeErrorCode = metadata == nil ? .malformedHandshakeMeta : .rejectedByCustomHandler
+                #expect(error?.cause?.kind == .handshakeRejected)
+                #expect(error?.cause?.handshakeCode == expected)
+                #expect(error?.message.hasPrefix("could not connect to HANDSHAKE_SERVER: handshakeRejected") == true)
                 #expect(failure == .protocolError(ProtocolErrorEvent(
                     kind: .handshakeFailed(code: expected),
                     message: (failure.protocolErrorMessage ?? ""))))

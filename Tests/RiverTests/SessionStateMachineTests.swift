@@ -84,6 +84,8 @@ struct MachineHarness {
 
 extension [SessionStateMachine.Action] {
     var failsStreams: Bool { contains { if case .failAllStreams = $0 { true } else { false } } }
+    /// Why the streams fail, when they do.
+    var failure: RiverFailureCause? { lazy.compactMap { if case .failAllStreams(let cause) = $0 { cause } else { nil } }.first }
     var dials: Bool { contains { if case .dial = $0 { true } else { false } } }
     var closesConnection: Bool { contains { if case .closeConnection = $0 { true } else { false } } }
     var delivered: [TransportMessage] { compactMap { if case .deliver(let m) = $0 { m } else { nil } } }
@@ -255,7 +257,9 @@ struct SessionStateMachineTests {
         #expect(!h.advance(.milliseconds(4999)).failsStreams)
         let actions = h.advance(.milliseconds(1))
         #expect(actions.failsStreams)
-        #expect(actions.contains(.failAllStreams(message: "SERVER unexpectedly disconnected")))
+        #expect(actions.failure?.kind == .graceExpired)
+        #expect(actions.failure?.previous?.kind == .connectionLost)
+        #expect(actions.failure?.wasConnected == true)
         #expect(h.machine.sessionID == nil)
     }
 
@@ -439,7 +443,7 @@ struct SessionStateMachineTests {
         var h = MachineHarness()
         try h.connect()
         let actions = h.machine.close()
-        #expect(actions.contains(.failAllStreams(message: "transport is closed")))
+        #expect(actions.failure?.kind == .clientClosed)
         #expect(actions.closesConnection)
         #expect(throws: SessionStateMachine.SendError.closed) { try h.send() }
     }

@@ -89,8 +89,8 @@ public struct SessionStateMachine: Sendable {
         case closeConnection(reason: String)
         /// Hand this message to its stream.
         case deliver(TransportMessage)
-        /// Fail every stream of the destroyed session with UNEXPECTED_DISCONNECT `message`.
-        case failAllStreams(message: String)
+        /// Fail every stream of the destroyed session with UNEXPECTED_DISCONNECT, for `cause`.
+        case failAllStreams(RiverFailureCause)
         /// Writers waiting for buffer room may retry.
         case bufferHasRoom
         /// Tell observers.
@@ -201,6 +201,9 @@ public struct SessionStateMachine: Sendable {
     public private(set) var budget: RetryBudget
     private var nextAttempt: UInt64 = 1
     private var reconnectOnDrop = true
+    /// The last failure of a connection or connection attempt since the session was last
+    /// connected: what a grace period that expires while reconnecting reports.
+    public private(set) var lastFailure: RiverFailureCause?
 
     /// Creates a machine with no session and no connection.
     public init(configuration: Configuration, clientID: String, serverID: String, codec: any RiverCodec) {
@@ -300,12 +303,22 @@ public struct SessionStateMachine: Sendable {
     /// The socket of `attempt` failed to open.
     /// - Parameter fatal: The user's classifier said not to retry.
     public mutating func dialFailed(attempt: UInt64, reason: String, fatal: Bool, now: Instant, jitter: Double) -> [Action] {
+        dialFailed(attempt: attempt, cause: RiverFailureCause(.connectFailed, reason), fatal: fatal, now: now, jitter: jitter)
+    }
+
+    /// The socket of `attempt` failed to open because of `cause`.
+    /// - Parameter fatal: Not to retry (the user's classifier said so, or the cause is
+    ///   permanent): the session is destroyed.
+    public mutating func dialFailed(
+        attempt: UInt64, cause: RiverFailureCause, fatal: Bool, now: Instant, jitter: Double
+    ) -> [Action] {
         guard case .connecting(let current, _) = state, current == attempt else { return [] }
         state = .noConnection
-        var actions: [Action] = [.emit(.connectionStatus(.disconnected(reason: reason)))]
-        if fatal {
+        lastFailure = cause
+        var actions: [Action] = [.emit(.connectionStatus(.disconnected(reason: cause.description)))]
+        if fatal || cause.isPermanent {
             reconnectOnDrop = false
-            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "fatal connection error: \(reason)", actions: &actions)
+            destroySession(cause, actions: &actions)
             return actions
         }
         actions += tryReconnecting(now: now, jitter: jitter)
@@ -322,7 +335,7 @@ public struct SessionStateMachine: Sendable {
             actions.append(.emit(.protocolError(ProtocolErrorEvent(
                 kind: .handshakeFailed(code: nil), message: "failed to construct handshake metadata: \(error.message)"))))
             state = .noConnection
-            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "handshake metadata failed", actions: &actions)
+            destroySession(RiverFailureCause(.handshakeMetadataFailed, error.message), actions: &actions)
         case .success(let metadata):
             let request = HandshakeRequest(
                 sessionId: session.id,
@@ -341,7 +354,7 @@ public struct SessionStateMachine: Sendable {
                 actions.append(.closeConnection(reason: "handshake encoding failed"))
                 actions.append(.emit(.protocolError(ProtocolErrorEvent(kind: .messageSendFailure, message: "could not encode handshake: \(error)"))))
                 state = .noConnection
-                destroySession(message: "\(serverID) unexpectedly disconnected", reason: "handshake encoding failed", actions: &actions)
+                destroySession(RiverFailureCause(.connectFailed, "could not encode the handshake: \(error)"), actions: &actions)
             }
         }
         return actions
@@ -369,7 +382,7 @@ public struct SessionStateMachine: Sendable {
         case .handshaking(let attempt, _, true):
             actions += handshakeFrame(decoded, attempt: attempt, now: now, jitter: jitter)
         case .connected(let attempt, _):
-            connectedFrame(decoded, attempt: attempt, now: now, into: &actions)
+            connectedFrame(decoded, attempt: attempt, now: now, jitter: jitter, into: &actions)
         default:
             break
         }
@@ -384,7 +397,8 @@ public struct SessionStateMachine: Sendable {
                 .emit(.protocolError(ProtocolErrorEvent(kind: .invalidMessage, message: "received a text frame; River uses binary frames only"))),
                 .closeConnection(reason: "text frame"),
             ]
-            actions += lostConnection(reason: "text frame received", now: now, jitter: jitter)
+            actions += lostConnection(
+                RiverFailureCause(.protocolViolation, "the server sent a text frame"), now: now, jitter: jitter)
             return actions
         default:
             return []
@@ -393,12 +407,35 @@ public struct SessionStateMachine: Sendable {
 
     /// The connection of `attempt` closed or dropped.
     public mutating func connectionClosed(attempt: UInt64, reason: String, now: Instant, jitter: Double) -> [Action] {
+        connectionClosed(attempt: attempt, cause: RiverFailureCause(.connectionLost, reason), now: now, jitter: jitter)
+    }
+
+    /// The connection of `attempt` closed or dropped because of `cause`.
+    public mutating func connectionClosed(attempt: UInt64, cause: RiverFailureCause, now: Instant, jitter: Double) -> [Action] {
         switch state {
         case .handshaking(let current, _, _) where current == attempt,
             .connected(let current, _) where current == attempt:
-            return lostConnection(reason: reason, now: now, jitter: jitter)
+            return lostConnection(cause, now: now, jitter: jitter)
         case .connecting(let current, _) where current == attempt:
-            return dialFailed(attempt: attempt, reason: reason, fatal: false, now: now, jitter: jitter)
+            return dialFailed(attempt: attempt, cause: cause, fatal: false, now: now, jitter: jitter)
+        default:
+            return []
+        }
+    }
+
+    /// A frame of `attempt`'s connection could not be decoded and looks like the other codec's
+    /// (`detail` says which): the server speaks another codec, so the session is destroyed.
+    public mutating func codecMismatch(attempt: UInt64, detail: String) -> [Action] {
+        switch state {
+        case .handshaking(let current, _, _) where current == attempt,
+            .connected(let current, _) where current == attempt:
+            var actions: [Action] = [
+                .emit(.protocolError(ProtocolErrorEvent(kind: .invalidMessage, message: detail))),
+                .closeConnection(reason: "codec mismatch"),
+            ]
+            state = .noConnection
+            destroySession(RiverFailureCause(.codecMismatch, detail), actions: &actions)
+            return actions
         default:
             return []
         }
@@ -412,7 +449,9 @@ public struct SessionStateMachine: Sendable {
         case .handshaking(let current, _, _) where current == attempt,
             .connected(let current, _) where current == attempt:
             var actions: [Action] = []
-            invalidMessage("a message from the server exceeded the size limit: \(reason)", actions: &actions)
+            invalidMessage(
+                RiverFailureCause(.frameTooLarge, "a message from the server exceeded the size limit: \(reason)"),
+                actions: &actions)
             return actions
         default:
             return []
@@ -474,8 +513,10 @@ public struct SessionStateMachine: Sendable {
                 state = .noConnection
             case .noConnection: break
             }
+            let grace = configuration.sessionDisconnectGrace
             destroySession(
-                message: "\(serverID) unexpectedly disconnected", reason: "session disconnect grace period elapsed",
+                RiverFailureCause(
+                    .graceExpired, "no connection within the session's grace period of \(grace)", previous: lastFailure),
                 actions: &actions)
             return actions
         }
@@ -485,15 +526,23 @@ public struct SessionStateMachine: Sendable {
         case .connecting(let attempt, let deadline) where deadline <= now:
             actions.append(.abandonAttempt(attempt: attempt))
             state = .noConnection
-            actions.append(.emit(.connectionStatus(.disconnected(reason: "connection timed out"))))
+            let cause = RiverFailureCause(
+                .connectTimeout, "the connection did not open within \(configuration.connectionTimeout)")
+            lastFailure = cause
+            actions.append(.emit(.connectionStatus(.disconnected(reason: cause.description))))
             actions += tryReconnecting(now: now, jitter: jitter)
         case .handshaking(_, let deadline, _) where deadline <= now:
             actions.append(.closeConnection(reason: "handshake timed out"))
-            actions += lostConnection(reason: "handshake timed out", now: now, jitter: jitter)
+            actions += lostConnection(
+                RiverFailureCause(.handshakeTimeout, "no handshake response within \(configuration.handshakeTimeout)"),
+                now: now, jitter: jitter)
         case .connected(_, let last) where now - last >= configuration.deadInterval:
             actions.append(.closeConnection(reason: "heartbeat watchdog"))
             actions += lostConnection(
-                reason: "missed \(configuration.heartbeatsUntilDead) heartbeats", now: now, jitter: jitter)
+                RiverFailureCause(
+                    .heartbeatTimeout,
+                    "no message from the server for \(configuration.heartbeatsUntilDead) heartbeat intervals"),
+                now: now, jitter: jitter)
         default:
             break
         }
@@ -519,7 +568,7 @@ public struct SessionStateMachine: Sendable {
         var actions: [Action] = []
         abandonCurrent(actions: &actions)
         if case .destroyed = state {} else { state = .noConnection }
-        destroySession(message: "\(serverID) unexpectedly disconnected", reason: "hard disconnect", actions: &actions)
+        destroySession(RiverFailureCause(.hardDisconnect, "hardDisconnect() was called"), actions: &actions)
         return actions
     }
 
@@ -528,7 +577,7 @@ public struct SessionStateMachine: Sendable {
         var actions: [Action] = []
         abandonCurrent(actions: &actions)
         state = .destroyed
-        destroySession(message: "transport is closed", reason: "client closed", actions: &actions)
+        destroySession(RiverFailureCause(.clientClosed, "the client was closed"), actions: &actions)
         return actions
     }
 
@@ -560,16 +609,19 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
-    /// The live or handshaking connection is gone: keep the session, start its grace period,
-    /// and reconnect.
-    private mutating func lostConnection(reason: String, now: Instant, jitter: Double) -> [Action] {
+    /// The live or handshaking connection is gone because of `cause`: keep the session, start
+    /// its grace period, and reconnect.
+    private mutating func lostConnection(_ cause: RiverFailureCause, now: Instant, jitter: Double) -> [Action] {
         state = .noConnection
+        var cause = cause
+        cause.wasConnected = session?.everConnected ?? false
+        lastFailure = cause
         if var current = session, current.graceDeadline == nil {
             current.graceDeadline = now + configuration.sessionDisconnectGrace
             session = current
             deadlineGeneration &+= 1
         }
-        var actions: [Action] = [.emit(.connectionStatus(.disconnected(reason: reason)))]
+        var actions: [Action] = [.emit(.connectionStatus(.disconnected(reason: cause.description)))]
         actions += tryReconnecting(now: now, jitter: jitter)
         return actions
     }
@@ -577,7 +629,9 @@ public struct SessionStateMachine: Sendable {
     private mutating func tryReconnecting(now: Instant, jitter: Double) -> [Action] {
         var actions: [Action] = []
         if !configuration.enableTransparentReconnects, session != nil {
-            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "transparent reconnects are disabled", actions: &actions)
+            destroySession(
+                RiverFailureCause(.reconnectsDisabled, "transparent reconnects are disabled", previous: lastFailure),
+                actions: &actions)
         }
         if reconnectOnDrop, state == .noConnection {
             actions += connect(now: now, jitter: jitter)
@@ -585,11 +639,14 @@ public struct SessionStateMachine: Sendable {
         return actions
     }
 
-    private mutating func destroySession(message: String, reason: String, actions: inout [Action]) {
+    /// Destroys the session because of `cause`: its calls fail with it.
+    private mutating func destroySession(_ cause: RiverFailureCause, actions: inout [Action]) {
         guard let session else { return }
         self.session = nil
-        actions.append(.failAllStreams(message: message))
-        actions.append(.emit(.sessionStatus(.destroyed(sessionID: session.id, reason: reason))))
+        var cause = cause
+        cause.wasConnected = cause.wasConnected || session.everConnected
+        actions.append(.failAllStreams(cause))
+        actions.append(.emit(.sessionStatus(.destroyed(sessionID: session.id, reason: cause.description))))
         actions.append(.bufferHasRoom)
     }
 
@@ -600,6 +657,17 @@ public struct SessionStateMachine: Sendable {
         let response: HandshakeResponse
         do {
             let message = try decoded.get()
+            guard message.from == serverID else {
+                actions.append(.closeConnection(reason: "wrong server"))
+                actions.append(.emit(.protocolError(ProtocolErrorEvent(
+                    kind: .invalidMessage,
+                    message: "the handshake response is from '\(message.from)', but this client talks to '\(serverID)'"))))
+                state = .noConnection
+                destroySession(
+                    RiverFailureCause(.wrongServer, "the server answered as '\(message.from)', expected '\(serverID)'"),
+                    actions: &actions)
+                return actions
+            }
             guard case .handshakeResponse(let parsed)? = try ControlPayload.parse(message.payload) else {
                 throw PayloadShapeError("expected HANDSHAKE_RESP, got another message")
             }
@@ -609,7 +677,8 @@ public struct SessionStateMachine: Sendable {
             actions.append(.emit(.protocolError(ProtocolErrorEvent(
                 kind: .handshakeFailed(code: .malformedHandshake), message: "received invalid handshake response: \(error)"))))
             state = .noConnection
-            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "invalid handshake response", actions: &actions)
+            destroySession(
+                RiverFailureCause(.protocolViolation, "invalid handshake response: \(error)"), actions: &actions)
             return actions
         }
         guard var session else { return actions }
@@ -622,6 +691,7 @@ public struct SessionStateMachine: Sendable {
             session.everConnected = true
             session.graceDeadline = nil
             self.session = session
+            lastFailure = nil
             budget.startRestoring(now: now)
             deadlineGeneration &+= 1
             actions.append(.emit(.connectionStatus(.connected(sessionID: sessionID))))
@@ -632,12 +702,19 @@ public struct SessionStateMachine: Sendable {
             actions.append(.closeConnection(reason: "session id mismatch"))
             state = .noConnection
             destroySession(
-                message: "\(serverID) unexpectedly disconnected",
-                reason: "session id mismatch: expected \(session.id), got \(other)", actions: &actions)
+                RiverFailureCause(
+                    .serverRestarted, "the server answered for session \(other) instead of \(session.id)"),
+                actions: &actions)
         case .error(let code, let reason):
             actions.append(.closeConnection(reason: "handshake rejected"))
             state = .noConnection
-            destroySession(message: "\(serverID) unexpectedly disconnected", reason: "handshake failed: \(reason)", actions: &actions)
+            let cause =
+                code.isRetriable
+                ? RiverFailureCause(
+                    .serverRestarted, "the server no longer knows the session: \(reason)", handshakeCode: code,
+                    wasConnected: true)
+                : RiverFailureCause(.handshakeRejected, reason, handshakeCode: code)
+            destroySession(cause, actions: &actions)
             if code.isRetriable {
                 actions += tryReconnecting(now: now, jitter: jitter)
             } else {
@@ -649,17 +726,21 @@ public struct SessionStateMachine: Sendable {
     }
 
     private mutating func connectedFrame(
-        _ decoded: Result<TransportMessage, RiverCodecError>, attempt: UInt64, now: Instant, into actions: inout [Action]
+        _ decoded: Result<TransportMessage, RiverCodecError>, attempt: UInt64, now: Instant, jitter: Double,
+        into actions: inout [Action]
     ) {
         let message: TransportMessage
         do {
             message = try decoded.get()
         } catch {
-            invalidMessage("could not parse message: \(error)", actions: &actions)
+            invalidMessage(RiverFailureCause(.protocolViolation, "could not parse message: \(error)"), actions: &actions)
             return
         }
         guard message.from == serverID else {
-            invalidMessage("received a message from '\(message.from)', but the session peer is '\(serverID)'", actions: &actions)
+            invalidMessage(
+                RiverFailureCause(
+                    .wrongServer, "received a message from '\(message.from)', but the session peer is '\(serverID)'"),
+                actions: &actions)
             return
         }
         guard let expected = session?.ack else { return }
@@ -669,7 +750,10 @@ public struct SessionStateMachine: Sendable {
             actions.append(.emit(.protocolError(ProtocolErrorEvent(
                 kind: .invalidMessage,
                 message: "received out-of-order message (got seq \(message.seq), wanted \(expected)); reconnecting"))))
-            actions += lostConnection(reason: "out-of-order message", now: now, jitter: 0)
+            actions += lostConnection(
+                RiverFailureCause(
+                    .protocolViolation, "out-of-order message (got seq \(message.seq), wanted \(expected))"),
+                now: now, jitter: jitter)
             return
         }
         let wasFull = !hasRoom(forBytes: 0)
@@ -682,7 +766,7 @@ public struct SessionStateMachine: Sendable {
             let heartbeat = Outbound(
                 streamId: TransportMessage.heartbeatStreamID, controlFlags: .ack, payload: ControlPayload.ack.value)
             if let prepared = try? encoder.prepare(heartbeat) {
-                _ = try? send(prepared, now: now, jitter: 0, into: &actions)
+                _ = try? send(prepared, now: now, jitter: jitter, into: &actions)
             }
             return
         }
@@ -695,11 +779,11 @@ public struct SessionStateMachine: Sendable {
         actions.append(.deliver(message))
     }
 
-    private mutating func invalidMessage(_ reason: String, actions: inout [Action]) {
-        actions.append(.emit(.protocolError(ProtocolErrorEvent(kind: .invalidMessage, message: reason))))
+    private mutating func invalidMessage(_ cause: RiverFailureCause, actions: inout [Action]) {
+        actions.append(.emit(.protocolError(ProtocolErrorEvent(kind: .invalidMessage, message: cause.detail))))
         actions.append(.closeConnection(reason: "invalid message"))
         state = .noConnection
-        destroySession(message: "\(serverID) unexpectedly disconnected", reason: "invalid message: \(reason)", actions: &actions)
+        destroySession(cause, actions: &actions)
     }
 }
 

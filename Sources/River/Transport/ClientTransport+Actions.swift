@@ -40,8 +40,8 @@ extension ClientTransport {
                 let streamID = message.streamId
                 if let reader = inner.streams[streamID]?.receive(message) { inner.wakeups.append(reader) }
                 if message.controlFlags.contains(.streamCancel) { inner.wakeRoomWaiters(of: streamID) }
-            case .failAllStreams(let message):
-                let error = RiverError(code: .unexpectedDisconnect, message: message)
+            case .failAllStreams(let cause):
+                let error = RiverError.sessionFailure(cause, server: serverID)
                 // In place, by index: ending a stream changes a value, never the table's layout.
                 var index = inner.streams.startIndex
                 while index != inner.streams.endIndex {

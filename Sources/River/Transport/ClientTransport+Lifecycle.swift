@@ -96,8 +96,14 @@ extension ClientTransport {
         } catch {
             let fatal = isFatalConnectionError(error)
             logger.debug("connect failed", metadata: ["river.error": "\(error)", "river.attempt": "\(attempt)"])
+            // A connector that gives up by cancelling its own wait timed out (this task was
+            // not cancelled: an abandoned attempt's result is ignored anyway).
+            let cause =
+                error is CancellationError && !Task.isCancelled
+                ? RiverFailureCause(.connectTimeout, "the connection did not open within \(timeout)")
+                : RiverFailureCause(connectFailure: error)
             apply { machine, now, jitter in
-                machine.dialFailed(attempt: attempt, reason: "\(error)", fatal: fatal, now: now, jitter: jitter)
+                machine.dialFailed(attempt: attempt, cause: cause, fatal: fatal, now: now, jitter: jitter)
             }
             return
         }
@@ -136,6 +142,10 @@ extension ClientTransport {
         case .message(let bytes):
             // Decoded before taking the lock, so other tasks' sends are not held up by it.
             let decoded = Result { () throws(RiverCodecError) in try codec.decode(bytes) }
+            if case .failure = decoded, let mismatch = Self.foreignCodec(of: bytes, expected: codec) {
+                apply { machine, _, _ in machine.codecMismatch(attempt: attempt, detail: mismatch) }
+                return
+            }
             locked { inner in
                 let jitter = inner.random.nextFraction()
                 var actions = inner.takeActionBuffer()
@@ -153,10 +163,33 @@ extension ClientTransport {
                     closure.initiatedLocally && closure.code == 1009
                     ? inner.machine.inboundMessageTooLarge(attempt: attempt, reason: closure.description)
                     : inner.machine.connectionClosed(
-                        attempt: attempt, reason: closure.description, now: clock.now, jitter: jitter)
+                        attempt: attempt, cause: Self.cause(of: closure), now: clock.now, jitter: jitter)
                 perform(&actions, in: &inner)
             }
         }
+    }
+
+    /// Why a connection that closed without this client asking ended.
+    private static func cause(of closure: RiverConnectionClosure) -> RiverFailureCause {
+        if closure.code == 1009 {
+            return RiverFailureCause(.frameTooLarge, "a message exceeded the peer's size limit (\(closure))")
+        }
+        return RiverFailureCause(.connectionLost, closure.description)
+    }
+
+    /// How an undecodable frame reads when it looks like the other codec's (a JSON object for
+    /// a msgpack client, a msgpack map for a JSON client), else `nil`.
+    static func foreignCodec(of bytes: [UInt8], expected codec: any RiverCodec) -> String? {
+        guard let first = bytes.first else { return nil }
+        let looksLikeJSON = first == UInt8(ascii: "{")
+        let looksLikeMessagePack = (0x80...0x8F).contains(first) || first == 0xDE || first == 0xDF
+        if codec is JSONCodec, looksLikeMessagePack {
+            return "the server sent msgpack, but this client's codec is JSON"
+        }
+        if codec is MessagePackCodec, looksLikeJSON {
+            return "the server sent JSON, but this client's codec is msgpack"
+        }
+        return nil
     }
 
     private func buildMetadata(attempt: UInt64) async {

@@ -201,9 +201,11 @@ extension ClientTransport {
         }
     }
 
-    static var closedError: RiverError { RiverError(code: .unexpectedDisconnect, message: "transport is closed") }
+    static var closedError: RiverError {
+        RiverError.sessionFailure(RiverFailureCause(.clientClosed, "the client was closed"), server: "")
+    }
     static var drainingError: RiverError {
-        RiverError(code: .unexpectedDisconnect, message: "transport is closed")
+        RiverError.sessionFailure(RiverFailureCause(.clientShuttingDown, "a graceful shutdown began"), server: "")
     }
     static var endedError: RiverError { RiverError(code: .cancel, message: "the call has ended") }
     static var requestSideClosedError: RiverError {
