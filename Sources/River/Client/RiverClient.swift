@@ -1,5 +1,6 @@
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// A River client: calls procedures on one River server over a long-lived session that
 /// survives connection loss.
@@ -36,6 +37,10 @@ public final class RiverClient: Sendable, Service {
         /// Further servers this client talks to, by server id, each over its own session with
         /// the same settings. Calls choose one with ``CallOptions/server``.
         public var additionalServers: [String: any RiverConnector]
+        /// How long a graceful shutdown waits for calls in flight before cancelling them
+        /// (they end with ``RiverFailureCause/Kind/clientClosed``); `nil` waits as long as they
+        /// take. ``RiverClient/beginGracefulShutdown(drainTimeout:)`` can override it.
+        public var shutdownDrainTimeout: Duration?
 
         /// Creates settings.
         public init(
@@ -48,8 +53,10 @@ public final class RiverClient: Sendable, Service {
             prefetchHandshakeMetadata: Bool = false,
             isFatalConnectionError: @escaping @Sendable (any Error) -> Bool = { _ in false },
             randomSeed: UInt64? = nil,
-            additionalServers: [String: any RiverConnector] = [:]
+            additionalServers: [String: any RiverConnector] = [:],
+            shutdownDrainTimeout: Duration? = nil
         ) {
+            self.shutdownDrainTimeout = shutdownDrainTimeout
             self.clientID = clientID
             self.serverID = serverID
             self.codec = codec
@@ -63,6 +70,18 @@ public final class RiverClient: Sendable, Service {
         }
     }
 
+    /// Where a client is in its life: it runs once.
+    public enum LifecycleState: Sendable, Hashable {
+        /// ``RiverClient/run()`` has not been called.
+        case notStarted
+        /// ``RiverClient/run()`` is running.
+        case running
+        /// A graceful shutdown began: new calls are refused, calls in flight finish.
+        case stopping
+        /// Closed: ``RiverClient/run()`` returned (or will, at once), every call has ended.
+        case stopped
+    }
+
     /// The logger used when none is passed: it discards everything.
     public static let silentLogger = Logger(label: "river", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -72,6 +91,9 @@ public final class RiverClient: Sendable, Service {
     private let transports: [String: ClientTransport]
     private let configuration: Configuration
     private let logger: Logger
+    private let lifecycle = Mutex(LifecycleState.notStarted)
+    /// Graceful shutdowns with a drain deadline tell ``run()`` here.
+    private let drainDeadlines: (stream: AsyncStream<Duration>, continuation: AsyncStream<Duration>.Continuation)
 
     /// Creates a client. Nothing happens until ``run()`` runs.
     /// - Parameters:
@@ -98,7 +120,11 @@ public final class RiverClient: Sendable, Service {
         }
         self.transport = main
         self.transports = transports
+        self.drainDeadlines = AsyncStream.makeStream(of: Duration.self, bufferingPolicy: .bufferingNewest(1))
     }
+
+    /// Where the client is in its life.
+    public var lifecycleState: LifecycleState { lifecycle.withLock { $0 } }
 
     /// The transport of the server a call names.
     private func transport(for options: CallOptions) throws(RiverError) -> ClientTransport {
@@ -110,27 +136,101 @@ public final class RiverClient: Sendable, Service {
     }
 
     /// Runs the client's connection machinery until ``close()``, or until a graceful shutdown
-    /// of the service group: new calls then fail, in-flight calls finish, then it closes.
+    /// of the service group: new calls then fail, in-flight calls finish (within
+    /// ``Configuration/shutdownDrainTimeout``), then it closes.
+    ///
+    /// A client runs once. Cancelling the task that runs it closes the client: every call
+    /// ends with ``RiverFailureCause/Kind/clientClosed``, its connections close and no timer is
+    /// left.
+    /// - Throws: ``RiverError`` with ``RiverError/Code/clientAlreadyRunning`` when the client
+    ///   is running already, ``RiverError/Code/clientStopped`` when it has stopped.
     public func run() async throws {
+        try lifecycle.withLock { state throws(RiverError) in
+            switch state {
+            case .notStarted: state = .running
+            case .running, .stopping:
+                throw RiverError(code: .clientAlreadyRunning, message: "this client is already running; run() it once")
+            case .stopped:
+                throw RiverError(code: .clientStopped, message: "this client has stopped; a client runs once, make a new one")
+            }
+        }
+        defer {
+            close()
+            drainDeadlines.continuation.finish()
+        }
         let transports = Array(self.transports.values)
         if configuration.connectEagerly { transports.forEach { $0.connect() } }
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                for transport in transports { group.addTask { await transport.run() } }
+            await withTaskGroup(of: Bool.self) { group in
+                for transport in transports {
+                    group.addTask {
+                        await transport.run()
+                        return true
+                    }
+                }
+                group.addTask {
+                    await self.enforceDrainDeadline()
+                    return false
+                }
+                var running = transports.count
+                while let finished = await group.next() {
+                    if finished { running -= 1 }
+                    if running == 0 { group.cancelAll() }
+                }
             }
         } onGracefulShutdown: {
             self.beginGracefulShutdown()
         }
     }
 
-    /// Stops accepting calls once in-flight ones are done, then closes.
-    public func beginGracefulShutdown() {
+    /// Waits for a graceful shutdown with a drain deadline, then closes the client when the
+    /// deadline passes (returns at once when cancelled).
+    private func enforceDrainDeadline() async {
+        for await timeout in drainDeadlines.stream {
+            do {
+                try await Task.sleep(for: timeout)
+            } catch {
+                return
+            }
+            let cause = RiverFailureCause(
+                .clientClosed, "the graceful shutdown's drain deadline of \(timeout) passed with the call in flight")
+            for transport in transports.values { transport.close(cause: cause) }
+            return
+        }
+    }
+
+    /// Stops accepting calls; closes once in-flight ones are done, or when `drainTimeout`
+    /// (default: ``Configuration/shutdownDrainTimeout``) has passed, cancelling those left.
+    /// - Parameter drainTimeout: How long calls in flight may take; `nil` uses the configured one.
+    public func beginGracefulShutdown(drainTimeout: Duration? = nil) {
+        let began = lifecycle.withLock { state -> Bool? in
+            switch state {
+            case .running:
+                state = .stopping
+                return true
+            case .notStarted: return false
+            case .stopping, .stopped: return nil
+            }
+        }
+        guard let began else { return }
+        // Nothing runs yet, so nothing is in flight: the client simply closes.
+        guard began else { return close() }
+        if let timeout = drainTimeout ?? configuration.shutdownDrainTimeout {
+            drainDeadlines.continuation.yield(timeout)
+        }
         for transport in transports.values { transport.beginDraining() }
     }
 
+    /// Stops accepting calls once in-flight ones are done, then closes (the configured drain
+    /// timeout applies). The `Service` requirement.
+    public func beginGracefulShutdown() {
+        beginGracefulShutdown(drainTimeout: nil)
+    }
+
     /// Closes the client now: in-flight calls fail with UNEXPECTED_DISCONNECT, later calls
-    /// fail at once with "transport is closed". Idempotent.
+    /// fail at once with "the client is closed". Idempotent.
     public func close() {
+        lifecycle.withLock { $0 = .stopped }
         for transport in transports.values { transport.close() }
     }
 

@@ -58,6 +58,10 @@ public struct RiverError: Error, Sendable, CustomStringConvertible {
         public static let unknownServer = Code(local: "UNKNOWN_SERVER")
         /// Local: the peer broke the protocol for this call.
         public static let protocolViolation = Code(local: "PROTOCOL_VIOLATION")
+        /// Local: ``RiverClient/run()`` was called while the client is already running.
+        public static let clientAlreadyRunning = Code(local: "CLIENT_ALREADY_RUNNING")
+        /// Local: ``RiverClient/run()`` was called on a client that has stopped (a client runs once).
+        public static let clientStopped = Code(local: "CLIENT_STOPPED")
 
         /// The spelling.
         public var description: String { rawValue }

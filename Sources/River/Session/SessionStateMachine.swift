@@ -572,12 +572,15 @@ public struct SessionStateMachine: Sendable {
         return actions
     }
 
-    /// Closes for good: the session is destroyed and every later send fails.
-    public mutating func close() -> [Action] {
+    /// Closes for good: the session is destroyed (its calls fail with `cause`) and every
+    /// later send fails.
+    public mutating func close(
+        cause: RiverFailureCause = RiverFailureCause(.clientClosed, "the client was closed")
+    ) -> [Action] {
         var actions: [Action] = []
         abandonCurrent(actions: &actions)
         state = .destroyed
-        destroySession(RiverFailureCause(.clientClosed, "the client was closed"), actions: &actions)
+        destroySession(cause, actions: &actions)
         return actions
     }
 

@@ -3,8 +3,13 @@ import Logging
 /// Lifecycle and connections: ``run()``, connecting, closing, draining, event subscribers,
 /// and the child tasks that dial and feed a connection's events into the machine.
 extension ClientTransport {
-    /// Runs dialing, connection reading and timers until ``close()``.
+    /// Runs dialing, connection reading and timers until ``close(cause:)``. When the task
+    /// running it is cancelled, the transport closes: its calls end, its connection closes and
+    /// no timer is left.
     package func run() async {
+        defer {
+            close(cause: RiverFailureCause(.clientClosed, "the task running the client was cancelled"))
+        }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.runTimer() }
             for await job in jobs {
@@ -33,16 +38,16 @@ extension ClientTransport {
         apply { machine, _, _ in machine.hardDisconnect() }
     }
 
-    /// Closes for good: every stream fails, later sends fail with "transport is closed",
-    /// and ``run()`` returns.
-    package func close() {
+    /// Closes for good: every stream fails with `cause`, later calls fail with "the client is
+    /// closed", and ``run()`` returns.
+    package func close(cause: RiverFailureCause = RiverFailureCause(.clientClosed, "the client was closed")) {
         let first = inner.withLock { inner -> Bool in
             if inner.closed { return false }
             inner.closed = true
             return true
         }
         guard first else { return }
-        apply { machine, _, _ in machine.close() }
+        apply { machine, _, _ in machine.close(cause: cause) }
         let subscribers = inner.withLock { inner in
             let subscribers = Array(inner.subscribers.values)
             inner.subscribers.removeAll()

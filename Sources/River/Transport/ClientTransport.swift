@@ -203,7 +203,7 @@ package final class ClientTransport: Sendable {
     /// Whether a graceful shutdown has begun.
     package var isDraining: Bool { inner.withLock { $0.draining } }
 
-    /// Whether ``close()`` was called.
+    /// Whether ``close(cause:)`` was called.
     package var isClosed: Bool { inner.withLock { $0.closed } }
 
     // MARK: The lock
