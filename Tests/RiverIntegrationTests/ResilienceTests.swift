@@ -307,3 +307,76 @@ extension RiverEvent {
         if case .protocolError(let error) = self { error.message } else { nil }
     }
 }
+
+/// Nothing waits past its call's end: writers waiting for room, calls waiting to open, and
+/// upload closures that do not write.
+@Suite("Call ends wake their waiters", .timeLimit(.minutes(1)))
+struct CallEndWakeupTests {
+    /// A client whose send buffer holds 4 messages, against a server that stops acknowledging.
+    func withFullBuffer(
+        _ body: @escaping (RiverClient, RiverTestServer) async throws -> Void
+    ) async throws {
+        try await withClient(ClientSetup.all[0], configure: { $0.session.maxBufferedMessages = 4 }) { client, server in
+            _ = try await client.rpc(Reference.add, NumberInit(n: 0))
+            server.setBlackholed(true)
+            try await body(client, server)
+        }
+    }
+
+    @Test("a writer waiting for room wakes when its call's deadline passes, not when the session ends")
+    func roomWaiterWakesOnDeadline() async throws {
+        try await withFullBuffer { client, _ in
+            let session = client.transport.sessionID
+            let error = await #expect(throws: RiverError.self) {
+                _ = try await client.upload(Reference.addMultiple, Empty(), options: CallOptions(timeout: .milliseconds(300))) {
+                    writer in
+                    for _ in 0..<20 { try await writer.write(NumberInit(n: 1)) }
+                }
+            }
+            #expect(error?.code == .deadlineExceeded)
+            #expect(client.transport.writersWaitingForRoom == 0)
+            #expect(client.transport.sessionID == session, "ended by its deadline while the session lives")
+        }
+    }
+
+    @Test("the deadline covers opening a call that waits for send-buffer room")
+    func deadlineCoversOpening() async throws {
+        try await withFullBuffer { client, _ in
+            let session = client.transport.sessionID
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    _ = try? await client.upload(Reference.addMultiple, Empty()) { writer in
+                        for _ in 0..<20 { try await writer.write(NumberInit(n: 1)) }
+                    }
+                }
+                try await waitUntil("the buffer to fill") { client.transport.writersWaitingForRoom == 1 }
+                let error = await #expect(throws: RiverError.self) {
+                    _ = try await client.rpc(Reference.add, NumberInit(n: 1), options: CallOptions(timeout: .milliseconds(200)))
+                }
+                #expect(error?.code == .deadlineExceeded)
+                #expect(client.transport.sessionID == session)
+                #expect(client.transport.writersWaitingForRoom == 1, "only the upload still waits")
+                group.cancelAll()
+            }
+        }
+    }
+
+    @Test("an upload closure that never writes learns of a lost session through writer.ended()")
+    func uploadThatNeverWritesLearnsOfTheLostSession() async throws {
+        try await withClient(ClientSetup.all[0]) { client, server in
+            async let outcome: RiverError? = {
+                do {
+                    _ = try await client.upload(Reference.addMultiple, Empty()) { writer in
+                        if let error = await writer.ended() { throw error }
+                    }
+                    return nil
+                } catch { return error as? RiverError }
+            }()
+            try await waitUntil("the upload to reach the server") { server.openStreamCount == 1 }
+            client.hardDisconnect()
+            let error = await outcome
+            #expect(error?.code == .unexpectedDisconnect)
+            #expect(error?.cause?.kind == .hardDisconnect)
+        }
+    }
+}

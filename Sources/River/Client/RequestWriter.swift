@@ -32,6 +32,29 @@ public struct RequestWriter<Input: RiverRequestPayload>: Sendable {
     /// How many requests were written, and how many of those the server has acknowledged
     /// (for upload progress).
     public var progress: (sent: Int, acknowledged: Int) { call.progress }
+
+    /// Waits until the call ends, and says why: the error it ended with (a lost session, a
+    /// cancel by either side, the deadline), or `nil` when both sides closed cleanly.
+    ///
+    /// A writer learns that its call ended from its next ``write(_:)``. An upload closure that
+    /// writes only when something else happens (and may not write for a long time) can race
+    /// this against its own work to learn of a lost session at once:
+    ///
+    /// ```swift
+    /// try await client.upload(Uploads.Send.procedure, .init()) { writer in
+    ///     try await withThrowingTaskGroup(of: Void.self) { group in
+    ///         group.addTask { for await item in items { try await writer.write(item) } }
+    ///         group.addTask { if let error = await writer.ended() { throw error } }
+    ///         try await group.next()
+    ///         group.cancelAll()
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// Returns `nil` at once when the waiting task is cancelled (as `cancelAll()` does above).
+    public func ended() async -> RiverError? {
+        await call.transport.waitUntilEnded(call.streamID)
+    }
 }
 
 /// The results of a subscription or stream call, in order.

@@ -39,7 +39,11 @@ extension ClientTransport {
             case .deliver(let message):
                 let streamID = message.streamId
                 if let reader = inner.streams[streamID]?.receive(message) { inner.wakeups.append(reader) }
-                if message.controlFlags.contains(.streamCancel) { inner.wakeRoomWaiters(of: streamID) }
+                if message.controlFlags.contains(.streamCancel) {
+                    inner.wakeWaiters(of: streamID)
+                } else if !inner.endWaiters.isEmpty, inner.streams[streamID]?.isOver == true {
+                    inner.wakeWaiters(of: streamID)
+                }
             case .failAllStreams(let cause):
                 let error = RiverError.sessionFailure(cause, server: serverID)
                 // In place, by index: ending a stream changes a value, never the table's layout.
@@ -49,6 +53,8 @@ extension ClientTransport {
                     inner.streams.formIndex(after: &index)
                 }
                 // (The machine follows with `bufferHasRoom`, which wakes every writer waiting.)
+                for waiter in inner.endWaiters.values { inner.wakeups.append(waiter.task) }
+                inner.endWaiters.removeAll()
             case .bufferHasRoom:
                 for waiter in inner.roomWaiters.values { inner.wakeups.append(waiter.task) }
                 inner.roomWaiters.removeAll()

@@ -60,6 +60,42 @@ extension ClientTransport {
             guard let state = inner.streams[streamID], state.opened, !state.isOver, !state.localClosed else { return }
             try sendMessage(close, in: &inner)
             inner.streams[streamID]?.localClosed = true
+            if state.remoteClosed { inner.wakeWaiters(of: streamID) }
+        }
+    }
+
+    /// Waits until stream `streamID` ends: returns why it ended, `nil` when both sides closed
+    /// cleanly or the waiting task is cancelled.
+    package func waitUntilEnded(_ streamID: String) async -> RiverError? {
+        while true {
+            enum Step {
+                case ended(RiverError?)
+                case wait
+            }
+            let step = inner.withLock { inner -> Step in
+                guard let state = inner.streams[streamID] else { return .ended(Self.endedError) }
+                return state.isOver ? .ended(state.endedWith) : .wait
+            }
+            if case .ended(let error) = step { return error }
+            if Task.isCancelled { return nil }
+            let id = inner.withLock { inner -> UInt64 in
+                defer { inner.nextWaiterID += 1 }
+                return inner.nextWaiterID
+            }
+            await withTaskCancellationHandler {
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                    let ready = inner.withLock { inner -> Bool in
+                        if Task.isCancelled { return true }
+                        guard let state = inner.streams[streamID], !state.isOver else { return true }
+                        inner.endWaiters[id] = (streamID, continuation)
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                let waiter = inner.withLock { $0.endWaiters.removeValue(forKey: id) }
+                waiter?.task.resume()
+            }
         }
     }
 
@@ -91,7 +127,7 @@ extension ClientTransport {
                 }
             }
             if let reader = state.inbox.end() { inner.wakeups.append(reader) }
-            inner.wakeRoomWaiters(of: streamID)
+            inner.wakeWaiters(of: streamID)
             inner.closeIfDrained()
         }
     }

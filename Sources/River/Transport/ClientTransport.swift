@@ -69,6 +69,8 @@ package final class ClientTransport: Sendable {
         /// Tasks waiting for send-buffer room (to open a stream or write to one), by waiter id,
         /// with the stream they wait for.
         var roomWaiters: [UInt64: (streamID: String, task: UnsafeContinuation<Void, Never>)] = [:]
+        /// Tasks waiting for a stream to end (``ClientTransport/waitUntilEnded(_:)``), by waiter id.
+        var endWaiters: [UInt64: (streamID: String, task: UnsafeContinuation<Void, Never>)] = [:]
         var nextWaiterID: UInt64 = 0
         var subscribers: [UInt64: AsyncStream<RiverEvent>.Continuation] = [:]
         var nextSubscriberID: UInt64 = 0
@@ -117,19 +119,28 @@ package final class ClientTransport: Sendable {
             wakeups.append(sleeper)
         }
 
-        /// Ends stream `streamID` with `error` (unless it is over already), waking its reader
-        /// and any of its writers waiting for room.
+        /// Ends stream `streamID` with `error` (unless it is over already), waking its reader,
+        /// its writers waiting for room and the tasks waiting for its end.
         mutating func endStream(_ streamID: String, with error: RiverError) {
             streams[streamID]?.end(with: error, wakeups: &wakeups)
-            wakeRoomWaiters(of: streamID)
+            wakeWaiters(of: streamID)
         }
 
-        /// Wakes the tasks waiting for room to open or write stream `streamID` (it ended).
-        mutating func wakeRoomWaiters(of streamID: String) {
-            guard !roomWaiters.isEmpty else { return }
-            for (id, waiter) in roomWaiters where waiter.streamID == streamID {
-                roomWaiters.removeValue(forKey: id)
-                wakeups.append(waiter.task)
+        /// Wakes the tasks waiting for room to open or write stream `streamID`, and those
+        /// waiting for its end (it ended).
+        mutating func wakeWaiters(of streamID: String) {
+            Self.wake(streamID, in: &roomWaiters, into: &wakeups)
+            Self.wake(streamID, in: &endWaiters, into: &wakeups)
+        }
+
+        private static func wake(
+            _ streamID: String, in waiters: inout [UInt64: (streamID: String, task: UnsafeContinuation<Void, Never>)],
+            into wakeups: inout Wakeups
+        ) {
+            guard !waiters.isEmpty else { return }
+            let ids = waiters.compactMap { $0.value.streamID == streamID ? $0.key : nil }
+            for id in ids {
+                if let waiter = waiters.removeValue(forKey: id) { wakeups.append(waiter.task) }
             }
         }
 
