@@ -34,7 +34,7 @@ struct ChaosTests {
                     async let destroyedReasons: [String] = {
                         var destroyed: [String] = []
                         for await event in events {
-                            if case .sessionStatus(.destroyed(_, let reason)) = event, reason != "client closed" {
+                            if case .sessionStatus(.destroyed(_, let reason)) = event, !reason.hasPrefix("clientClosed") {
                                 destroyed.append(reason)
                             }
                         }

@@ -1,6 +1,6 @@
 /// Something that happened to a client's connection or session, for observers
-/// (``RiverClient/events()``).
-public enum RiverEvent: Sendable, Hashable {
+/// (``RiverClient/events(server:)``). Its ``description`` is a readable line.
+public enum RiverEvent: Sendable, Hashable, CustomStringConvertible {
     /// The connection status changed.
     case connectionStatus(ConnectionStatus)
     /// A session was created, resumed after a reconnect, or destroyed.
@@ -29,12 +29,32 @@ public enum RiverEvent: Sendable, Hashable {
         /// The session was destroyed; its calls failed with UNEXPECTED_DISCONNECT.
         case destroyed(sessionID: String, reason: String)
     }
+
+    /// A readable line, for logs and command-line tools.
+    public var description: String {
+        switch self {
+        case .connectionStatus(.connecting(let attempt)):
+            "connecting (attempt \(attempt))"
+        case .connectionStatus(.connected(let sessionID)):
+            "connected (session \(sessionID))"
+        case .connectionStatus(.disconnected(let reason)):
+            "disconnected: \(reason)"
+        case .sessionStatus(.created(let sessionID)):
+            "session \(sessionID) created"
+        case .sessionStatus(.resumed(let sessionID, let replayed)):
+            "session \(sessionID) resumed on a new connection (\(replayed) buffered message\(replayed == 1 ? "" : "s") replayed)"
+        case .sessionStatus(.destroyed(let sessionID, let reason)):
+            "session \(sessionID) destroyed: \(reason)"
+        case .protocolError(let error):
+            "protocol error: \(error)"
+        }
+    }
 }
 
 /// A protocol error reported through ``RiverEvent/protocolError(_:)``.
 public struct ProtocolErrorEvent: Sendable, Hashable, CustomStringConvertible {
     /// The kind of protocol error.
-    public enum Kind: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable, CustomStringConvertible {
         /// The server refused the handshake with `code`, or its reply was malformed
         /// (`code` is then nil).
         case handshakeFailed(code: HandshakeErrorCode?)
@@ -44,6 +64,17 @@ public struct ProtocolErrorEvent: Sendable, Hashable, CustomStringConvertible {
         case invalidMessage
         /// A message could not be sent.
         case messageSendFailure
+
+        /// A readable name (with the handshake rejection's wire code).
+        public var description: String {
+            switch self {
+            case .handshakeFailed(let code?): "handshake failed (\(code.rawValue))"
+            case .handshakeFailed(nil): "handshake failed"
+            case .retriesExceeded: "retries exceeded"
+            case .invalidMessage: "invalid message"
+            case .messageSendFailure: "message send failure"
+            }
+        }
     }
 
     /// The kind.

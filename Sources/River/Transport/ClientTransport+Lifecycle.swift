@@ -68,7 +68,9 @@ extension ClientTransport {
         if idle { close() }
     }
 
-    /// A new subscription to connection and session events.
+    /// A new subscription to connection and session events. It starts with the current state:
+    /// the live session, if any (``RiverEvent/SessionStatus/created(sessionID:)``), then the
+    /// connection status (connected, connecting, or disconnected with the last failure).
     package func events() -> AsyncStream<RiverEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: RiverEvent.self, bufferingPolicy: .bufferingNewest(1024))
         let id = inner.withLock { inner -> UInt64? in
@@ -76,6 +78,8 @@ extension ClientTransport {
             let id = inner.nextSubscriberID
             inner.nextSubscriberID += 1
             inner.subscribers[id] = continuation
+            // Under the lock: no event can come between the snapshot and the subscription.
+            for event in Self.currentState(of: inner.machine) { continuation.yield(event) }
             return id
         }
         if let id {
@@ -86,6 +90,21 @@ extension ClientTransport {
             continuation.finish()
         }
         return stream
+    }
+
+    /// The events that describe where `machine` is now.
+    private static func currentState(of machine: SessionStateMachine) -> [RiverEvent] {
+        var events: [RiverEvent] = []
+        if let sessionID = machine.sessionID { events.append(.sessionStatus(.created(sessionID: sessionID))) }
+        switch machine.state {
+        case .connected:
+            if let sessionID = machine.sessionID { events.append(.connectionStatus(.connected(sessionID: sessionID))) }
+        case .connecting(let attempt, _), .handshaking(let attempt, _, _):
+            events.append(.connectionStatus(.connecting(attempt: Int(attempt))))
+        case .noConnection, .backingOff, .destroyed:
+            events.append(.connectionStatus(.disconnected(reason: machine.lastFailure?.description ?? "not connected")))
+        }
+        return events
     }
 
     // MARK: Child tasks
