@@ -25,7 +25,9 @@ struct ClientFailureCauseTests {
         let connector = FailingConnector(RiverConnectError(.refused, "connection refused (ECONNREFUSED)"))
         var configuration = RiverClient.Configuration(codec: JSONCodec(), randomSeed: 1)
         fastClient(&configuration)
-        configuration.session.sessionDisconnectGrace = .milliseconds(500)
+        // Generous: the first attempt must fail before the grace period ends, even on a loaded machine
+        // (ManualClockTests checks the same on a manual clock).
+        configuration.session.sessionDisconnectGrace = .seconds(3)
         try await withRiverClient(connector: connector, configuration: configuration) { client in
             let error = await #expect(throws: RiverError.self) { _ = try await client.rpc(Reference.add, NumberInit(n: 1)) }
             #expect(error?.code == .unexpectedDisconnect)

@@ -49,8 +49,10 @@ final class Call: Sendable {
         try await withTaskCancellationHandler {
             guard let timeout = options.timeout else { return try await body() }
             return try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in
+                let clock = transport.clock
+                let deadline = clock.now + timeout
                 group.addTask {
-                    try await Task.sleep(for: timeout)
+                    try await clock.sleep(until: deadline)
                     self.cancel(RiverError(code: .deadlineExceeded, message: "the call did not complete within \(timeout)"))
                 }
                 defer { group.cancelAll() }

@@ -37,6 +37,9 @@ public final class RiverClient: Sendable, Service {
         /// Further servers this client talks to, by server id, each over its own session with
         /// the same settings. Calls choose one with ``CallOptions/server``.
         public var additionalServers: [String: any RiverConnector]
+        /// Where the client reads the time and waits (timeouts, heartbeats, grace, backoff,
+        /// call deadlines). Default: ``ContinuousRiverClock``; tests inject a manual clock.
+        public var clock: any RiverClock = ContinuousRiverClock()
         /// How long a graceful shutdown waits for calls in flight before cancelling them
         /// (they end with ``RiverFailureCause/Kind/clientClosed``); `nil` waits as long as they
         /// take. ``RiverClient/beginGracefulShutdown(drainTimeout:)`` can override it.
@@ -109,7 +112,7 @@ public final class RiverClient: Sendable, Service {
                 serverID: serverID, configuration: configuration.session,
                 metadata: configuration.handshakeMetadata,
                 prefetchMetadata: configuration.prefetchHandshakeMetadata, isFatalConnectionError: configuration.isFatalConnectionError,
-                randomSeed: seed, logger: logger)
+                randomSeed: seed, clock: configuration.clock, logger: logger)
         }
         let main = makeTransport(serverID: configuration.serverID, connector: connector, seed: configuration.randomSeed)
         var transports = [configuration.serverID: main]
@@ -188,7 +191,7 @@ public final class RiverClient: Sendable, Service {
     private func enforceDrainDeadline() async {
         for await timeout in drainDeadlines.stream {
             do {
-                try await Task.sleep(for: timeout)
+                try await configuration.clock.sleep(until: configuration.clock.now + timeout)
             } catch {
                 return
             }

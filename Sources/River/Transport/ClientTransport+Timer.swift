@@ -1,5 +1,3 @@
-import Dispatch
-
 /// The timer: one child task of ``ClientTransport/run()`` that ticks the machine at its
 /// deadlines.
 extension ClientTransport {
@@ -28,11 +26,7 @@ extension ClientTransport {
                     inner.timerArmedFor = deadline
                     if let deadline {
                         let generation = inner.timerGeneration
-                        let delay = clock.now.duration(to: deadline)
-                        let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
-                        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds) + 1)) {
-                            [weak self] in self?.timerFired(generation: generation)
-                        }
+                        clock.schedule(at: deadline) { [weak self] in self?.timerFired(generation: generation) }
                     }
                     return false
                 }

@@ -161,7 +161,8 @@ package final class ClientTransport: Sendable {
     let prefetchMetadata: Bool
     let isFatalConnectionError: @Sendable (any Error) -> Bool
     let logger: Logger
-    let clock = ContinuousClock()
+    /// Where the shell reads the time and arms its timer (injectable for tests).
+    package let clock: any RiverClock
 
     /// The server's id.
     package let serverID: String
@@ -178,8 +179,10 @@ package final class ClientTransport: Sendable {
         prefetchMetadata: Bool = false,
         isFatalConnectionError: @escaping @Sendable (any Error) -> Bool,
         randomSeed: UInt64?,
+        clock: any RiverClock = ContinuousRiverClock(),
         logger: Logger
     ) {
+        self.clock = clock
         let machine = SessionStateMachine(configuration: configuration, clientID: clientID, serverID: serverID, codec: codec)
         self.encoder = machine.encoder
         var seed = randomSeed ?? UInt64.random(in: .min ... .max)
