@@ -51,6 +51,16 @@ struct HostileServerTests {
 
     static let codecs = ["json", "msgpack"]
 
+    /// The error an `add` call on `client` ends with (`nil` when it succeeds).
+    static func failure(of client: RiverClient) async -> RiverError? {
+        do {
+            _ = try await client.rpc(Reference.add, NumberInit(n: 1))
+            return nil
+        } catch {
+            return error as? RiverError
+        }
+    }
+
     /// A client of `server` with timings that never fire during a test (the scripted server
     /// sends no heartbeats) and fast reconnects.
     func withHostileClient(
@@ -83,12 +93,7 @@ struct HostileServerTests {
     func undecodableFrameDestroysTheSessionWithAProtocolError(frame: HostileFrame) async throws {
         let server = HostileServer(codec: frame.codec)
         try await withHostileClient(server) { client, log in
-            async let failed: RiverError? = {
-                do {
-                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
-                    return nil
-                } catch let error as RiverError { return error } catch { return nil }
-            }()
+            async let failed = Self.failure(of: client)
             var connection = try await server.nextConnection()
             let request = try await connection.handshake()
             _ = try await connection.receiveSequenced()
@@ -235,12 +240,7 @@ struct HostileServerTests {
     func messageFromAnotherPeerDestroysTheSession(codecName: String) async throws {
         let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
         try await withHostileClient(server) { client, log in
-            async let failed: RiverError? = {
-                do {
-                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
-                    return nil
-                } catch let error as RiverError { return error } catch { return nil }
-            }()
+            async let failed = Self.failure(of: client)
             var connection = try await server.nextConnection()
             _ = try await connection.handshake()
             let open = try await connection.receiveSequenced()
@@ -269,12 +269,7 @@ struct HostileServerTests {
     func malformedHandshakeReplyIsAHandshakeFailure(codecName: String, index: Int) async throws {
         let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
         try await withHostileClient(server) { client, log in
-            async let failed: RiverError? = {
-                do {
-                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
-                    return nil
-                } catch let error as RiverError { return error } catch { return nil }
-            }()
+            async let failed = Self.failure(of: client)
             var connection = try await server.nextConnection()
             try await connection.handshake(reply: Self.malformedHandshakeReplies[index].1)
             let error = await failed
@@ -294,12 +289,7 @@ struct HostileServerTests {
     func undecodableHandshakeReplyIsAHandshakeFailure(codecName: String) async throws {
         let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
         try await withHostileClient(server) { client, log in
-            async let failed: RiverError? = {
-                do {
-                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
-                    return nil
-                } catch let error as RiverError { return error } catch { return nil }
-            }()
+            async let failed = Self.failure(of: client)
             let connection = try await server.nextConnection()
             _ = try await connection.receive()
             connection.connection.send([0xFF, 0x00, 0x13, 0x37])
@@ -320,12 +310,7 @@ struct HostileServerTests {
         let other: any RiverCodec = codecName == "json" ? MessagePackCodec() : JSONCodec()
         let server = HostileServer(codec: codec)
         try await withHostileClient(server) { client, log in
-            async let failed: RiverError? = {
-                do {
-                    _ = try await client.rpc(Reference.add, NumberInit(n: 1))
-                    return nil
-                } catch let error as RiverError { return error } catch { return nil }
-            }()
+            async let failed = Self.failure(of: client)
             let connection = try await server.nextConnection()
             _ = try await connection.receive()
             let reply = TransportMessage(

@@ -78,24 +78,7 @@ extension ClientTransport {
             }
             if case .ended(let error) = step { return error }
             if Task.isCancelled { return nil }
-            let id = inner.withLock { inner -> UInt64 in
-                defer { inner.nextWaiterID += 1 }
-                return inner.nextWaiterID
-            }
-            await withTaskCancellationHandler {
-                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-                    let ready = inner.withLock { inner -> Bool in
-                        if Task.isCancelled { return true }
-                        guard let state = inner.streams[streamID], !state.isOver else { return true }
-                        inner.endWaiters[id] = (streamID, continuation)
-                        return false
-                    }
-                    if ready { continuation.resume() }
-                }
-            } onCancel: {
-                let waiter = inner.withLock { $0.endWaiters.removeValue(forKey: id) }
-                waiter?.task.resume()
-            }
+            await park(streamID: streamID, until: .end)
         }
     }
 
@@ -161,16 +144,24 @@ extension ClientTransport {
     ) async throws(RiverError) {
         while true {
             if try locked(attempt) { return }
-            await waitForRoom(streamID: streamID)
+            await park(streamID: streamID, until: .room)
             if Task.isCancelled {
                 throw RiverError(code: .cancel, message: "cancelled while waiting for send-buffer room")
             }
         }
     }
 
-    /// Parks the task until the send buffer has room, stream `streamID` ends, the transport
-    /// closes, or the task is cancelled.
-    private func waitForRoom(streamID: String) async {
+    /// What a parked task waits for, besides the end of its stream.
+    private enum Wait {
+        /// Send-buffer room (or the transport closing).
+        case room
+        /// Only the end of the stream.
+        case end
+    }
+
+    /// Parks the task until what it waits for happens, stream `streamID` is over, or the task
+    /// is cancelled (a spurious wake-up is possible: callers check again).
+    private func park(streamID: String, until wait: Wait) async {
         let id = inner.withLock { inner -> UInt64 in
             defer { inner.nextWaiterID += 1 }
             return inner.nextWaiterID
@@ -178,15 +169,24 @@ extension ClientTransport {
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 let ready = inner.withLock { inner -> Bool in
-                    if inner.machine.hasRoom(forBytes: 0) || inner.closed || Task.isCancelled { return true }
+                    if Task.isCancelled { return true }
+                    if case .room = wait, inner.machine.hasRoom(forBytes: 0) || inner.closed { return true }
                     guard let state = inner.streams[streamID], !state.isOver else { return true }
-                    inner.roomWaiters[id] = (streamID, continuation)
+                    switch wait {
+                    case .room: inner.roomWaiters[id] = (streamID, continuation)
+                    case .end: inner.endWaiters[id] = (streamID, continuation)
+                    }
                     return false
                 }
                 if ready { continuation.resume() }
             }
         } onCancel: {
-            let waiter = inner.withLock { $0.roomWaiters.removeValue(forKey: id) }
+            let waiter = inner.withLock { inner in
+                switch wait {
+                case .room: inner.roomWaiters.removeValue(forKey: id)
+                case .end: inner.endWaiters.removeValue(forKey: id)
+                }
+            }
             waiter?.task.resume()
         }
     }

@@ -16,21 +16,29 @@ extension ClientTransport {
     private func sleepToNextDeadline() async {
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (sleeper: UnsafeContinuation<Void, Never>) in
-                let due = inner.withLock { inner -> Bool in
+                enum Step {
+                    case due
+                    case sleep(wakeAt: ContinuousClock.Instant?, generation: UInt64)
+                }
+                let step = inner.withLock { inner -> Step in
                     let deadline = inner.machine.nextDeadline
                     inner.timerCheckedDeadlines = inner.machine.deadlineGeneration
-                    if Task.isCancelled { return true }
-                    if let deadline, deadline <= clock.now { return true }
+                    if Task.isCancelled { return .due }
+                    if let deadline, deadline <= clock.now { return .due }
                     inner.timerGeneration &+= 1
                     inner.timerSleeper = sleeper
                     inner.timerArmedFor = deadline
-                    if let deadline {
-                        let generation = inner.timerGeneration
-                        clock.schedule(at: deadline) { [weak self] in self?.timerFired(generation: generation) }
-                    }
-                    return false
+                    return .sleep(wakeAt: deadline, generation: inner.timerGeneration)
                 }
-                if due { sleeper.resume() }
+                switch step {
+                case .due:
+                    sleeper.resume()
+                case .sleep(let deadline?, let generation):
+                    // Armed after the lock is released: a clock may run the action at once.
+                    clock.schedule(at: deadline) { [weak self] in self?.timerFired(generation: generation) }
+                case .sleep(nil, _):
+                    break
+                }
             }
         } onCancel: {
             timerFired(generation: nil)
