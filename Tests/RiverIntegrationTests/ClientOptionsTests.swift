@@ -50,7 +50,13 @@ struct ClientOptionsTests {
         let connector = InMemoryConnector { accepted.yield($0) }
         let codec = JSONCodec()
         let trace = TracingContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "k=v")
-        try await withRiverClient(connector: connector, configuration: .init(codec: codec)) { client in
+        // Generous timeouts: this test plays the server by hand, and a loaded machine must not
+        // time the handshake out before it answers.
+        var configuration = RiverClient.Configuration(codec: codec)
+        configuration.session.connectionTimeout = .seconds(60)
+        configuration.session.handshakeTimeout = .seconds(60)
+        configuration.session.sessionDisconnectGrace = .seconds(60)
+        try await withRiverClient(connector: connector, configuration: configuration) { client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     _ = try? await client.rpc(Reference.add, NumberInit(n: 1), options: CallOptions(tracing: trace))
