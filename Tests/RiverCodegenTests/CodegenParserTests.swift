@@ -18,7 +18,7 @@ import Testing
         #expect(test.procedures.map(\.name) == ["add", "echo", "echoWithPrefix", "echoBinary", "echoRecursive"])
         #expect(test.procedures.map(\.kind) == [.rpc, .stream, .stream, .rpc, .rpc])
         #expect(test.procedures[1].input != nil && test.procedures[0].input == nil)
-        #expect(test.procedures[3].initSchema.kind == .object([.init(name: "data", schema: JSONSchema(path: "services.test.procedures.echoBinary.init.properties.data", kind: .bytes, canonicalText: #"{"type":"Uint8Array"}"#), isRequired: true)]))
+        #expect(test.procedures[3].initSchema.kind == .object([.init(name: "data", schema: JSONSchema(path: "services.test.procedures.echoBinary.init.properties.data", kind: .bytes, canonicalText: #"{"type":"Uint8Array"}"#), isRequired: true)], additional: nil))
         let recursive = test.procedures[4].initSchema
         #expect(recursive.kind == .ref("RecursivePayload"))
         #expect(recursive.definitions.map(\.name) == ["RecursivePayload"])
