@@ -49,6 +49,11 @@ extension TranslationBuilder {
             ]
             encode.append(.block("for item in rest {", [.line("try container.encode(item)")]))
         }
+        if tuple.items.isEmpty, tuple.rest == nil {
+            // The empty tuple: an empty array, whatever the decoder holds after it.
+            decode = [.line("_ = try decoder.unkeyedContainer()")]
+            encode = [.line("_ = encoder.unkeyedContainer()")]
+        }
         members.append(Declaration(
             doc: ["Creates a tuple."] + (parameters.isEmpty ? [] : ["- Parameters:"] + parameterDocs),
             .function(FunctionDescription(access: access, name: "init", parameters: parameters, body: body))
@@ -69,7 +74,10 @@ extension TranslationBuilder {
     /// a struct holding one `value`, coded as that value alone.
     func wrapper(_ name: String, schema: JSONSchema, doc: [String], scope: Scope) throws -> Declaration {
         var inner = innerScope(name, of: scope)
-        let ref = try typeRef(schema, hint: "Wrapped", scope: &inner)
+        // The wrapped value is the definition's body, not the definition again.
+        var body = schema
+        body.id = nil
+        let ref = try typeRef(body, hint: "Wrapped", scope: &inner)
         let decodedType = ref.nullable ? "Optional<\(ref.expr)>" : ref.expr
         var members: [Declaration] = [
             Declaration(doc: ["The value."], .variable(VariableDescription(access: access, isLet: false, name: "value", type: ref.full))),
