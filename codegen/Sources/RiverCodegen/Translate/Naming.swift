@@ -56,25 +56,32 @@ public enum Naming {
         return words
     }
 
-    /// `UpperCamelCase` for type names: `echoWithPrefix` → `EchoWithPrefix`, `DIV_BY_ZERO` →
-    /// `DivByZero`, `data-3` → `Data3`. Never empty; a leading digit gets a `_` prefix.
-    public static func typeName(_ name: String) -> String {
+    /// The words of a name joined in `UpperCamelCase`, all-caps words capitalized (`DIV_BY_ZERO`
+    /// → `DivByZero`); empty names become `Value`.
+    static func camelCase(_ name: String) -> String {
         var result = ""
         for word in words(name) {
             let isAllCaps = word.allSatisfy { !$0.isLetter || $0.isUppercase }
             let rest = word.dropFirst()
             result += word.prefix(1).uppercased() + (isAllCaps ? rest.lowercased() : String(rest))
         }
-        if result.isEmpty { result = "Value" }
-        if let first = result.first, first.isNumber { result = "_" + result }
+        return result.isEmpty ? "Value" : result
+    }
+
+    /// `UpperCamelCase` for type names: `echoWithPrefix` → `EchoWithPrefix`, `DIV_BY_ZERO` →
+    /// `DivByZero`, `data-3` → `Data3`. Never empty; a leading digit gets a `T` prefix (`123` →
+    /// `T123`), so that the type never equals the member made from the same name (`_123`).
+    public static func typeName(_ name: String) -> String {
+        let result = camelCase(name)
+        if let first = result.first, first.isNumber { return "T" + result }
         return result
     }
 
     /// `lowerCamelCase` for member names, not yet escaped: `$kind` → `kind`, `Type` → `type`,
-    /// `DIV_BY_ZERO` → `divByZero`.
+    /// `DIV_BY_ZERO` → `divByZero`; a leading digit gets a `_` prefix (`2fast` → `_2fast`).
     public static func memberName(_ name: String) -> String {
-        let upper = typeName(name)
-        if upper.hasPrefix("_") { return upper }
+        let upper = camelCase(name)
+        if let first = upper.first, first.isNumber { return "_" + upper }
         // Lowercase the leading capital run, keeping the last capital of a run that starts a word
         // (`URLValue` → `urlValue`).
         let characters = Array(upper)
