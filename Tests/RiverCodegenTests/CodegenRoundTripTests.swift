@@ -296,4 +296,35 @@ func fromMsgpack<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
         #expect(try codec.roundTrip(value) == value)
         #expect(try fromJSON(CorpusUnsafe.Unsafe.Unsafe_2.Output.self, #"{"any":"thing"}"#) == .object(["any": .string("thing")]))
     }
+
+    // MARK: The mixed schema
+
+    @Test(arguments: WireCodec.allCases)
+    func mixedSchemaRoundTrips(_ codec: WireCodec) throws {
+        typealias Events = CorpusMixed.Chat.Events
+        let user = Events.Output.Joined.User(
+            id: "u", name: "Ada", roles: [.admin, .guest], age: nil, createdAt: Date(timeIntervalSince1970: 1), avatar: Data([0xFF]),
+            balance: RiverBigInt("18446744073709551616"), settings: ["dark": .bool(true)], location: .init(51.5, -0.1)
+        )
+        for event: Events.Output in [.joined(.init(user: user)), .left(.init(userId: "u")), .left(.init(userId: "u", reason: "bye")), .message(.init(text: "hi", mentions: [], at: "2024-01-01T00:00:00Z"))] {
+            #expect(try codec.roundTrip(event) == event)
+        }
+        let metadata = CorpusMixed.HandshakeMetadata(token: "t", client: .init(version: .init(1, 2, 3), platform: .linux), flags: ["beta": true])
+        #expect(try codec.roundTrip(metadata) == metadata)
+        let say: CorpusMixed.Chat.Converse.Input = .react(.init(emoji: "👍", to: .init("m1", 3)))
+        #expect(try codec.roundTrip(say) == say)
+        let upload = CorpusMixed.Files.Upload.Output(size: 3, digest: Data(repeating: 1, count: 32))
+        #expect(try codec.roundTrip(upload) == upload)
+    }
+
+    @Test func mixedSchemaFromTheWire() throws {
+        typealias Events = CorpusMixed.Chat.Events
+        let joined = try fromJSON(Events.Output.self, #"{"type":"joined","user":{"id":"u","name":"Ada","roles":["member"],"age":null,"createdAt":"1970-01-01T00:00:01.000Z","location":[1,2]}}"#)
+        guard case .joined(let event) = joined else { Issue.record("expected joined"); return }
+        #expect(event.user.roles == [.member] && event.user.age == nil && event.user.location == .init(1, 2))
+        #expect(try fromJSON(Events.Output.self, #"{"type":"left","userId":"u"}"#) == .left(.init(userId: "u")))
+        let failure = try fromJSON(CorpusMixed.Users.Update.Failure.self, #"{"code":"CONFLICT","message":"m","extras":{"version":3}}"#)
+        #expect(failure == .conflict(.init(message: "m", extras: .init(version: 3))))
+        #expect(try fromJSON(CorpusMixed.Files.Upload.Init.self, #"{"name":"n","mime":0}"#).mime == ._0)
+    }
 }

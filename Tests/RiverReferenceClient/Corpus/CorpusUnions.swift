@@ -260,7 +260,7 @@ extension CorpusUnions {
                 public init(
                     nested: Nested_2,
                     nullable: String?,
-                    undefinable: String?,
+                    undefinable: String? = nil,
                     both: Double?,
                     typeList: String?,
                     withNever: String,

@@ -12,6 +12,8 @@ extension TranslationBuilder {
         var encodesNull: Bool
         var isBoxed: Bool
         var isOptional: Bool
+        /// Whether `init` lets the caller leave it out (optional, or `T | undefined`).
+        var defaultsToNil: Bool
         var doc: [String]
     }
 
@@ -36,7 +38,7 @@ extension TranslationBuilder {
                 let typeName = Naming.unique(Naming.typeName(property.name), in: &inner.taken)
                 inner.declarations.append(literalEnum(typeName, values: [value], path: property.schema.path, doc: ["The only value `\(property.name)` takes."]))
                 let caseName = Naming.escaped(literalCaseNames([value])[0])
-                fields.append(Field(wireName: property.name, swiftName: swiftName, type: typeName, storedType: typeName, parameterType: typeName, isRequired: true, fixedValue: "." + caseName, encodesNull: false, isBoxed: false, isOptional: false, doc: fieldDoc))
+                fields.append(Field(wireName: property.name, swiftName: swiftName, type: typeName, storedType: typeName, parameterType: typeName, isRequired: true, fixedValue: "." + caseName, encodesNull: false, isBoxed: false, isOptional: false, defaultsToNil: false, doc: fieldDoc))
                 continue
             }
             let ref = try typeRef(property.schema, hint: Naming.typeName(property.name), scope: &inner)
@@ -50,7 +52,8 @@ extension TranslationBuilder {
                 storedType: stored,
                 parameterType: isOptional ? ref.expr + "?" : ref.expr,
                 isRequired: property.isRequired, fixedValue: nil,
-                encodesNull: property.isRequired && ref.nullable && !ref.absentWhenNil, isBoxed: boxed, isOptional: isOptional, doc: fieldDoc
+                encodesNull: property.isRequired && ref.nullable && !ref.absentWhenNil, isBoxed: boxed, isOptional: isOptional,
+                defaultsToNil: !property.isRequired || (ref.nullable && ref.absentWhenNil), doc: fieldDoc
             ))
         }
         var additional: (name: String, valueType: String, wirePath: String)?
@@ -63,7 +66,7 @@ extension TranslationBuilder {
             Declaration(doc: field.doc, .variable(VariableDescription(access: access, isLet: false, name: Naming.escaped(field.swiftName), type: field.type)))
         }
         var parameters = fields.filter { $0.fixedValue == nil }.map { field in
-            ParameterDescription(name: Naming.escaped(field.swiftName), type: field.parameterType, defaultValue: field.isRequired ? nil : "nil")
+            ParameterDescription(name: Naming.escaped(field.swiftName), type: field.parameterType, defaultValue: field.defaultsToNil ? "nil" : nil)
         }
         var parameterDocs = fields.filter { $0.fixedValue == nil }.map { "  - \($0.swiftName): The `\($0.wireName)` field." }
         var body: [CodeBlock] = fields.map { field in
