@@ -69,6 +69,32 @@ private struct FailingChat: MixedChat.ClientProtocol {
     }
 }
 
+/// The fake of codegen/README.md, verbatim.
+private enum ReadmeExample {
+    typealias Fallible = ReferenceServices.Fallible
+
+    struct FakeFallible: Fallible.ClientProtocol {
+        struct Offline: Error {}
+
+        func divide(_ initPayload: Fallible.Divide.Init, options: CallOptions) async throws -> Result<Fallible.Divide.Output, Fallible.Divide.Failure> {
+            initPayload.b == 0 ? .failure(.divByZero(.init(message: "no"))) : .success(.init(result: initPayload.a / initPayload.b))
+        }
+
+        func echo<Result: Sendable>(
+            _ initPayload: Fallible.Echo.Init, options: CallOptions,
+            body: (RequestWriter<Fallible.Echo.Input>, ResponseStream<Fallible.Echo.Output, Fallible.Echo.Failure>) async throws -> Result
+        ) async throws -> Result {
+            throw Offline()
+        }
+    }
+
+    static func run() async throws -> Double {
+        let fake = FakeFallible()
+        let quotient = try await fake.divide(.init(a: 6, b: 3)).get().result   // 2
+        return quotient
+    }
+}
+
 /// Calls a fake records, shared by copies of the fake.
 private final class CallLog: Sendable {
     private let entries = Mutex<[String]>([])
@@ -90,6 +116,12 @@ private final class CallLog: Sendable {
         let found = try await fake.search(.init(query: "Ad")).get()
         #expect(found.isEmpty)
         #expect(fake.calls.all == ["get 1", "get 2", "update 1 timeout 5.0 seconds", "search Ad"])
+    }
+
+    @Test func theReadmeFakeWorks() async throws {
+        #expect(try await ReadmeExample.run() == 2)
+        let failure = try await ReadmeExample.FakeFallible().divide(.init(a: 1, b: 0))
+        if case .failure(.divByZero(let error)) = failure { #expect(error.message == "no") } else { Issue.record("expected divByZero") }
     }
 
     @Test func streamingCallsCanBeFakedToo() async throws {

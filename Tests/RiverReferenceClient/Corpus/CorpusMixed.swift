@@ -149,7 +149,7 @@ extension CorpusMixed {
             public struct Output: Sendable, Hashable, Codable {
                 /// The `id` field.
                 ///
-                /// Schema constraints (not checked by the generated code): `format: "uuid"`.
+                /// Format: `uuid`.
                 public var id: String
                 /// The `name` field.
                 ///
@@ -531,7 +531,7 @@ extension CorpusMixed {
             public struct OutputValueElement: Sendable, Hashable, Codable {
                 /// The `id` field.
                 ///
-                /// Schema constraints (not checked by the generated code): `format: "uuid"`.
+                /// Format: `uuid`.
                 public var id: String
                 /// The `name` field.
                 ///
@@ -1084,7 +1084,7 @@ extension CorpusMixed {
                     public struct User: Sendable, Hashable, Codable {
                         /// The `id` field.
                         ///
-                        /// Schema constraints (not checked by the generated code): `format: "uuid"`.
+                        /// Format: `uuid`.
                         public var id: String
                         /// The `name` field.
                         ///
@@ -1291,7 +1291,7 @@ extension CorpusMixed {
                     public var mentions: [String]
                     /// The `at` field.
                     ///
-                    /// Schema constraints (not checked by the generated code): `format: "date-time"`.
+                    /// Format: `date-time`.
                     public var at: String
 
                     /// Creates a value.
@@ -1547,7 +1547,7 @@ extension CorpusMixed {
                     public struct User: Sendable, Hashable, Codable {
                         /// The `id` field.
                         ///
-                        /// Schema constraints (not checked by the generated code): `format: "uuid"`.
+                        /// Format: `uuid`.
                         public var id: String
                         /// The `name` field.
                         ///
@@ -1754,7 +1754,7 @@ extension CorpusMixed {
                     public var mentions: [String]
                     /// The `at` field.
                     ///
-                    /// Schema constraints (not checked by the generated code): `format: "date-time"`.
+                    /// Format: `date-time`.
                     public var at: String
 
                     /// Creates a value.
@@ -3083,15 +3083,15 @@ extension CorpusMixed {
                 public var big: RiverBigInt
                 /// The `text` field.
                 ///
-                /// Schema constraints (not checked by the generated code): `pattern: "^[a-z]+$"`, `minLength: 1`, `maxLength: 10`.
+                /// Schema constraints (not checked by the generated code): `pattern: ^[a-z]+$`, `minLength: 1`, `maxLength: 10`.
                 public var text: String
                 /// The `timestamp` field.
                 ///
-                /// Schema constraints (not checked by the generated code): `format: "date-time"`.
+                /// Format: `date-time`.
                 public var timestamp: String
                 /// The `email` field.
                 ///
-                /// Schema constraints (not checked by the generated code): `format: "email"`.
+                /// Format: `email`.
                 public var email: String
                 /// The `date` field.
                 ///

@@ -42,15 +42,15 @@ extension CorpusPrimitives {
                 public var big: RiverBigInt
                 /// The `text` field.
                 ///
-                /// Schema constraints (not checked by the generated code): `pattern: "^[a-z]+$"`, `minLength: 1`, `maxLength: 10`.
+                /// Schema constraints (not checked by the generated code): `pattern: ^[a-z]+$`, `minLength: 1`, `maxLength: 10`.
                 public var text: String
                 /// The `timestamp` field.
                 ///
-                /// Schema constraints (not checked by the generated code): `format: "date-time"`.
+                /// Format: `date-time`.
                 public var timestamp: String
                 /// The `email` field.
                 ///
-                /// Schema constraints (not checked by the generated code): `format: "email"`.
+                /// Format: `email`.
                 public var email: String
                 /// The `date` field.
                 ///

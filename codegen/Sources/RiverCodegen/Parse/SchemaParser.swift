@@ -131,7 +131,7 @@ public struct SchemaParser: Sendable {
             guard let constraint = value[keyword] else { continue }
             switch (keyword, kind) {
             case ("minItems", .tuple), ("maxItems", .tuple), ("not", .never): continue
-            default: notes.append("\(keyword): \(constraint.canonicalText)")
+            default: notes.append("\(keyword): \(constraint.stringValue ?? constraint.canonicalText)")
             }
         }
         if let patterns = value["patternProperties"]?.objectMembers {

@@ -52,8 +52,14 @@ final class TranslationBuilder {
 
     /// The doc comment of a node: its description (or `fallback`), then its constraint notes.
     func docLines(for schema: JSONSchema, fallback: [String]) -> [String] {
-        let base = docLines(schema.description) ?? fallback
-        guard !schema.notes.isEmpty else { return base }
-        return base + ["", "Schema constraints (not checked by the generated code): " + schema.notes.map { "`\($0)`" }.joined(separator: ", ") + "."]
+        var lines = docLines(schema.description) ?? fallback
+        let formats = schema.notes.filter { $0.hasPrefix("format: ") }
+        let constraints = schema.notes.filter { !$0.hasPrefix("format: ") }
+        if !schema.notes.isEmpty { lines.append("") }
+        lines += formats.map { "Format: `\($0.dropFirst("format: ".count))`." }
+        if !constraints.isEmpty {
+            lines.append("Schema constraints (not checked by the generated code): " + constraints.map { "`\($0)`" }.joined(separator: ", ") + ".")
+        }
+        return lines
     }
 }
