@@ -78,11 +78,11 @@ extension TranslationBuilder {
         }
         members.append(Declaration(
             doc: ["Decodes the literal the value equals."],
-            .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "from", name: "decoder", type: "any Decoder")], effects: ["throws"], body: decode))
+            .function(decodingInit(body: decode))
         ))
         members.append(Declaration(
             doc: ["Encodes the literal."],
-            .function(FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: [
+            .function(encodingFunction(body: [
                 .line("var container = encoder.singleValueContainer()"),
                 .block("switch self {", encodeCases),
             ]))

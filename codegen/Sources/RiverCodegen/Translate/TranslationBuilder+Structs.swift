@@ -121,7 +121,7 @@ extension TranslationBuilder {
             }
             members.append(Declaration(
                 doc: ["Encodes the value; required nullable fields are written as `null` when `nil`."],
-                .function(FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: lines))
+                .function(encodingFunction(body: lines))
             ))
         }
         return members
@@ -162,11 +162,11 @@ extension TranslationBuilder {
             keys,
             Declaration(
                 doc: ["Decodes the declared properties, and every other key into `\(additional.name)`."],
-                .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "from", name: "decoder", type: "any Decoder")], effects: ["throws"], body: decode))
+                .function(decodingInit(body: decode))
             ),
             Declaration(
                 doc: ["Encodes the declared properties, then `\(additional.name)`."],
-                .function(FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: encode))
+                .function(encodingFunction(body: encode))
             ),
         ]
     }

@@ -60,11 +60,11 @@ extension TranslationBuilder {
         ))
         members.append(Declaration(
             doc: ["Decodes the items from a JSON array, in order."],
-            .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "from", name: "decoder", type: "any Decoder")], effects: ["throws"], body: decode))
+            .function(decodingInit(body: decode))
         ))
         members.append(Declaration(
             doc: ["Encodes the items as a JSON array, in order."],
-            .function(FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: encode))
+            .function(encodingFunction(body: encode))
         ))
         members += inner.declarations
         return Declaration(sourcePath: path, doc: doc, .structure(StructDescription(access: access, name: name, inheritance: ["Sendable", "Hashable", "Codable"], members: members)))
@@ -87,13 +87,13 @@ extension TranslationBuilder {
             ),
             Declaration(
                 doc: ["Decodes the value itself (no wrapper on the wire)."],
-                .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "from", name: "decoder", type: "any Decoder")], effects: ["throws"], body: [
+                .function(decodingInit(body: [
                     .line("self.value = try decoder.singleValueContainer().decode(\(decodedType).self)"),
                 ]))
             ),
             Declaration(
                 doc: ["Encodes the value itself (no wrapper on the wire)."],
-                .function(FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: [
+                .function(encodingFunction(body: [
                     .line("var container = encoder.singleValueContainer()"),
                     .line("try container.encode(value)"),
                 ]))

@@ -134,14 +134,14 @@ extension TranslationBuilder {
         }
         members.append(Declaration(
             doc: ["Decodes the variant that `\(key)` names."],
-            .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "from", name: "decoder", type: "any Decoder")], effects: ["throws"], body: [
+            .function(decodingInit(body: [
                 .line("let container = try decoder.container(keyedBy: DiscriminatorKey.self)"),
                 .block("switch try container.decode(String.self, forKey: .discriminator) {", switchBody),
             ]))
         ))
         members.append(Declaration(
             doc: ["Encodes the variant, `\(key)` included."],
-            .function(FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: [
+            .function(encodingFunction(body: [
                 .block("switch self {", encodeCases),
             ]))
         ))
@@ -207,7 +207,7 @@ extension TranslationBuilder {
         var members = cases
         members.append(Declaration(
             doc: ["Decodes the first variant, in schema order, that accepts the value."],
-            .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "from", name: "decoder", type: "any Decoder")], effects: ["throws"], body: decode + [
+            .function(decodingInit(body: decode + [
                 .line("throw DecodingError.dataCorrupted("),
                 .line("    DecodingError.Context(codingPath: decoder.codingPath, debugDescription: \"no variant of \(name) matches\")"),
                 .line(")"),
@@ -215,7 +215,7 @@ extension TranslationBuilder {
         ))
         members.append(Declaration(
             doc: ["Encodes the variant's value."],
-            .function(FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: [
+            .function(encodingFunction(body: [
                 .block("switch self {", encodeCases),
             ]))
         ))

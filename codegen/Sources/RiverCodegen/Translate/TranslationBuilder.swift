@@ -38,8 +38,8 @@ final class TranslationBuilder {
                     Declaration(doc: ["The boxed value."], .enumCase(EnumCaseDescription(name: "boxed", associatedValues: ["Wrapped"]))),
                     Declaration(doc: ["Boxes a value.", "- Parameter value: The value."], .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "_", name: "value", type: "Wrapped")], body: [.line("self = .boxed(value)")]))),
                     Declaration(doc: ["The value."], .variable(VariableDescription(access: access, isLet: false, name: "value", type: "Wrapped", getter: [.line("switch self { case .boxed(let value): value }")]))),
-                    Declaration(doc: ["Decodes the value itself (no wrapper on the wire)."], .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "from", name: "decoder", type: "any Decoder")], effects: ["throws"], body: [.line("self = .boxed(try Wrapped(from: decoder))")]))),
-                    Declaration(doc: ["Encodes the value itself (no wrapper on the wire)."], .function(FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: [.line("try value.encode(to: encoder)")]))),
+                    Declaration(doc: ["Decodes the value itself (no wrapper on the wire)."], .function(decodingInit(body: [.line("self = .boxed(try Wrapped(from: decoder))")]))),
+                    Declaration(doc: ["Encodes the value itself (no wrapper on the wire)."], .function(encodingFunction(body: [.line("try value.encode(to: encoder)")]))),
                 ]
             ))
         )
@@ -48,6 +48,16 @@ final class TranslationBuilder {
     func docLines(_ description: String?) -> [String]? {
         guard let description, !description.isEmpty else { return nil }
         return description.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
+    }
+
+    /// `init(from decoder: any Decoder) throws` with the given body.
+    func decodingInit(body: [CodeBlock]) -> FunctionDescription {
+        FunctionDescription(access: access, name: "init", parameters: [.init(label: "from", name: "decoder", type: "any Decoder")], effects: ["throws"], body: body)
+    }
+
+    /// `func encode(to encoder: any Encoder) throws` with the given body.
+    func encodingFunction(body: [CodeBlock]) -> FunctionDescription {
+        FunctionDescription(access: access, name: "encode", parameters: [.init(label: "to", name: "encoder", type: "any Encoder")], effects: ["throws"], body: body)
     }
 
     /// The doc comment of a node: its description (or `fallback`), then its constraint notes.
