@@ -152,12 +152,17 @@ func fromMsgpack<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
         var full = Self.tuplesValue
         full.optionalTail = .init("c", 1.5, false)
         #expect(try codec.roundTrip(full) == full)
+        full.optionalTail = .init("c", nil, false)
+        #expect(try codec.roundTrip(full) == full)
     }
 
     @Test func tuplesFromTheWire() throws {
         let text = #"{"pair034":["a",1],"pair1x":["b",2],"itemsFalse":[true],"empty":[],"optionalTail":["c"],"withRest":["d",1,2,3],"nested":[["e",5]]}"#
         #expect(try fromJSON(Tuples.Init.self, text) == Self.tuplesValue)
         #expect(try fromJSON(Tuples.Init.OptionalTail.self, #"["c",null,true]"#) == .init("c", nil, true))
+        // A nil item before a present one keeps its position as null; trailing nils are left out.
+        #expect(try RiverValueEncoder().encode(Tuples.Init.OptionalTail("c", nil, true)) == .array([.string("c"), .null, .bool(true)]))
+        #expect(try RiverValueEncoder().encode(Tuples.Init.OptionalTail("c", 1, nil)) == .array([.string("c"), .double(1)]))
         #expect(try RiverValueEncoder().encode(Tuples.Init.Pair034("a", 1)) == .array([.string("a"), .double(1)]))
         // msgpack: fixarray of 2, fixstr "a", positive fixint 1.
         #expect(try fromMsgpack(Tuples.Output.self, [0x92, 0xA1, 0x61, 0x01]) == .init("a", 1))

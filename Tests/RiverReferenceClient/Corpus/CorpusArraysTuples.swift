@@ -237,8 +237,8 @@ extension CorpusArraysTuples {
                     public func encode(to encoder: any Encoder) throws {
                         var container = encoder.unkeyedContainer()
                         try container.encode(item0)
-                        if let item1 { try container.encode(item1) }
-                        if let item2 { try container.encode(item2) }
+                        if item1 != nil || item2 != nil { try container.encode(item1) }
+                        if item2 != nil { try container.encode(item2) }
                     }
                 }
 

@@ -30,9 +30,11 @@ extension TranslationBuilder {
                 decode.append(.line("self.\(field) = try container.decode(\(ref.nullable ? "Optional<\(stored)>" : stored).self)"))
                 encode.append(.line("try container.encode(\(field))"))
             } else {
-                // An optional trailing item: absent when the array ends before it.
+                // An optional trailing item: absent when the array ends before it; written
+                // (as `null` when nil) when a later item or `rest` is present.
                 decode.append(.line("self.\(field) = container.isAtEnd ? nil : try container.decode(\(ref.nullable ? "Optional<\(stored)>" : stored).self)"))
-                encode.append(.line("if let \(field) { try container.encode(\(field)) }"))
+                let later = (index..<tuple.items.count).map { "item\($0) != nil" } + (tuple.rest == nil ? [] : ["!rest.isEmpty"])
+                encode.append(.line("if \(later.joined(separator: " || ")) { try container.encode(\(field)) }"))
             }
         }
         if let rest = tuple.rest {
