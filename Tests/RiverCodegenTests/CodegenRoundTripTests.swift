@@ -282,6 +282,9 @@ func fromMsgpack<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
         #expect(try codec.roundTrip(json) == json)
         let containers = New.Containers.Init(nested: .init([.init([])]), map: .init(["m": .init([:])]))
         #expect(try codec.roundTrip(containers) == containers)
+        let aliases = New.Aliases.Ping(.init(ping: .init(.init())))
+        #expect(try codec.roundTrip(aliases) == aliases)
+        #expect(try fromJSON(New.Aliases.Ping.self, #"{"ping":{}}"#) == aliases)
     }
 
     @Test func recursionFromTheWire() throws {

@@ -359,6 +359,67 @@ extension CorpusRecursion1x {
             public static let procedure = RPCProcedure<Init, Output, Failure>(service: "recursion", procedure: "containers")
         }
 
+        // services.recursion.procedures.aliases
+        /// The `recursion.aliases` rpc procedure: its payload types and descriptor.
+        public enum Aliases {
+            // services.recursion.procedures.aliases.init
+            /// The init payload of `recursion.aliases`.
+            public typealias Init = Ping
+
+            // services.recursion.procedures.aliases.output
+            /// A response of `recursion.aliases`.
+            public struct Output: Sendable, Hashable, Codable {
+                /// Creates a value.
+                public init() {}
+            }
+
+            // services.recursion.procedures.aliases.errors
+            /// `recursion.aliases` declares no service errors of its own: any code decodes as `RiverServiceError`;
+            /// River's reserved errors are thrown as `RiverError`.
+            public typealias Failure = RiverServiceError
+
+            // services.recursion.procedures.aliases.init.$defs.Ping
+            /// `Ping`, a named type of the schema (`$id`/`$defs`), which may be recursive.
+            public struct Ping: Sendable, Hashable, Codable {
+                /// The value.
+                public var value: Indirect<Pong>
+
+                /// Wraps a value.
+                /// - Parameter value: The value.
+                public init(_ value: Pong) {
+                    self.value = Indirect(value)
+                }
+
+                /// Decodes the value itself (no wrapper on the wire).
+                public init(from decoder: any Decoder) throws {
+                    self.value = try decoder.singleValueContainer().decode(Indirect<Pong>.self)
+                }
+
+                /// Encodes the value itself (no wrapper on the wire).
+                public func encode(to encoder: any Encoder) throws {
+                    var container = encoder.singleValueContainer()
+                    try container.encode(value)
+                }
+            }
+
+            // services.recursion.procedures.aliases.init.$defs.Pong
+            /// `Pong`, a named type of the schema (`$id`/`$defs`), which may be recursive.
+            public struct Pong: Sendable, Hashable, Codable {
+                /// The `ping` field.
+                public var ping: Indirect<Ping>?
+
+                /// Creates a value.
+                /// - Parameters:
+                ///   - ping: The `ping` field.
+                public init(ping: Ping? = nil) {
+                    self.ping = ping.map { Indirect($0) }
+                }
+            }
+
+            /// The descriptor of `recursion.aliases`, an rpc procedure.
+            public static let procedure = RPCProcedure<Init, Output, Failure>(service: "recursion", procedure: "aliases")
+        }
+
         /// The calls of the `recursion` service. `Client` implements them over River; an application
         /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
         public protocol ClientProtocol: Sendable {
@@ -394,6 +455,18 @@ extension CorpusRecursion1x {
                 _ initPayload: Containers.Init,
                 options: CallOptions
             ) async throws -> Result<Containers.Output, Containers.Failure>
+
+            // services.recursion.procedures.aliases
+            /// Calls `recursion.aliases`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func aliases(
+                _ initPayload: Aliases.Init,
+                options: CallOptions
+            ) async throws -> Result<Aliases.Output, Aliases.Failure>
         }
 
         /// A client of the `recursion` service over River: one method per procedure.
@@ -448,6 +521,20 @@ extension CorpusRecursion1x {
             ) async throws -> Result<Containers.Output, Containers.Failure> {
                 try await river.rpc(Containers.procedure, initPayload, options: options)
             }
+
+            // services.recursion.procedures.aliases
+            /// Calls `recursion.aliases`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            public func aliases(
+                _ initPayload: Aliases.Init,
+                options: CallOptions
+            ) async throws -> Result<Aliases.Output, Aliases.Failure> {
+                try await river.rpc(Aliases.procedure, initPayload, options: options)
+            }
         }
     }
 }
@@ -484,5 +571,16 @@ extension CorpusRecursion1x.Recursion.ClientProtocol {
     /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
     public func containers(_ initPayload: CorpusRecursion1x.Recursion.Containers.Init) async throws -> Result<CorpusRecursion1x.Recursion.Containers.Output, CorpusRecursion1x.Recursion.Containers.Failure> {
         try await containers(initPayload, options: .defaults)
+    }
+
+    /// Calls `recursion.aliases`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func aliases(_ initPayload: CorpusRecursion1x.Recursion.Aliases.Init) async throws -> Result<CorpusRecursion1x.Recursion.Aliases.Output, CorpusRecursion1x.Recursion.Aliases.Failure> {
+        try await aliases(initPayload, options: .defaults)
     }
 }

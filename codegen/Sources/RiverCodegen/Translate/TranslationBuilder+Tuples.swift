@@ -80,12 +80,18 @@ extension TranslationBuilder {
         var body = schema
         body.id = nil
         let ref = try typeRef(body, hint: "Wrapped", scope: &inner)
-        let decodedType = ref.nullable ? "Optional<\(ref.expr)>" : ref.expr
+        // A definition that is another's alias (`A = B`, `B = {a: A}`) boxes it, so that the
+        // two structs have a finite size.
+        if ref.isReference { needsIndirect = true }
+        let stored = ref.isReference ? "Indirect<\(ref.expr)>" : ref.full
+        let decodedType = ref.isReference ? stored : ref.nullable ? "Optional<\(ref.expr)>" : ref.expr
         var members: [Declaration] = [
-            Declaration(doc: ["The value."], .variable(VariableDescription(access: access, isLet: false, name: "value", type: ref.full))),
+            Declaration(doc: ["The value."], .variable(VariableDescription(access: access, isLet: false, name: "value", type: stored))),
             Declaration(
                 doc: ["Wraps a value.", "- Parameter value: The value."],
-                .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "_", name: "value", type: ref.full)], body: [.line("self.value = value")]))
+                .function(FunctionDescription(access: access, name: "init", parameters: [.init(label: "_", name: "value", type: ref.full)], body: [
+                    .line(ref.isReference ? "self.value = Indirect(value)" : "self.value = value"),
+                ]))
             ),
             Declaration(
                 doc: ["Decodes the value itself (no wrapper on the wire)."],
