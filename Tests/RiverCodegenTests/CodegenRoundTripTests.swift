@@ -335,4 +335,25 @@ func fromMsgpack<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
         #expect(failure == .conflict(.init(message: "m", extras: .init(version: 3))))
         #expect(try fromJSON(CorpusMixed.Files.Upload.Init.self, #"{"name":"n","mime":0}"#).mime == ._0)
     }
+
+    // MARK: Hand-written msgpack
+
+    @Test func msgpackPayloadsFromTheWire() throws {
+        typealias Primitives = CorpusPrimitives.Primitives
+        // bin 8 of 3 bytes.
+        #expect(try fromMsgpack(Primitives.Date_2.Output.self, [0xC4, 0x03, 0x01, 0x02, 0x03]) == Data([1, 2, 3]))
+        // timestamp 32 (ext -1): one second after the epoch.
+        #expect(try fromMsgpack(Primitives.Date_2.Init.self, [0xD6, 0xFF, 0x00, 0x00, 0x00, 0x01]) == Date(timeIntervalSince1970: 1))
+        // ext 0 holding a decimal string: a big integer beyond 2^53.
+        let digits = Array("18446744073709551616".utf8)
+        #expect(try fromMsgpack(Primitives.Bigint.Init.self, [0xC7, UInt8(digits.count + 1), 0x00, 0xA0 | UInt8(digits.count)] + digits) == RiverBigInt("18446744073709551616"))
+        // {kind: "circle", radius: 1}
+        let circle: [UInt8] = [0x82, 0xA4] + Array("kind".utf8) + [0xA6] + Array("circle".utf8) + [0xA6] + Array("radius".utf8) + [0x01]
+        #expect(try fromMsgpack(Discriminated.Init.self, circle) == .circle(.init(radius: 1)))
+        // nil for a nullable payload.
+        #expect(try fromMsgpack(Nested.Output.self, [0xC0]) == nil)
+        // [1, null, "s"] into the recursive JSON type.
+        let json = try fromMsgpack(New.Mutual.Json.self, [0x93, 0x01, 0xC0, 0xA1, 0x73])
+        #expect(json == New.Mutual.Json(.array([New.Mutual.Json(.number(1)), New.Mutual.Json(nil), New.Mutual.Json(.string("s"))])))
+    }
 }
