@@ -21,7 +21,7 @@ import Testing
     func wireNamesSurviveRoundTrips(_ codec: WireCodec) throws {
         let payload = RiverValue.object(Dictionary(uniqueKeysWithValues: Self.wireNames.map { ($0, RiverValue.string("value of \($0)")) }))
         let value = try RiverValueDecoder().decode(Test.Properties.Init.self, from: payload)
-        #expect(value.self_ == "value of self" && value.self__2 == "value of Self" && value.init_ == "value of init")
+        #expect(value.self_ == "value of self" && value.self_2 == "value of Self" && value.init_ == "value of init")
         #expect(value.foo == "value of foo" && value.foo_2 == "value of Foo" && value.foo_3 == "value of FOO")
         #expect(value.u1F600 == "value of 😀" && value.u1F603 == "value of 😃" && value._3d == "value of 3d")
         #expect(try RiverValueEncoder().encode(value) == payload)

@@ -1153,7 +1153,7 @@ extension CorpusNames {
                 /// The `self` field.
                 public var self_: String
                 /// The `Self` field.
-                public var self__2: String
+                public var self_2: String
                 /// The `init` field.
                 public var init_: String
                 /// The `Type` field.
@@ -1244,7 +1244,7 @@ extension CorpusNames {
                 /// Creates a value.
                 /// - Parameters:
                 ///   - self_: The `self` field.
-                ///   - self__2: The `Self` field.
+                ///   - self_2: The `Self` field.
                 ///   - init_: The `init` field.
                 ///   - type: The `Type` field.
                 ///   - type_2: The `type` field.
@@ -1290,7 +1290,7 @@ extension CorpusNames {
                 ///   - u65E5U672C: The `日本` field.
                 public init(
                     self_: String,
-                    self__2: String,
+                    self_2: String,
                     init_: String,
                     type: String,
                     type_2: String,
@@ -1336,7 +1336,7 @@ extension CorpusNames {
                     u65E5U672C: String? = nil
                 ) {
                     self.self_ = self_
-                    self.self__2 = self__2
+                    self.self_2 = self_2
                     self.init_ = init_
                     self.type = type
                     self.type_2 = type_2
@@ -1384,7 +1384,7 @@ extension CorpusNames {
 
                 private enum CodingKeys: String, CodingKey {
                     case self_ = "self"
-                    case self__2 = "Self"
+                    case self_2 = "Self"
                     case init_ = "init"
                     case type = "Type"
                     case type_2 = "type"
@@ -1820,7 +1820,7 @@ extension CorpusNames {
                 /// `self`.
                 case self_(Self_2)
                 /// `Self`.
-                case self__2(Self_3)
+                case self_2(Self_3)
                 /// ``.
                 case value(Value)
                 /// `😀`.
@@ -1835,7 +1835,7 @@ extension CorpusNames {
                     let container = try decoder.container(keyedBy: DiscriminatorKey.self)
                     switch try container.decode(String.self, forKey: .discriminator) {
                     case "self": self = .self_(try Self_2(from: decoder))
-                    case "Self": self = .self__2(try Self_3(from: decoder))
+                    case "Self": self = .self_2(try Self_3(from: decoder))
                     case "": self = .value(try Value(from: decoder))
                     case "😀": self = .u1F600(try U1F600_2(from: decoder))
                     case let other:
@@ -1849,7 +1849,7 @@ extension CorpusNames {
                 public func encode(to encoder: any Encoder) throws {
                     switch self {
                     case .self_(let value): try value.encode(to: encoder)
-                    case .self__2(let value): try value.encode(to: encoder)
+                    case .self_2(let value): try value.encode(to: encoder)
                     case .value(let value): try value.encode(to: encoder)
                     case .u1F600(let value): try value.encode(to: encoder)
                     }
@@ -2258,7 +2258,7 @@ extension CorpusNames {
                 /// `self`.
                 case self_ = "self"
                 /// `Self`.
-                case self__2 = "Self"
+                case self_2 = "Self"
                 /// `init`.
                 case init_ = "init"
                 /// ``.
@@ -2359,7 +2359,7 @@ extension CorpusNames {
             ///   - options: Options for this call.
             /// - Returns: The output, or a service error the procedure declares.
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
-            func init__2(
+            func init_2(
                 _ initPayload: Init.Init,
                 options: CallOptions
             ) async throws -> Result<Init.Output, Init.Failure>
@@ -2605,7 +2605,7 @@ extension CorpusNames {
             ///   - options: Options for this call.
             /// - Returns: The output, or a service error the procedure declares.
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
-            func init__3(
+            func init_3(
                 _ initPayload: Init_2.Init,
                 options: CallOptions
             ) async throws -> Result<Init_2.Output, Init_2.Failure>
@@ -2722,7 +2722,7 @@ extension CorpusNames {
             ///   - options: Options for this call.
             /// - Returns: The output, or a service error the procedure declares.
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
-            public func init__2(
+            public func init_2(
                 _ initPayload: Init.Init,
                 options: CallOptions
             ) async throws -> Result<Init.Output, Init.Failure> {
@@ -3013,7 +3013,7 @@ extension CorpusNames {
             ///   - options: Options for this call.
             /// - Returns: The output, or a service error the procedure declares.
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
-            public func init__3(
+            public func init_3(
                 _ initPayload: Init_2.Init,
                 options: CallOptions
             ) async throws -> Result<Init_2.Output, Init_2.Failure> {
@@ -3143,8 +3143,8 @@ extension CorpusNames.Test.ClientProtocol {
     ///   - initPayload: The init payload.
     /// - Returns: The output, or a service error the procedure declares.
     /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
-    public func init__2(_ initPayload: CorpusNames.Test.Init.Init) async throws -> Result<CorpusNames.Test.Init.Output, CorpusNames.Test.Init.Failure> {
-        try await init__2(initPayload, options: .defaults)
+    public func init_2(_ initPayload: CorpusNames.Test.Init.Init) async throws -> Result<CorpusNames.Test.Init.Output, CorpusNames.Test.Init.Failure> {
+        try await init_2(initPayload, options: .defaults)
     }
 
     /// Calls `test.self`, an rpc procedure.
@@ -3374,8 +3374,8 @@ extension CorpusNames.Test.ClientProtocol {
     ///   - initPayload: The init payload.
     /// - Returns: The output, or a service error the procedure declares.
     /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
-    public func init__3(_ initPayload: CorpusNames.Test.Init_2.Init) async throws -> Result<CorpusNames.Test.Init_2.Output, CorpusNames.Test.Init_2.Failure> {
-        try await init__3(initPayload, options: .defaults)
+    public func init_3(_ initPayload: CorpusNames.Test.Init_2.Init) async throws -> Result<CorpusNames.Test.Init_2.Output, CorpusNames.Test.Init_2.Failure> {
+        try await init_3(initPayload, options: .defaults)
     }
 
     /// Calls `test.Input`, an rpc procedure.

@@ -107,11 +107,16 @@ public enum Naming {
         var candidate = base
         var counter = 2
         while taken.contains(candidate) {
-            candidate = "\(base)_\(counter)"
+            candidate = suffixed(base, counter)
             counter += 1
         }
         taken.insert(candidate)
         return candidate
+    }
+
+    /// `base_2`, or `self_2` rather than `self__2` when the base already ends in `_`.
+    static func suffixed(_ base: String, _ counter: Int) -> String {
+        base.hasSuffix("_") ? "\(base)\(counter)" : "\(base)_\(counter)"
     }
 
     /// Like ``unique(_:in:)``, but also avoiding names that differ only in case from a taken
@@ -121,7 +126,7 @@ public enum Naming {
         var candidate = base
         var counter = 2
         while lowercased.contains(candidate.lowercased()) {
-            candidate = "\(base)_\(counter)"
+            candidate = suffixed(base, counter)
             counter += 1
         }
         taken.insert(candidate)
