@@ -282,9 +282,20 @@ func fromMsgpack<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
         #expect(try codec.roundTrip(json) == json)
         let containers = New.Containers.Init(nested: .init([.init([])]), map: .init(["m": .init([:])]))
         #expect(try codec.roundTrip(containers) == containers)
+        typealias Shape = New.RefUnion.Shape
+        let shape: Shape = .group(.init(members: [.circle(.init(radius: 1)), .group(.init(members: []))], main: .circle(.init(radius: 2))))
+        #expect(try codec.roundTrip(shape) == shape)
         let aliases = New.Aliases.Ping(.init(ping: .init(.init())))
         #expect(try codec.roundTrip(aliases) == aliases)
         #expect(try fromJSON(New.Aliases.Ping.self, #"{"ping":{}}"#) == aliases)
+    }
+
+    @Test func unionsOfReferencesAreDiscriminated() throws {
+        typealias Shape = New.RefUnion.Shape
+        let text = #"{"kind":"group","members":[{"kind":"circle","radius":1}],"main":{"kind":"circle","radius":2}}"#
+        #expect(try fromJSON(Shape.self, text) == .group(.init(members: [.circle(.init(radius: 1))], main: .circle(.init(radius: 2)))))
+        // The discriminator names the variant: an unknown value is an error naming it, not a guess.
+        #expect(throws: DecodingError.self) { try fromJSON(Shape.self, #"{"kind":"square","radius":1}"#) }
     }
 
     @Test func recursionFromTheWire() throws {

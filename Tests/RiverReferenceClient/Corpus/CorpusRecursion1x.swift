@@ -420,6 +420,115 @@ extension CorpusRecursion1x {
             public static let procedure = RPCProcedure<Init, Output, Failure>(service: "recursion", procedure: "aliases")
         }
 
+        // services.recursion.procedures.refUnion
+        /// The `recursion.refUnion` rpc procedure: its payload types and descriptor.
+        public enum RefUnion {
+            // services.recursion.procedures.refUnion.init
+            /// The init payload of `recursion.refUnion`.
+            public typealias Init = Shape
+
+            // services.recursion.procedures.refUnion.output
+            /// A response of `recursion.refUnion`.
+            public struct Output: Sendable, Hashable, Codable {
+                /// Creates a value.
+                public init() {}
+            }
+
+            // services.recursion.procedures.refUnion.errors
+            /// `recursion.refUnion` declares no service errors of its own: any code decodes as `RiverServiceError`;
+            /// River's reserved errors are thrown as `RiverError`.
+            public typealias Failure = RiverServiceError
+
+            // services.recursion.procedures.refUnion.init.$defs.Shape
+            /// `Shape`, a named type of the schema (`$id`/`$defs`), which may be recursive.
+            public indirect enum Shape: Sendable, Hashable, Codable {
+                /// `circle`.
+                case circle(Circle)
+                /// `group`.
+                case group(Group)
+
+                private enum DiscriminatorKey: String, CodingKey {
+                    case discriminator = "kind"
+                }
+
+                /// Decodes the variant that `kind` names.
+                public init(from decoder: any Decoder) throws {
+                    let container = try decoder.container(keyedBy: DiscriminatorKey.self)
+                    switch try container.decode(String.self, forKey: .discriminator) {
+                    case "circle": self = .circle(try Circle(from: decoder))
+                    case "group": self = .group(try Group(from: decoder))
+                    case let other:
+                        throw DecodingError.dataCorruptedError(
+                            forKey: .discriminator, in: container, debugDescription: "unknown kind \(other)"
+                        )
+                    }
+                }
+
+                /// Encodes the variant, `kind` included.
+                public func encode(to encoder: any Encoder) throws {
+                    switch self {
+                    case .circle(let value): try value.encode(to: encoder)
+                    case .group(let value): try value.encode(to: encoder)
+                    }
+                }
+            }
+
+            // services.recursion.procedures.refUnion.init.$defs.Circle
+            /// `Circle`, a named type of the schema (`$id`/`$defs`), which may be recursive.
+            public struct Circle: Sendable, Hashable, Codable {
+                /// The `kind` field.
+                public var kind: Kind
+                /// The `radius` field.
+                public var radius: Double
+
+                /// Creates a value.
+                /// - Parameters:
+                ///   - radius: The `radius` field.
+                public init(radius: Double) {
+                    self.kind = .circle
+                    self.radius = radius
+                }
+
+                // services.recursion.procedures.refUnion.init.$defs.Circle.properties.kind
+                /// The only value `kind` takes.
+                public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `circle`.
+                    case circle
+                }
+            }
+
+            // services.recursion.procedures.refUnion.init.$defs.Group
+            /// `Group`, a named type of the schema (`$id`/`$defs`), which may be recursive.
+            public struct Group: Sendable, Hashable, Codable {
+                /// The `kind` field.
+                public var kind: Kind
+                /// The `members` field.
+                public var members: [Shape]
+                /// The `main` field.
+                public var main: Indirect<Shape>?
+
+                /// Creates a value.
+                /// - Parameters:
+                ///   - members: The `members` field.
+                ///   - main: The `main` field.
+                public init(members: [Shape], main: Shape? = nil) {
+                    self.kind = .group
+                    self.members = members
+                    self.main = main.map { Indirect($0) }
+                }
+
+                // services.recursion.procedures.refUnion.init.$defs.Group.properties.kind
+                /// The only value `kind` takes.
+                public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
+                    /// `group`.
+                    case group
+                }
+            }
+
+            /// The descriptor of `recursion.refUnion`, an rpc procedure.
+            public static let procedure = RPCProcedure<Init, Output, Failure>(service: "recursion", procedure: "refUnion")
+        }
+
         /// The calls of the `recursion` service. `Client` implements them over River; an application
         /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
         public protocol ClientProtocol: Sendable {
@@ -467,6 +576,18 @@ extension CorpusRecursion1x {
                 _ initPayload: Aliases.Init,
                 options: CallOptions
             ) async throws -> Result<Aliases.Output, Aliases.Failure>
+
+            // services.recursion.procedures.refUnion
+            /// Calls `recursion.refUnion`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func refUnion(
+                _ initPayload: RefUnion.Init,
+                options: CallOptions
+            ) async throws -> Result<RefUnion.Output, RefUnion.Failure>
         }
 
         /// A client of the `recursion` service over River: one method per procedure.
@@ -535,6 +656,20 @@ extension CorpusRecursion1x {
             ) async throws -> Result<Aliases.Output, Aliases.Failure> {
                 try await river.rpc(Aliases.procedure, initPayload, options: options)
             }
+
+            // services.recursion.procedures.refUnion
+            /// Calls `recursion.refUnion`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            public func refUnion(
+                _ initPayload: RefUnion.Init,
+                options: CallOptions
+            ) async throws -> Result<RefUnion.Output, RefUnion.Failure> {
+                try await river.rpc(RefUnion.procedure, initPayload, options: options)
+            }
         }
     }
 }
@@ -582,5 +717,16 @@ extension CorpusRecursion1x.Recursion.ClientProtocol {
     /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
     public func aliases(_ initPayload: CorpusRecursion1x.Recursion.Aliases.Init) async throws -> Result<CorpusRecursion1x.Recursion.Aliases.Output, CorpusRecursion1x.Recursion.Aliases.Failure> {
         try await aliases(initPayload, options: .defaults)
+    }
+
+    /// Calls `recursion.refUnion`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func refUnion(_ initPayload: CorpusRecursion1x.Recursion.RefUnion.Init) async throws -> Result<CorpusRecursion1x.Recursion.RefUnion.Output, CorpusRecursion1x.Recursion.RefUnion.Failure> {
+        try await refUnion(initPayload, options: .defaults)
     }
 }

@@ -65,6 +65,7 @@ extension TranslationBuilder {
             declaredDefinitions[key] = name
             refNames[definition.name] = name
             if let id = definition.schema.id { refNames[id] = name }
+            definitionSchemas[name] = definition.schema
             pending.append((definition.schema, name))
         }
         for (definition, name) in pending {
@@ -107,6 +108,7 @@ extension TranslationBuilder {
             var stripped = schema
             stripped.id = nil
             stripped.definitions = []
+            definitionSchemas[name] = stripped
             try declareDefinition(stripped, name: name)
             return TypeRef(expr: name)
         }

@@ -37,10 +37,21 @@ extension TranslationBuilder {
     }
 
     func union(_ name: String, variants: [JSONSchema], path: String, doc: [String], scope: Scope, open: OpenCase?, inheritance: [String] = ["Sendable", "Hashable", "Codable"]) throws -> Declaration {
-        let objects = variants.compactMap(objectShape)
+        // Each variant's object shape, and the named type of a `$ref` variant.
+        let resolved = variants.compactMap { variant -> (shape: ObjectShape, named: String?)? in
+            if case .ref(let target) = variant.kind, let named = refNames[target], var definition = definitionSchemas[named] {
+                definition.id = nil
+                definition.definitions = []
+                return objectShape(definition).map { ($0, named) }
+            }
+            return objectShape(variant).map { ($0, nil) }
+        }
         // Error unions are always discriminated by `code` (checked by `declaredErrors`).
-        if objects.count == variants.count, let key = open != nil ? "code" : discriminator(objects) {
-            return try discriminatedUnion(name, variants: variants, properties: objects, key: key, path: path, doc: doc, scope: scope, open: open, inheritance: inheritance)
+        if resolved.count == variants.count, let key = open != nil ? "code" : discriminator(resolved.map(\.shape)) {
+            return try discriminatedUnion(
+                name, variants: variants, properties: resolved.map(\.shape), named: resolved.map(\.named), key: key, path: path,
+                doc: doc, scope: scope, open: open, inheritance: inheritance
+            )
         }
         if open != nil {
             throw CodegenError(path: path, message: "unsupported: error variants must be objects with a string const `code`")
@@ -48,7 +59,7 @@ extension TranslationBuilder {
         return try taggedUnion(name, variants: variants, path: path, doc: doc, scope: scope)
     }
 
-    func discriminatedUnion(_ name: String, variants: [JSONSchema], properties: [ObjectShape], key: String, path: String, doc: [String], scope: Scope, open: OpenCase?, inheritance: [String]) throws -> Declaration {
+    func discriminatedUnion(_ name: String, variants: [JSONSchema], properties: [ObjectShape], named: [String?], key: String, path: String, doc: [String], scope: Scope, open: OpenCase?, inheritance: [String]) throws -> Declaration {
         var inner = innerScope(name, of: scope)
         var caseTaken: Set<String> = open.map { [$0.name] } ?? []
         var cases: [Declaration] = []
@@ -59,15 +70,23 @@ extension TranslationBuilder {
         var allHaveMessage = true
         // Variants by discriminator value, in schema order (several may share one value).
         var byValue: [(value: String, variants: [(caseName: String, structName: String)])] = []
-        for (variant, shape) in zip(variants, properties) {
+        var isIndirect = false
+        for (index, (variant, shape)) in zip(variants, properties).enumerated() {
             let variantProperties = shape.properties
             guard let discriminatorProperty = variantProperties.first(where: { $0.name == key }),
                   case .constant(.string(let value)) = discriminatorProperty.schema.kind
             else { continue }
             let caseName = Naming.escaped(Naming.unique(Naming.legalMemberName(value), in: &caseTaken))
-            let structName = Naming.unique(Naming.typeName(value), in: &inner.taken)
-            let variantDoc = docLines(variant.description) ?? ["The `\(key)` = `\(value)` variant."]
-            inner.declarations.append(try structure(structName, shape: shape, path: variant.path, doc: variantDoc, scope: inner))
+            let structName: String
+            if let existing = named[index] {
+                // A `$ref` variant: the named type itself, which may contain this union.
+                structName = existing
+                isIndirect = true
+            } else {
+                structName = Naming.unique(Naming.typeName(value), in: &inner.taken)
+                let variantDoc = docLines(variant.description) ?? ["The `\(key)` = `\(value)` variant."]
+                inner.declarations.append(try structure(structName, shape: shape, path: variant.path, doc: variantDoc, scope: inner))
+            }
             cases.append(Declaration(doc: docLines(variant.description) ?? ["`\(value)`."], .enumCase(EnumCaseDescription(name: caseName, associatedValues: [structName]))))
             if let index = byValue.firstIndex(where: { $0.value == value }) {
                 byValue[index].variants.append((caseName, structName))
@@ -158,7 +177,7 @@ extension TranslationBuilder {
             }
         }
         members += inner.declarations
-        return Declaration(sourcePath: path, doc: doc, .enumeration(EnumDescription(access: access, name: name, inheritance: inheritance, members: members)))
+        return Declaration(sourcePath: path, doc: doc, .enumeration(EnumDescription(access: access, isIndirect: isIndirect, name: name, inheritance: inheritance, members: members)))
     }
 
     func tagName(_ schema: JSONSchema) -> String {

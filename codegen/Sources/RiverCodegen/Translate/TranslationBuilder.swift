@@ -9,6 +9,8 @@ final class TranslationBuilder {
 
     /// `$id` → Swift type name, for `$ref` resolution.
     var refNames: [String: String] = [:]
+    /// Swift type name → the definition's schema, so unions of `$ref`s can be discriminated.
+    var definitionSchemas: [String: JSONSchema] = [:]
     /// `name + canonical JSON` → Swift type name, to share identical definitions.
     var declaredDefinitions: [String: String] = [:]
     /// The scope that receives named definitions (the procedure namespace).
