@@ -1,4 +1,5 @@
 import Foundation
+import River
 import RiverCodegenPluginFixture
 import Testing
 
@@ -15,12 +16,19 @@ import Testing
         #expect(FixtureGreeting.clientConformsToItsProtocol)
     }
 
+    @Test func theOptionsFileSetsNamespaceAndAccess() {
+        // fixture.river-codegen.json: {"access": "package", "namespace": "FixtureServices"}, so the
+        // generated types are visible here, in another target of the package.
+        #expect(FixtureServices.Greeter.Greet.procedure.serviceName == "greeter")
+        #expect(FixtureServices.Greeter.Greet.Init(name: "n") == .init(name: "n", times: nil))
+    }
+
     @Test func thePluginIsDeclaredForSchemaFilesInTargets() throws {
         // The manifest wires the fixture to the plugin, and the plugin to river-codegen.
         let manifest = try String(contentsOf: Fixtures.testsDirectory.deletingLastPathComponent().appendingPathComponent("Package.swift"), encoding: .utf8)
         #expect(manifest.contains(#"plugins: ["RiverCodegenBuildPlugin"]"#))
         #expect(manifest.contains(#".plugin(name: "RiverCodegenBuildPlugin", targets: ["RiverCodegenBuildPlugin"])"#))
         let fixtureFiles = try FileManager.default.contentsOfDirectory(atPath: Fixtures.testsDirectory.appendingPathComponent("RiverCodegenPluginFixture").path)
-        #expect(Set(fixtureFiles) == ["fixture.river.json", "Greeting.swift"])
+        #expect(Set(fixtureFiles) == ["fixture.river.json", "fixture.river-codegen.json", "Greeting.swift"])
     }
 }
