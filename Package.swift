@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "river-test-server", targets: ["river-test-server"]),
         .executable(name: "river-bench", targets: ["river-bench"]),
         .plugin(name: "RiverCodegenPlugin", targets: ["RiverCodegenPlugin"]),
+        .plugin(name: "RiverCodegenBuildPlugin", targets: ["RiverCodegenBuildPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -128,6 +129,13 @@ let package = Package(
             dependencies: ["river-codegen"],
             path: "codegen/Plugins/RiverCodegenPlugin"
         ),
+        // Generates Swift from every `<name>.river.json` in a target, as part of the build.
+        .plugin(
+            name: "RiverCodegenBuildPlugin",
+            capability: .buildTool(),
+            dependencies: ["river-codegen"],
+            path: "codegen/Plugins/RiverCodegenBuildPlugin"
+        ),
 
         // Benchmarks (run in release; they print numbers, nothing asserts a time).
         .executableTarget(
@@ -204,9 +212,18 @@ let package = Package(
             dependencies: ["River", "RiverTestServer", "RiverWebSocket", "RiverTLSFixtures"],
             swiftSettings: swiftSettings
         ),
+        // A target whose client comes from RiverCodegenBuildPlugin (fixture.river.json), built
+        // with the package: the plugin's test.
+        .target(
+            name: "RiverCodegenPluginFixture",
+            dependencies: ["River"],
+            path: "Tests/RiverCodegenPluginFixture",
+            swiftSettings: swiftSettings,
+            plugins: ["RiverCodegenBuildPlugin"]
+        ),
         .testTarget(
             name: "RiverCodegenTests",
-            dependencies: ["RiverCodegen", "River", "RiverReferenceClient"],
+            dependencies: ["RiverCodegen", "River", "RiverReferenceClient", "RiverCodegenPluginFixture"],
             exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),

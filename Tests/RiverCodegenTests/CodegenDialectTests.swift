@@ -54,4 +54,24 @@ import Testing
             #expect(Self.api(new.contents) == Self.api(old.contents), "\(new.name)")
         }
     }
+
+    /// Pairs of the same TypeBox type as 0.34 and 1.x serialize it (tuples, records, literals,
+    /// enums, recursion): each pair renders the same Swift once comments are set aside.
+    static let constructPairs: [(legacy: String, modern: String)] = [
+        (#"{"type":"array","items":[{"type":"string"},{"type":"number"}],"additionalItems":false,"minItems":2,"maxItems":2}"#,
+         #"{"type":"array","additionalItems":false,"minItems":2,"prefixItems":[{"type":"string"},{"type":"number"}],"maxItems":2}"#),
+        (#"{"type":"object","patternProperties":{"^(.*)$":{"type":"number"}}}"#, #"{"type":"object","patternProperties":{"^.*$":{"type":"number"}}}"#),
+        (#"{"const":3.5,"type":"number"}"#, #"{"type":"number","const":3.5}"#),
+        (#"{"anyOf":[{"const":"a","type":"string"},{"const":2,"type":"number"}]}"#, #"{"enum":["a",2]}"#),
+        (#"{"$id":"Node","type":"object","properties":{"next":{"$ref":"Node"}},"required":[]}"#,
+         #"{"$defs":{"Node":{"type":"object","required":[],"properties":{"next":{"$ref":"Node"}},"$id":"Node"}},"$ref":"Node"}"#),
+    ]
+
+    @Test(arguments: 0..<constructPairs.count)
+    func constructsMatchAcrossDialects(_ index: Int) throws {
+        let pair = Self.constructPairs[index]
+        let legacy = try renderSnippet(pair.legacy)
+        let modern = try renderSnippet(pair.modern)
+        #expect(Self.api(legacy) == Self.api(modern))
+    }
 }

@@ -30,6 +30,23 @@ import Testing
         #expect(Set(committedNames) == Set(files.map(\.name)))
     }
 
+    @Test func committedCorpusCodeIsUpToDate() throws {
+        let schemas = try Fixtures.constructSchemas()
+        #expect(schemas.count >= 10)
+        for schema in schemas {
+            let namespace = Fixtures.constructNamespace(schema)
+            let pipeline = GeneratorPipeline(configuration: GeneratorConfiguration(access: .public, namespace: namespace, singleFile: true))
+            let files = try pipeline.run(InputFile(name: schema.lastPathComponent, contents: Fixtures.bytes(schema)))
+            #expect(files.map(\.name) == ["\(namespace).swift"])
+            for file in files {
+                let committed = try String(contentsOf: Fixtures.referenceClient.appendingPathComponent("Corpus/" + file.name), encoding: .utf8)
+                #expect(committed == file.contents, "Corpus/\(file.name) is stale: run codegen/regenerate-reference-client.sh")
+            }
+        }
+        let committed = try FileManager.default.contentsOfDirectory(atPath: Fixtures.referenceClient.appendingPathComponent("Corpus").path)
+        #expect(Set(committed) == Set(schemas.map { Fixtures.constructNamespace($0) + ".swift" }))
+    }
+
     @Test func generationIsDeterministic() throws {
         let bytes = try Fixtures.bytes(Fixtures.corpus)
         let pipeline = GeneratorPipeline(configuration: GeneratorConfiguration(namespace: "CodegenCorpus"))

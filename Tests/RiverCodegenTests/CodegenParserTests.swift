@@ -18,7 +18,7 @@ import Testing
         #expect(test.procedures.map(\.name) == ["add", "echo", "echoWithPrefix", "echoBinary", "echoRecursive"])
         #expect(test.procedures.map(\.kind) == [.rpc, .stream, .stream, .rpc, .rpc])
         #expect(test.procedures[1].input != nil && test.procedures[0].input == nil)
-        #expect(test.procedures[3].initSchema.kind == .object([.init(name: "data", schema: JSONSchema(path: "services.test.procedures.echoBinary.init.properties.data", kind: .bytes, canonicalText: #"{"type":"Uint8Array"}"#), isRequired: true)]))
+        #expect(test.procedures[3].initSchema.kind == .object([.init(name: "data", schema: JSONSchema(path: "services.test.procedures.echoBinary.init.properties.data", kind: .bytes, canonicalText: #"{"type":"Uint8Array"}"#), isRequired: true)], additional: nil))
         let recursive = test.procedures[4].initSchema
         #expect(recursive.kind == .ref("RecursivePayload"))
         #expect(recursive.definitions.map(\.name) == ["RecursivePayload"])
@@ -37,8 +37,12 @@ import Testing
         ("self", "Self", "self_"),
         ("default", "Default", "default"),
         ("URLValue", "URLValue", "urlValue"),
-        ("3d", "_3d", "_3d"),
+        ("3d", "T3d", "_3d"),
         ("", "Value", "value"),
+        ("😀", "U1F600", "u1F600"),
+        ("🚀rocket", "U1F680Rocket", "u1F680Rocket"),
+        ("❤️", "U2764", "u2764"),
+        ("ünï", "UFCNUEF", "ufcnuef"),
     ])
     func naming(_ wire: String, _ type: String, _ member: String) {
         #expect(Naming.typeName(wire) == type)
@@ -48,6 +52,8 @@ import Testing
     @Test func collisionsGetNumberedSuffixes() {
         var taken: Set<String> = []
         #expect(["data3", "data3", "data3"].map { Naming.unique($0, in: &taken) } == ["data3", "data3_2", "data3_3"])
+        var files: Set<String> = ["Test"]
+        #expect(["TEST", "Test_2", "Other"].map { Naming.uniqueIgnoringCase($0, in: &files) } == ["TEST_2", "Test_2_2", "Other"])
         #expect(Naming.escaped("default") == "`default`")
         #expect(Naming.escaped("from") == "from")
         #expect(Naming.stringLiteral("a\"b\\c\n") == #""a\"b\\c\n""#)

@@ -1,7 +1,7 @@
 import RiverCodegen
 import Testing
 
-/// Snippet tests at procedure level: a small schema → the exact service file (descriptor, `Failure`, `Client`).
+/// Snippet tests at procedure level: a small schema → the exact service file (descriptor, `Failure`, `ClientProtocol`, `Client`).
 @Suite struct CodegenProcedureSnippetTests {
     static let schema = #"{"services":{"files":{"procedures":{"upload":{"description":"Uploads chunks.","init":{"type":"object","properties":{}},"output":{"type":"number"},"errors":{"anyOf":[{"type":"object","required":["code","message"],"properties":{"code":{"type":"string","const":"TOO_BIG"},"message":{"type":"string"}}},{"type":"object","required":["code","message"],"properties":{"code":{"type":"string","const":"UNCAUGHT_ERROR"},"message":{"type":"string"}}},{"type":"object","required":["code","message"],"properties":{"code":{"type":"string","const":"UNEXPECTED_DISCONNECT"},"message":{"type":"string"}}},{"type":"object","required":["code","message"],"properties":{"code":{"type":"string","const":"INVALID_REQUEST"},"message":{"type":"string"},"extras":{"type":"object","required":["firstValidationErrors","totalErrors"],"properties":{"firstValidationErrors":{"type":"array","items":{"type":"object","required":["path","message"],"properties":{"path":{"type":"string"},"message":{"type":"string"}}}},"totalErrors":{"type":"number"}}}}},{"type":"object","required":["code","message"],"properties":{"code":{"type":"string","const":"CANCEL"},"message":{"type":"string"}}}]},"type":"upload","input":{"type":"Uint8Array"}},"watch":{"init":{"type":"string"},"output":{"type":"string"},"errors":{"anyOf":[]},"type":"subscription"}}}}}"#
 
@@ -131,8 +131,40 @@ import Testing
                 package static let procedure = SubscriptionProcedure<Init, Output, Failure>(service: "files", procedure: "watch")
             }
 
-            /// A client of the `files` service: one method per procedure.
-            package struct Client: Sendable {
+            /// The calls of the `files` service. `Client` implements them over River; an application
+            /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+            package protocol ClientProtocol: Sendable {
+                // services.files.procedures.upload
+                /// Uploads chunks.
+                /// - Parameters:
+                ///   - initPayload: The init payload.
+                ///   - options: Options for this call.
+                ///   - requests: Writes the requests; the request side is finished when it returns.
+                /// - Returns: The output, or a service error the procedure declares.
+                /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+                func upload(
+                    _ initPayload: Upload.Init,
+                    options: CallOptions,
+                    requests: (RequestWriter<Upload.Input>) async throws -> Void
+                ) async throws -> Result<Upload.Output, Upload.Failure>
+
+                // services.files.procedures.watch
+                /// Calls `files.watch`, a subscription procedure.
+                /// - Parameters:
+                ///   - initPayload: The init payload.
+                ///   - options: Options for this call.
+                ///   - body: Reads the results; returning early cancels the subscription.
+                /// - Returns: What `body` returns.
+                /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+                func watch<Result: Sendable>(
+                    _ initPayload: Watch.Init,
+                    options: CallOptions,
+                    body: (ResponseStream<Watch.Output, Watch.Failure>) async throws -> Result
+                ) async throws -> Result
+            }
+
+            /// A client of the `files` service over River: one method per procedure.
+            package struct Client: ClientProtocol {
                 /// The River client the calls go through.
                 package let river: RiverClient
 
@@ -152,7 +184,7 @@ import Testing
                 /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
                 package func upload(
                     _ initPayload: Upload.Init,
-                    options: CallOptions = .defaults,
+                    options: CallOptions,
                     requests: (RequestWriter<Upload.Input>) async throws -> Void
                 ) async throws -> Result<Upload.Output, Upload.Failure> {
                     try await river.upload(Upload.procedure, initPayload, options: options, requests: requests)
@@ -168,11 +200,43 @@ import Testing
                 /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
                 package func watch<Result: Sendable>(
                     _ initPayload: Watch.Init,
-                    options: CallOptions = .defaults,
+                    options: CallOptions,
                     body: (ResponseStream<Watch.Output, Watch.Failure>) async throws -> Result
                 ) async throws -> Result {
                     try await river.subscribe(Watch.procedure, initPayload, options: options, body: body)
                 }
+            }
+        }
+
+        extension Files.ClientProtocol {
+            /// Uploads chunks.
+            ///
+            /// Uses the default call options.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - requests: Writes the requests; the request side is finished when it returns.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            package func upload(
+                _ initPayload: Files.Upload.Init,
+                requests: (RequestWriter<Files.Upload.Input>) async throws -> Void
+            ) async throws -> Result<Files.Upload.Output, Files.Upload.Failure> {
+                try await upload(initPayload, options: .defaults, requests: requests)
+            }
+
+            /// Calls `files.watch`, a subscription procedure.
+            ///
+            /// Uses the default call options.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - body: Reads the results; returning early cancels the subscription.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            package func watch<Result: Sendable>(
+                _ initPayload: Files.Watch.Init,
+                body: (ResponseStream<Files.Watch.Output, Files.Watch.Failure>) async throws -> Result
+            ) async throws -> Result {
+                try await watch(initPayload, options: .defaults, body: body)
             }
         }
 

@@ -1176,8 +1176,172 @@ extension CodegenCorpus {
             public static let procedure = RPCProcedure<Init, Output, Failure>(service: "constructs", procedure: "neverRequired")
         }
 
-        /// A client of the `constructs` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `constructs` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.constructs.procedures.keywords
+            /// Property names that are not Swift identifiers.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func keywords(
+                _ initPayload: Keywords.Init,
+                options: CallOptions
+            ) async throws -> Result<Keywords.Output, Keywords.Failure>
+
+            // services.constructs.procedures.primitives
+            /// Calls `constructs.primitives`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func primitives(
+                _ initPayload: Primitives.Init,
+                options: CallOptions
+            ) async throws -> Result<Primitives.Output, Primitives.Failure>
+
+            // services.constructs.procedures.shapes
+            /// Calls `constructs.shapes`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func shapes(
+                _ initPayload: Shapes.Init,
+                options: CallOptions
+            ) async throws -> Result<Shapes.Output, Shapes.Failure>
+
+            // services.constructs.procedures.literals
+            /// Calls `constructs.literals`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func literals(
+                _ initPayload: Literals.Init,
+                options: CallOptions
+            ) async throws -> Result<Literals.Output, Literals.Failure>
+
+            // services.constructs.procedures.nullable
+            /// Calls `constructs.nullable`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func nullable(
+                _ initPayload: Nullable.Init,
+                options: CallOptions
+            ) async throws -> Result<Nullable.Output, Nullable.Failure>
+
+            // services.constructs.procedures.records
+            /// Calls `constructs.records`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func records(
+                _ initPayload: Records.Init,
+                options: CallOptions
+            ) async throws -> Result<Records.Output, Records.Failure>
+
+            // services.constructs.procedures.intersection
+            /// Calls `constructs.intersection`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func intersection(
+                _ initPayload: Intersection.Init,
+                options: CallOptions
+            ) async throws -> Result<Intersection.Output, Intersection.Failure>
+
+            // services.constructs.procedures.treeNew
+            /// Calls `constructs.treeNew`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func treeNew(
+                _ initPayload: TreeNew.Init,
+                options: CallOptions
+            ) async throws -> Result<TreeNew.Output, TreeNew.Failure>
+
+            // services.constructs.procedures.treeOld
+            /// Calls `constructs.treeOld`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func treeOld(
+                _ initPayload: TreeOld.Init,
+                options: CallOptions
+            ) async throws -> Result<TreeOld.Output, TreeOld.Failure>
+
+            // services.constructs.procedures.expression
+            /// Calls `constructs.expression`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func expression(
+                _ initPayload: Expression.Init,
+                options: CallOptions
+            ) async throws -> Result<Expression.Output, Expression.Failure>
+
+            // services.constructs.procedures.nothing
+            /// Calls `constructs.nothing`, a stream procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Writes requests and reads results; returning early cancels the stream.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func nothing<Result: Sendable>(
+                _ initPayload: Nothing.Init,
+                options: CallOptions,
+                body: (RequestWriter<Nothing.Input>, ResponseStream<Nothing.Output, Nothing.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.constructs.procedures.plainString
+            /// Calls `constructs.plainString`, a subscription procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Reads the results; returning early cancels the subscription.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func plainString<Result: Sendable>(
+                _ initPayload: PlainString.Init,
+                options: CallOptions,
+                body: (ResponseStream<PlainString.Output, PlainString.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.constructs.procedures.neverRequired
+            /// Calls `constructs.neverRequired`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func neverRequired(
+                _ initPayload: NeverRequired.Init,
+                options: CallOptions
+            ) async throws -> Result<NeverRequired.Output, NeverRequired.Failure>
+        }
+
+        /// A client of the `constructs` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -1196,7 +1360,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func keywords(
                 _ initPayload: Keywords.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Keywords.Output, Keywords.Failure> {
                 try await river.rpc(Keywords.procedure, initPayload, options: options)
             }
@@ -1210,7 +1374,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func primitives(
                 _ initPayload: Primitives.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Primitives.Output, Primitives.Failure> {
                 try await river.rpc(Primitives.procedure, initPayload, options: options)
             }
@@ -1224,7 +1388,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func shapes(
                 _ initPayload: Shapes.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Shapes.Output, Shapes.Failure> {
                 try await river.rpc(Shapes.procedure, initPayload, options: options)
             }
@@ -1238,7 +1402,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func literals(
                 _ initPayload: Literals.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Literals.Output, Literals.Failure> {
                 try await river.rpc(Literals.procedure, initPayload, options: options)
             }
@@ -1252,7 +1416,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func nullable(
                 _ initPayload: Nullable.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Nullable.Output, Nullable.Failure> {
                 try await river.rpc(Nullable.procedure, initPayload, options: options)
             }
@@ -1266,7 +1430,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func records(
                 _ initPayload: Records.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Records.Output, Records.Failure> {
                 try await river.rpc(Records.procedure, initPayload, options: options)
             }
@@ -1280,7 +1444,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func intersection(
                 _ initPayload: Intersection.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Intersection.Output, Intersection.Failure> {
                 try await river.rpc(Intersection.procedure, initPayload, options: options)
             }
@@ -1294,7 +1458,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func treeNew(
                 _ initPayload: TreeNew.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<TreeNew.Output, TreeNew.Failure> {
                 try await river.rpc(TreeNew.procedure, initPayload, options: options)
             }
@@ -1308,7 +1472,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func treeOld(
                 _ initPayload: TreeOld.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<TreeOld.Output, TreeOld.Failure> {
                 try await river.rpc(TreeOld.procedure, initPayload, options: options)
             }
@@ -1322,7 +1486,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func expression(
                 _ initPayload: Expression.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Expression.Output, Expression.Failure> {
                 try await river.rpc(Expression.procedure, initPayload, options: options)
             }
@@ -1337,7 +1501,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func nothing<Result: Sendable>(
                 _ initPayload: Nothing.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (RequestWriter<Nothing.Input>, ResponseStream<Nothing.Output, Nothing.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.stream(Nothing.procedure, initPayload, options: options, body: body)
@@ -1353,7 +1517,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func plainString<Result: Sendable>(
                 _ initPayload: PlainString.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (ResponseStream<PlainString.Output, PlainString.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.subscribe(PlainString.procedure, initPayload, options: options, body: body)
@@ -1368,10 +1532,163 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func neverRequired(
                 _ initPayload: NeverRequired.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<NeverRequired.Output, NeverRequired.Failure> {
                 try await river.rpc(NeverRequired.procedure, initPayload, options: options)
             }
         }
+    }
+}
+
+extension CodegenCorpus.Constructs.ClientProtocol {
+    /// Property names that are not Swift identifiers.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func keywords(_ initPayload: CodegenCorpus.Constructs.Keywords.Init) async throws -> Result<CodegenCorpus.Constructs.Keywords.Output, CodegenCorpus.Constructs.Keywords.Failure> {
+        try await keywords(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.primitives`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func primitives(_ initPayload: CodegenCorpus.Constructs.Primitives.Init) async throws -> Result<CodegenCorpus.Constructs.Primitives.Output, CodegenCorpus.Constructs.Primitives.Failure> {
+        try await primitives(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.shapes`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func shapes(_ initPayload: CodegenCorpus.Constructs.Shapes.Init) async throws -> Result<CodegenCorpus.Constructs.Shapes.Output, CodegenCorpus.Constructs.Shapes.Failure> {
+        try await shapes(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.literals`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func literals(_ initPayload: CodegenCorpus.Constructs.Literals.Init) async throws -> Result<CodegenCorpus.Constructs.Literals.Output, CodegenCorpus.Constructs.Literals.Failure> {
+        try await literals(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.nullable`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func nullable(_ initPayload: CodegenCorpus.Constructs.Nullable.Init) async throws -> Result<CodegenCorpus.Constructs.Nullable.Output, CodegenCorpus.Constructs.Nullable.Failure> {
+        try await nullable(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.records`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func records(_ initPayload: CodegenCorpus.Constructs.Records.Init) async throws -> Result<CodegenCorpus.Constructs.Records.Output, CodegenCorpus.Constructs.Records.Failure> {
+        try await records(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.intersection`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func intersection(_ initPayload: CodegenCorpus.Constructs.Intersection.Init) async throws -> Result<CodegenCorpus.Constructs.Intersection.Output, CodegenCorpus.Constructs.Intersection.Failure> {
+        try await intersection(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.treeNew`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func treeNew(_ initPayload: CodegenCorpus.Constructs.TreeNew.Init) async throws -> Result<CodegenCorpus.Constructs.TreeNew.Output, CodegenCorpus.Constructs.TreeNew.Failure> {
+        try await treeNew(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.treeOld`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func treeOld(_ initPayload: CodegenCorpus.Constructs.TreeOld.Init) async throws -> Result<CodegenCorpus.Constructs.TreeOld.Output, CodegenCorpus.Constructs.TreeOld.Failure> {
+        try await treeOld(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.expression`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func expression(_ initPayload: CodegenCorpus.Constructs.Expression.Init) async throws -> Result<CodegenCorpus.Constructs.Expression.Output, CodegenCorpus.Constructs.Expression.Failure> {
+        try await expression(initPayload, options: .defaults)
+    }
+
+    /// Calls `constructs.nothing`, a stream procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Writes requests and reads results; returning early cancels the stream.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func nothing<Result: Sendable>(
+        _ initPayload: CodegenCorpus.Constructs.Nothing.Init,
+        body: (RequestWriter<CodegenCorpus.Constructs.Nothing.Input>, ResponseStream<CodegenCorpus.Constructs.Nothing.Output, CodegenCorpus.Constructs.Nothing.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await nothing(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `constructs.plainString`, a subscription procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Reads the results; returning early cancels the subscription.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func plainString<Result: Sendable>(
+        _ initPayload: CodegenCorpus.Constructs.PlainString.Init,
+        body: (ResponseStream<CodegenCorpus.Constructs.PlainString.Output, CodegenCorpus.Constructs.PlainString.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await plainString(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `constructs.neverRequired`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func neverRequired(_ initPayload: CodegenCorpus.Constructs.NeverRequired.Init) async throws -> Result<CodegenCorpus.Constructs.NeverRequired.Output, CodegenCorpus.Constructs.NeverRequired.Failure> {
+        try await neverRequired(initPayload, options: .defaults)
     }
 }

@@ -559,8 +559,114 @@ extension CodegenCorpus {
             public static let procedure = RPCProcedure<Init, Output, Failure>(service: "errors-and-kinds", procedure: "data")
         }
 
-        /// A client of the `errors-and-kinds` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `errors-and-kinds` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.errors-and-kinds.procedures.declared
+            /// Calls `errors-and-kinds.declared`, an upload procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - requests: Writes the requests; the request side is finished when it returns.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func declared(
+                _ initPayload: Declared.Init,
+                options: CallOptions,
+                requests: (RequestWriter<Declared.Input>) async throws -> Void
+            ) async throws -> Result<Declared.Output, Declared.Failure>
+
+            // services.errors-and-kinds.procedures.cancelOverride
+            /// Calls `errors-and-kinds.cancelOverride`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func cancelOverride(
+                _ initPayload: CancelOverride.Init,
+                options: CallOptions
+            ) async throws -> Result<CancelOverride.Output, CancelOverride.Failure>
+
+            // services.errors-and-kinds.procedures.shapeChanged
+            /// Calls `errors-and-kinds.shapeChanged`, a stream procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Writes requests and reads results; returning early cancels the stream.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func shapeChanged<Result: Sendable>(
+                _ initPayload: ShapeChanged.Init,
+                options: CallOptions,
+                body: (RequestWriter<ShapeChanged.Input>, ResponseStream<ShapeChanged.Output, ShapeChanged.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.errors-and-kinds.procedures.value
+            /// Calls `errors-and-kinds.value`, a subscription procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Reads the results; returning early cancels the subscription.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func value<Result: Sendable>(
+                _ initPayload: Value.Init,
+                options: CallOptions,
+                body: (ResponseStream<Value.Output, Value.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.errors-and-kinds.procedures.client
+            /// Calls `errors-and-kinds.client`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func client(
+                _ initPayload: Client_2.Init,
+                options: CallOptions
+            ) async throws -> Result<Client_2.Output, Client_2.Failure>
+
+            // services.errors-and-kinds.procedures.default
+            /// Calls `errors-and-kinds.default`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func `default`(
+                _ initPayload: Default.Init,
+                options: CallOptions
+            ) async throws -> Result<Default.Output, Default.Failure>
+
+            // services.errors-and-kinds.procedures.river
+            /// Calls `errors-and-kinds.river`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func river_2(
+                _ initPayload: River_2.Init,
+                options: CallOptions
+            ) async throws -> Result<River_2.Output, River_2.Failure>
+
+            // services.errors-and-kinds.procedures.data
+            /// Calls `errors-and-kinds.data`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func data(
+                _ initPayload: Data_2.Init,
+                options: CallOptions
+            ) async throws -> Result<Data_2.Output, Data_2.Failure>
+        }
+
+        /// A client of the `errors-and-kinds` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -580,7 +686,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func declared(
                 _ initPayload: Declared.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 requests: (RequestWriter<Declared.Input>) async throws -> Void
             ) async throws -> Result<Declared.Output, Declared.Failure> {
                 try await river.upload(Declared.procedure, initPayload, options: options, requests: requests)
@@ -595,7 +701,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func cancelOverride(
                 _ initPayload: CancelOverride.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<CancelOverride.Output, CancelOverride.Failure> {
                 try await river.rpc(CancelOverride.procedure, initPayload, options: options)
             }
@@ -610,7 +716,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func shapeChanged<Result: Sendable>(
                 _ initPayload: ShapeChanged.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (RequestWriter<ShapeChanged.Input>, ResponseStream<ShapeChanged.Output, ShapeChanged.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.stream(ShapeChanged.procedure, initPayload, options: options, body: body)
@@ -626,7 +732,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func value<Result: Sendable>(
                 _ initPayload: Value.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (ResponseStream<Value.Output, Value.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.subscribe(Value.procedure, initPayload, options: options, body: body)
@@ -641,7 +747,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func client(
                 _ initPayload: Client_2.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Client_2.Output, Client_2.Failure> {
                 try await river.rpc(Client_2.procedure, initPayload, options: options)
             }
@@ -655,7 +761,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func `default`(
                 _ initPayload: Default.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Default.Output, Default.Failure> {
                 try await river.rpc(Default.procedure, initPayload, options: options)
             }
@@ -669,7 +775,7 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func river_2(
                 _ initPayload: River_2.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<River_2.Output, River_2.Failure> {
                 try await river.rpc(River_2.procedure, initPayload, options: options)
             }
@@ -683,10 +789,112 @@ extension CodegenCorpus {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func data(
                 _ initPayload: Data_2.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Data_2.Output, Data_2.Failure> {
                 try await river.rpc(Data_2.procedure, initPayload, options: options)
             }
         }
+    }
+}
+
+extension CodegenCorpus.ErrorsAndKinds.ClientProtocol {
+    /// Calls `errors-and-kinds.declared`, an upload procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - requests: Writes the requests; the request side is finished when it returns.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func declared(
+        _ initPayload: CodegenCorpus.ErrorsAndKinds.Declared.Init,
+        requests: (RequestWriter<CodegenCorpus.ErrorsAndKinds.Declared.Input>) async throws -> Void
+    ) async throws -> Result<CodegenCorpus.ErrorsAndKinds.Declared.Output, CodegenCorpus.ErrorsAndKinds.Declared.Failure> {
+        try await declared(initPayload, options: .defaults, requests: requests)
+    }
+
+    /// Calls `errors-and-kinds.cancelOverride`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func cancelOverride(_ initPayload: CodegenCorpus.ErrorsAndKinds.CancelOverride.Init) async throws -> Result<CodegenCorpus.ErrorsAndKinds.CancelOverride.Output, CodegenCorpus.ErrorsAndKinds.CancelOverride.Failure> {
+        try await cancelOverride(initPayload, options: .defaults)
+    }
+
+    /// Calls `errors-and-kinds.shapeChanged`, a stream procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Writes requests and reads results; returning early cancels the stream.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func shapeChanged<Result: Sendable>(
+        _ initPayload: CodegenCorpus.ErrorsAndKinds.ShapeChanged.Init,
+        body: (RequestWriter<CodegenCorpus.ErrorsAndKinds.ShapeChanged.Input>, ResponseStream<CodegenCorpus.ErrorsAndKinds.ShapeChanged.Output, CodegenCorpus.ErrorsAndKinds.ShapeChanged.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await shapeChanged(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `errors-and-kinds.value`, a subscription procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Reads the results; returning early cancels the subscription.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func value<Result: Sendable>(
+        _ initPayload: CodegenCorpus.ErrorsAndKinds.Value.Init,
+        body: (ResponseStream<CodegenCorpus.ErrorsAndKinds.Value.Output, CodegenCorpus.ErrorsAndKinds.Value.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await value(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `errors-and-kinds.client`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func client(_ initPayload: CodegenCorpus.ErrorsAndKinds.Client_2.Init) async throws -> Result<CodegenCorpus.ErrorsAndKinds.Client_2.Output, CodegenCorpus.ErrorsAndKinds.Client_2.Failure> {
+        try await client(initPayload, options: .defaults)
+    }
+
+    /// Calls `errors-and-kinds.default`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func `default`(_ initPayload: CodegenCorpus.ErrorsAndKinds.Default.Init) async throws -> Result<CodegenCorpus.ErrorsAndKinds.Default.Output, CodegenCorpus.ErrorsAndKinds.Default.Failure> {
+        try await `default`(initPayload, options: .defaults)
+    }
+
+    /// Calls `errors-and-kinds.river`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func river_2(_ initPayload: CodegenCorpus.ErrorsAndKinds.River_2.Init) async throws -> Result<CodegenCorpus.ErrorsAndKinds.River_2.Output, CodegenCorpus.ErrorsAndKinds.River_2.Failure> {
+        try await river_2(initPayload, options: .defaults)
+    }
+
+    /// Calls `errors-and-kinds.data`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func data(_ initPayload: CodegenCorpus.ErrorsAndKinds.Data_2.Init) async throws -> Result<CodegenCorpus.ErrorsAndKinds.Data_2.Output, CodegenCorpus.ErrorsAndKinds.Data_2.Failure> {
+        try await data(initPayload, options: .defaults)
     }
 }

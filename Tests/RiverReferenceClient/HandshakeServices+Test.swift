@@ -46,8 +46,21 @@ extension HandshakeServices {
             public static let procedure = RPCProcedure<Init, Output, Failure>(service: "test", procedure: "echo")
         }
 
-        /// A client of the `test` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `test` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.test.procedures.echo
+            /// Calls `test.echo`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func echo(_ initPayload: Echo.Init, options: CallOptions) async throws -> Result<Echo.Output, Echo.Failure>
+        }
+
+        /// A client of the `test` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -66,10 +79,23 @@ extension HandshakeServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func echo(
                 _ initPayload: Echo.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Echo.Output, Echo.Failure> {
                 try await river.rpc(Echo.procedure, initPayload, options: options)
             }
         }
+    }
+}
+
+extension HandshakeServices.Test.ClientProtocol {
+    /// Calls `test.echo`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func echo(_ initPayload: HandshakeServices.Test.Echo.Init) async throws -> Result<HandshakeServices.Test.Echo.Output, HandshakeServices.Test.Echo.Failure> {
+        try await echo(initPayload, options: .defaults)
     }
 }

@@ -317,8 +317,134 @@ extension ReferenceServices {
             public static let procedure = StreamProcedure<Init, Input, Output, Failure>(service: "cancel", procedure: "countedStream")
         }
 
-        /// A client of the `cancel` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `cancel` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.cancel.procedures.blockingRpc
+            /// Calls `cancel.blockingRpc`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func blockingRpc(
+                _ initPayload: BlockingRpc.Init,
+                options: CallOptions
+            ) async throws -> Result<BlockingRpc.Output, BlockingRpc.Failure>
+
+            // services.cancel.procedures.blockingStream
+            /// Calls `cancel.blockingStream`, a stream procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Writes requests and reads results; returning early cancels the stream.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func blockingStream<Result: Sendable>(
+                _ initPayload: BlockingStream.Init,
+                options: CallOptions,
+                body: (RequestWriter<BlockingStream.Input>, ResponseStream<BlockingStream.Output, BlockingStream.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.cancel.procedures.blockingUpload
+            /// Calls `cancel.blockingUpload`, an upload procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - requests: Writes the requests; the request side is finished when it returns.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func blockingUpload(
+                _ initPayload: BlockingUpload.Init,
+                options: CallOptions,
+                requests: (RequestWriter<BlockingUpload.Input>) async throws -> Void
+            ) async throws -> Result<BlockingUpload.Output, BlockingUpload.Failure>
+
+            // services.cancel.procedures.blockingSubscription
+            /// Calls `cancel.blockingSubscription`, a subscription procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Reads the results; returning early cancels the subscription.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func blockingSubscription<Result: Sendable>(
+                _ initPayload: BlockingSubscription.Init,
+                options: CallOptions,
+                body: (ResponseStream<BlockingSubscription.Output, BlockingSubscription.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.cancel.procedures.immediateRpc
+            /// Calls `cancel.immediateRpc`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func immediateRpc(
+                _ initPayload: ImmediateRpc.Init,
+                options: CallOptions
+            ) async throws -> Result<ImmediateRpc.Output, ImmediateRpc.Failure>
+
+            // services.cancel.procedures.immediateStream
+            /// Calls `cancel.immediateStream`, a stream procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Writes requests and reads results; returning early cancels the stream.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func immediateStream<Result: Sendable>(
+                _ initPayload: ImmediateStream.Init,
+                options: CallOptions,
+                body: (RequestWriter<ImmediateStream.Input>, ResponseStream<ImmediateStream.Output, ImmediateStream.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.cancel.procedures.immediateUpload
+            /// Calls `cancel.immediateUpload`, an upload procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - requests: Writes the requests; the request side is finished when it returns.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func immediateUpload(
+                _ initPayload: ImmediateUpload.Init,
+                options: CallOptions,
+                requests: (RequestWriter<ImmediateUpload.Input>) async throws -> Void
+            ) async throws -> Result<ImmediateUpload.Output, ImmediateUpload.Failure>
+
+            // services.cancel.procedures.immediateSubscription
+            /// Calls `cancel.immediateSubscription`, a subscription procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Reads the results; returning early cancels the subscription.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func immediateSubscription<Result: Sendable>(
+                _ initPayload: ImmediateSubscription.Init,
+                options: CallOptions,
+                body: (ResponseStream<ImmediateSubscription.Output, ImmediateSubscription.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.cancel.procedures.countedStream
+            /// Calls `cancel.countedStream`, a stream procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Writes requests and reads results; returning early cancels the stream.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func countedStream<Result: Sendable>(
+                _ initPayload: CountedStream.Init,
+                options: CallOptions,
+                body: (RequestWriter<CountedStream.Input>, ResponseStream<CountedStream.Output, CountedStream.Failure>) async throws -> Result
+            ) async throws -> Result
+        }
+
+        /// A client of the `cancel` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -337,7 +463,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func blockingRpc(
                 _ initPayload: BlockingRpc.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<BlockingRpc.Output, BlockingRpc.Failure> {
                 try await river.rpc(BlockingRpc.procedure, initPayload, options: options)
             }
@@ -352,7 +478,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func blockingStream<Result: Sendable>(
                 _ initPayload: BlockingStream.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (RequestWriter<BlockingStream.Input>, ResponseStream<BlockingStream.Output, BlockingStream.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.stream(BlockingStream.procedure, initPayload, options: options, body: body)
@@ -368,7 +494,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func blockingUpload(
                 _ initPayload: BlockingUpload.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 requests: (RequestWriter<BlockingUpload.Input>) async throws -> Void
             ) async throws -> Result<BlockingUpload.Output, BlockingUpload.Failure> {
                 try await river.upload(BlockingUpload.procedure, initPayload, options: options, requests: requests)
@@ -384,7 +510,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func blockingSubscription<Result: Sendable>(
                 _ initPayload: BlockingSubscription.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (ResponseStream<BlockingSubscription.Output, BlockingSubscription.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.subscribe(BlockingSubscription.procedure, initPayload, options: options, body: body)
@@ -399,7 +525,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func immediateRpc(
                 _ initPayload: ImmediateRpc.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<ImmediateRpc.Output, ImmediateRpc.Failure> {
                 try await river.rpc(ImmediateRpc.procedure, initPayload, options: options)
             }
@@ -414,7 +540,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func immediateStream<Result: Sendable>(
                 _ initPayload: ImmediateStream.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (RequestWriter<ImmediateStream.Input>, ResponseStream<ImmediateStream.Output, ImmediateStream.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.stream(ImmediateStream.procedure, initPayload, options: options, body: body)
@@ -430,7 +556,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func immediateUpload(
                 _ initPayload: ImmediateUpload.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 requests: (RequestWriter<ImmediateUpload.Input>) async throws -> Void
             ) async throws -> Result<ImmediateUpload.Output, ImmediateUpload.Failure> {
                 try await river.upload(ImmediateUpload.procedure, initPayload, options: options, requests: requests)
@@ -446,7 +572,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func immediateSubscription<Result: Sendable>(
                 _ initPayload: ImmediateSubscription.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (ResponseStream<ImmediateSubscription.Output, ImmediateSubscription.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.subscribe(ImmediateSubscription.procedure, initPayload, options: options, body: body)
@@ -462,11 +588,140 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func countedStream<Result: Sendable>(
                 _ initPayload: CountedStream.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (RequestWriter<CountedStream.Input>, ResponseStream<CountedStream.Output, CountedStream.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.stream(CountedStream.procedure, initPayload, options: options, body: body)
             }
         }
+    }
+}
+
+extension ReferenceServices.Cancel.ClientProtocol {
+    /// Calls `cancel.blockingRpc`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func blockingRpc(_ initPayload: ReferenceServices.Cancel.BlockingRpc.Init) async throws -> Result<ReferenceServices.Cancel.BlockingRpc.Output, ReferenceServices.Cancel.BlockingRpc.Failure> {
+        try await blockingRpc(initPayload, options: .defaults)
+    }
+
+    /// Calls `cancel.blockingStream`, a stream procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Writes requests and reads results; returning early cancels the stream.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func blockingStream<Result: Sendable>(
+        _ initPayload: ReferenceServices.Cancel.BlockingStream.Init,
+        body: (RequestWriter<ReferenceServices.Cancel.BlockingStream.Input>, ResponseStream<ReferenceServices.Cancel.BlockingStream.Output, ReferenceServices.Cancel.BlockingStream.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await blockingStream(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `cancel.blockingUpload`, an upload procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - requests: Writes the requests; the request side is finished when it returns.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func blockingUpload(
+        _ initPayload: ReferenceServices.Cancel.BlockingUpload.Init,
+        requests: (RequestWriter<ReferenceServices.Cancel.BlockingUpload.Input>) async throws -> Void
+    ) async throws -> Result<ReferenceServices.Cancel.BlockingUpload.Output, ReferenceServices.Cancel.BlockingUpload.Failure> {
+        try await blockingUpload(initPayload, options: .defaults, requests: requests)
+    }
+
+    /// Calls `cancel.blockingSubscription`, a subscription procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Reads the results; returning early cancels the subscription.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func blockingSubscription<Result: Sendable>(
+        _ initPayload: ReferenceServices.Cancel.BlockingSubscription.Init,
+        body: (ResponseStream<ReferenceServices.Cancel.BlockingSubscription.Output, ReferenceServices.Cancel.BlockingSubscription.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await blockingSubscription(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `cancel.immediateRpc`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func immediateRpc(_ initPayload: ReferenceServices.Cancel.ImmediateRpc.Init) async throws -> Result<ReferenceServices.Cancel.ImmediateRpc.Output, ReferenceServices.Cancel.ImmediateRpc.Failure> {
+        try await immediateRpc(initPayload, options: .defaults)
+    }
+
+    /// Calls `cancel.immediateStream`, a stream procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Writes requests and reads results; returning early cancels the stream.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func immediateStream<Result: Sendable>(
+        _ initPayload: ReferenceServices.Cancel.ImmediateStream.Init,
+        body: (RequestWriter<ReferenceServices.Cancel.ImmediateStream.Input>, ResponseStream<ReferenceServices.Cancel.ImmediateStream.Output, ReferenceServices.Cancel.ImmediateStream.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await immediateStream(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `cancel.immediateUpload`, an upload procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - requests: Writes the requests; the request side is finished when it returns.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func immediateUpload(
+        _ initPayload: ReferenceServices.Cancel.ImmediateUpload.Init,
+        requests: (RequestWriter<ReferenceServices.Cancel.ImmediateUpload.Input>) async throws -> Void
+    ) async throws -> Result<ReferenceServices.Cancel.ImmediateUpload.Output, ReferenceServices.Cancel.ImmediateUpload.Failure> {
+        try await immediateUpload(initPayload, options: .defaults, requests: requests)
+    }
+
+    /// Calls `cancel.immediateSubscription`, a subscription procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Reads the results; returning early cancels the subscription.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func immediateSubscription<Result: Sendable>(
+        _ initPayload: ReferenceServices.Cancel.ImmediateSubscription.Init,
+        body: (ResponseStream<ReferenceServices.Cancel.ImmediateSubscription.Output, ReferenceServices.Cancel.ImmediateSubscription.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await immediateSubscription(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `cancel.countedStream`, a stream procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Writes requests and reads results; returning early cancels the stream.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func countedStream<Result: Sendable>(
+        _ initPayload: ReferenceServices.Cancel.CountedStream.Init,
+        body: (RequestWriter<ReferenceServices.Cancel.CountedStream.Input>, ResponseStream<ReferenceServices.Cancel.CountedStream.Output, ReferenceServices.Cancel.CountedStream.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await countedStream(initPayload, options: .defaults, body: body)
     }
 }

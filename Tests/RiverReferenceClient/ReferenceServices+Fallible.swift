@@ -267,8 +267,38 @@ extension ReferenceServices {
             public static let procedure = StreamProcedure<Init, Input, Output, Failure>(service: "fallible", procedure: "echo")
         }
 
-        /// A client of the `fallible` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `fallible` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.fallible.procedures.divide
+            /// Calls `fallible.divide`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func divide(
+                _ initPayload: Divide.Init,
+                options: CallOptions
+            ) async throws -> Result<Divide.Output, Divide.Failure>
+
+            // services.fallible.procedures.echo
+            /// Calls `fallible.echo`, a stream procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Writes requests and reads results; returning early cancels the stream.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func echo<Result: Sendable>(
+                _ initPayload: Echo.Init,
+                options: CallOptions,
+                body: (RequestWriter<Echo.Input>, ResponseStream<Echo.Output, Echo.Failure>) async throws -> Result
+            ) async throws -> Result
+        }
+
+        /// A client of the `fallible` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -287,7 +317,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func divide(
                 _ initPayload: Divide.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Divide.Output, Divide.Failure> {
                 try await river.rpc(Divide.procedure, initPayload, options: options)
             }
@@ -302,11 +332,39 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func echo<Result: Sendable>(
                 _ initPayload: Echo.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (RequestWriter<Echo.Input>, ResponseStream<Echo.Output, Echo.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.stream(Echo.procedure, initPayload, options: options, body: body)
             }
         }
+    }
+}
+
+extension ReferenceServices.Fallible.ClientProtocol {
+    /// Calls `fallible.divide`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func divide(_ initPayload: ReferenceServices.Fallible.Divide.Init) async throws -> Result<ReferenceServices.Fallible.Divide.Output, ReferenceServices.Fallible.Divide.Failure> {
+        try await divide(initPayload, options: .defaults)
+    }
+
+    /// Calls `fallible.echo`, a stream procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Writes requests and reads results; returning early cancels the stream.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func echo<Result: Sendable>(
+        _ initPayload: ReferenceServices.Fallible.Echo.Init,
+        body: (RequestWriter<ReferenceServices.Fallible.Echo.Input>, ResponseStream<ReferenceServices.Fallible.Echo.Output, ReferenceServices.Fallible.Echo.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await echo(initPayload, options: .defaults, body: body)
     }
 }

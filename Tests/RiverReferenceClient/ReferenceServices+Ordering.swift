@@ -79,8 +79,33 @@ extension ReferenceServices {
             public static let procedure = RPCProcedure<Init, Output, Failure>(service: "ordering", procedure: "getAll")
         }
 
-        /// A client of the `ordering` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `ordering` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.ordering.procedures.add
+            /// Calls `ordering.add`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func add(_ initPayload: Add.Init, options: CallOptions) async throws -> Result<Add.Output, Add.Failure>
+
+            // services.ordering.procedures.getAll
+            /// Calls `ordering.getAll`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func getAll(
+                _ initPayload: GetAll.Init,
+                options: CallOptions
+            ) async throws -> Result<GetAll.Output, GetAll.Failure>
+        }
+
+        /// A client of the `ordering` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -99,7 +124,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func add(
                 _ initPayload: Add.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Add.Output, Add.Failure> {
                 try await river.rpc(Add.procedure, initPayload, options: options)
             }
@@ -113,10 +138,34 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func getAll(
                 _ initPayload: GetAll.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<GetAll.Output, GetAll.Failure> {
                 try await river.rpc(GetAll.procedure, initPayload, options: options)
             }
         }
+    }
+}
+
+extension ReferenceServices.Ordering.ClientProtocol {
+    /// Calls `ordering.add`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func add(_ initPayload: ReferenceServices.Ordering.Add.Init) async throws -> Result<ReferenceServices.Ordering.Add.Output, ReferenceServices.Ordering.Add.Failure> {
+        try await add(initPayload, options: .defaults)
+    }
+
+    /// Calls `ordering.getAll`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func getAll(_ initPayload: ReferenceServices.Ordering.GetAll.Init) async throws -> Result<ReferenceServices.Ordering.GetAll.Output, ReferenceServices.Ordering.GetAll.Failure> {
+        try await getAll(initPayload, options: .defaults)
     }
 }

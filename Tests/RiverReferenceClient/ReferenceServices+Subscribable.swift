@@ -79,8 +79,35 @@ extension ReferenceServices {
             public static let procedure = SubscriptionProcedure<Init, Output, Failure>(service: "subscribable", procedure: "value")
         }
 
-        /// A client of the `subscribable` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `subscribable` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.subscribable.procedures.add
+            /// Calls `subscribable.add`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func add(_ initPayload: Add.Init, options: CallOptions) async throws -> Result<Add.Output, Add.Failure>
+
+            // services.subscribable.procedures.value
+            /// Calls `subscribable.value`, a subscription procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Reads the results; returning early cancels the subscription.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func value<Result: Sendable>(
+                _ initPayload: Value.Init,
+                options: CallOptions,
+                body: (ResponseStream<Value.Output, Value.Failure>) async throws -> Result
+            ) async throws -> Result
+        }
+
+        /// A client of the `subscribable` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -99,7 +126,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func add(
                 _ initPayload: Add.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Add.Output, Add.Failure> {
                 try await river.rpc(Add.procedure, initPayload, options: options)
             }
@@ -114,11 +141,39 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func value<Result: Sendable>(
                 _ initPayload: Value.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (ResponseStream<Value.Output, Value.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.subscribe(Value.procedure, initPayload, options: options, body: body)
             }
         }
+    }
+}
+
+extension ReferenceServices.Subscribable.ClientProtocol {
+    /// Calls `subscribable.add`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func add(_ initPayload: ReferenceServices.Subscribable.Add.Init) async throws -> Result<ReferenceServices.Subscribable.Add.Output, ReferenceServices.Subscribable.Add.Failure> {
+        try await add(initPayload, options: .defaults)
+    }
+
+    /// Calls `subscribable.value`, a subscription procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Reads the results; returning early cancels the subscription.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func value<Result: Sendable>(
+        _ initPayload: ReferenceServices.Subscribable.Value.Init,
+        body: (ResponseStream<ReferenceServices.Subscribable.Value.Output, ReferenceServices.Subscribable.Value.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await value(initPayload, options: .defaults, body: body)
     }
 }

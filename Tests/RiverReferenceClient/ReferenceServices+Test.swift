@@ -238,8 +238,73 @@ extension ReferenceServices {
             public static let procedure = RPCProcedure<Init, Output, Failure>(service: "test", procedure: "echoRecursive")
         }
 
-        /// A client of the `test` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `test` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.test.procedures.add
+            /// Calls `test.add`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func add(_ initPayload: Add.Init, options: CallOptions) async throws -> Result<Add.Output, Add.Failure>
+
+            // services.test.procedures.echo
+            /// Calls `test.echo`, a stream procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Writes requests and reads results; returning early cancels the stream.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func echo<Result: Sendable>(
+                _ initPayload: Echo.Init,
+                options: CallOptions,
+                body: (RequestWriter<Echo.Input>, ResponseStream<Echo.Output, Echo.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.test.procedures.echoWithPrefix
+            /// Calls `test.echoWithPrefix`, a stream procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - body: Writes requests and reads results; returning early cancels the stream.
+            /// - Returns: What `body` returns.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func echoWithPrefix<Result: Sendable>(
+                _ initPayload: EchoWithPrefix.Init,
+                options: CallOptions,
+                body: (RequestWriter<EchoWithPrefix.Input>, ResponseStream<EchoWithPrefix.Output, EchoWithPrefix.Failure>) async throws -> Result
+            ) async throws -> Result
+
+            // services.test.procedures.echoBinary
+            /// Calls `test.echoBinary`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func echoBinary(
+                _ initPayload: EchoBinary.Init,
+                options: CallOptions
+            ) async throws -> Result<EchoBinary.Output, EchoBinary.Failure>
+
+            // services.test.procedures.echoRecursive
+            /// Calls `test.echoRecursive`, an rpc procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+            func echoRecursive(
+                _ initPayload: EchoRecursive.Init,
+                options: CallOptions
+            ) async throws -> Result<EchoRecursive.Output, EchoRecursive.Failure>
+        }
+
+        /// A client of the `test` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -258,7 +323,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func add(
                 _ initPayload: Add.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<Add.Output, Add.Failure> {
                 try await river.rpc(Add.procedure, initPayload, options: options)
             }
@@ -273,7 +338,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func echo<Result: Sendable>(
                 _ initPayload: Echo.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (RequestWriter<Echo.Input>, ResponseStream<Echo.Output, Echo.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.stream(Echo.procedure, initPayload, options: options, body: body)
@@ -289,7 +354,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func echoWithPrefix<Result: Sendable>(
                 _ initPayload: EchoWithPrefix.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 body: (RequestWriter<EchoWithPrefix.Input>, ResponseStream<EchoWithPrefix.Output, EchoWithPrefix.Failure>) async throws -> Result
             ) async throws -> Result {
                 try await river.stream(EchoWithPrefix.procedure, initPayload, options: options, body: body)
@@ -304,7 +369,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func echoBinary(
                 _ initPayload: EchoBinary.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<EchoBinary.Output, EchoBinary.Failure> {
                 try await river.rpc(EchoBinary.procedure, initPayload, options: options)
             }
@@ -318,10 +383,75 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
             public func echoRecursive(
                 _ initPayload: EchoRecursive.Init,
-                options: CallOptions = .defaults
+                options: CallOptions
             ) async throws -> Result<EchoRecursive.Output, EchoRecursive.Failure> {
                 try await river.rpc(EchoRecursive.procedure, initPayload, options: options)
             }
         }
+    }
+}
+
+extension ReferenceServices.Test.ClientProtocol {
+    /// Calls `test.add`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func add(_ initPayload: ReferenceServices.Test.Add.Init) async throws -> Result<ReferenceServices.Test.Add.Output, ReferenceServices.Test.Add.Failure> {
+        try await add(initPayload, options: .defaults)
+    }
+
+    /// Calls `test.echo`, a stream procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Writes requests and reads results; returning early cancels the stream.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func echo<Result: Sendable>(
+        _ initPayload: ReferenceServices.Test.Echo.Init,
+        body: (RequestWriter<ReferenceServices.Test.Echo.Input>, ResponseStream<ReferenceServices.Test.Echo.Output, ReferenceServices.Test.Echo.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await echo(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `test.echoWithPrefix`, a stream procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - body: Writes requests and reads results; returning early cancels the stream.
+    /// - Returns: What `body` returns.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func echoWithPrefix<Result: Sendable>(
+        _ initPayload: ReferenceServices.Test.EchoWithPrefix.Init,
+        body: (RequestWriter<ReferenceServices.Test.EchoWithPrefix.Input>, ResponseStream<ReferenceServices.Test.EchoWithPrefix.Output, ReferenceServices.Test.EchoWithPrefix.Failure>) async throws -> Result
+    ) async throws -> Result {
+        try await echoWithPrefix(initPayload, options: .defaults, body: body)
+    }
+
+    /// Calls `test.echoBinary`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func echoBinary(_ initPayload: ReferenceServices.Test.EchoBinary.Init) async throws -> Result<ReferenceServices.Test.EchoBinary.Output, ReferenceServices.Test.EchoBinary.Failure> {
+        try await echoBinary(initPayload, options: .defaults)
+    }
+
+    /// Calls `test.echoRecursive`, an rpc procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors.
+    public func echoRecursive(_ initPayload: ReferenceServices.Test.EchoRecursive.Init) async throws -> Result<ReferenceServices.Test.EchoRecursive.Output, ReferenceServices.Test.EchoRecursive.Failure> {
+        try await echoRecursive(initPayload, options: .defaults)
     }
 }

@@ -220,8 +220,54 @@ extension ReferenceServices {
             public static let procedure = UploadProcedure<Init, Input, Output, Failure>(service: "uploadable", procedure: "cancellableAdd")
         }
 
-        /// A client of the `uploadable` service: one method per procedure.
-        public struct Client: Sendable {
+        /// The calls of the `uploadable` service. `Client` implements them over River; an application
+        /// can write its own implementation (a fake for its tests) and depend on `some ClientProtocol`.
+        public protocol ClientProtocol: Sendable {
+            // services.uploadable.procedures.addMultiple
+            /// Calls `uploadable.addMultiple`, an upload procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - requests: Writes the requests; the request side is finished when it returns.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func addMultiple(
+                _ initPayload: AddMultiple.Init,
+                options: CallOptions,
+                requests: (RequestWriter<AddMultiple.Input>) async throws -> Void
+            ) async throws -> Result<AddMultiple.Output, AddMultiple.Failure>
+
+            // services.uploadable.procedures.addMultipleWithPrefix
+            /// Calls `uploadable.addMultipleWithPrefix`, an upload procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - requests: Writes the requests; the request side is finished when it returns.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func addMultipleWithPrefix(
+                _ initPayload: AddMultipleWithPrefix.Init,
+                options: CallOptions,
+                requests: (RequestWriter<AddMultipleWithPrefix.Input>) async throws -> Void
+            ) async throws -> Result<AddMultipleWithPrefix.Output, AddMultipleWithPrefix.Failure>
+
+            // services.uploadable.procedures.cancellableAdd
+            /// Calls `uploadable.cancellableAdd`, an upload procedure.
+            /// - Parameters:
+            ///   - initPayload: The init payload.
+            ///   - options: Options for this call.
+            ///   - requests: Writes the requests; the request side is finished when it returns.
+            /// - Returns: The output, or a service error the procedure declares.
+            /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+            func cancellableAdd(
+                _ initPayload: CancellableAdd.Init,
+                options: CallOptions,
+                requests: (RequestWriter<CancellableAdd.Input>) async throws -> Void
+            ) async throws -> Result<CancellableAdd.Output, CancellableAdd.Failure>
+        }
+
+        /// A client of the `uploadable` service over River: one method per procedure.
+        public struct Client: ClientProtocol {
             /// The River client the calls go through.
             public let river: RiverClient
 
@@ -241,7 +287,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func addMultiple(
                 _ initPayload: AddMultiple.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 requests: (RequestWriter<AddMultiple.Input>) async throws -> Void
             ) async throws -> Result<AddMultiple.Output, AddMultiple.Failure> {
                 try await river.upload(AddMultiple.procedure, initPayload, options: options, requests: requests)
@@ -257,7 +303,7 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func addMultipleWithPrefix(
                 _ initPayload: AddMultipleWithPrefix.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 requests: (RequestWriter<AddMultipleWithPrefix.Input>) async throws -> Void
             ) async throws -> Result<AddMultipleWithPrefix.Output, AddMultipleWithPrefix.Failure> {
                 try await river.upload(AddMultipleWithPrefix.procedure, initPayload, options: options, requests: requests)
@@ -273,11 +319,58 @@ extension ReferenceServices {
             /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
             public func cancellableAdd(
                 _ initPayload: CancellableAdd.Init,
-                options: CallOptions = .defaults,
+                options: CallOptions,
                 requests: (RequestWriter<CancellableAdd.Input>) async throws -> Void
             ) async throws -> Result<CancellableAdd.Output, CancellableAdd.Failure> {
                 try await river.upload(CancellableAdd.procedure, initPayload, options: options, requests: requests)
             }
         }
+    }
+}
+
+extension ReferenceServices.Uploadable.ClientProtocol {
+    /// Calls `uploadable.addMultiple`, an upload procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - requests: Writes the requests; the request side is finished when it returns.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func addMultiple(
+        _ initPayload: ReferenceServices.Uploadable.AddMultiple.Init,
+        requests: (RequestWriter<ReferenceServices.Uploadable.AddMultiple.Input>) async throws -> Void
+    ) async throws -> Result<ReferenceServices.Uploadable.AddMultiple.Output, ReferenceServices.Uploadable.AddMultiple.Failure> {
+        try await addMultiple(initPayload, options: .defaults, requests: requests)
+    }
+
+    /// Calls `uploadable.addMultipleWithPrefix`, an upload procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - requests: Writes the requests; the request side is finished when it returns.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func addMultipleWithPrefix(
+        _ initPayload: ReferenceServices.Uploadable.AddMultipleWithPrefix.Init,
+        requests: (RequestWriter<ReferenceServices.Uploadable.AddMultipleWithPrefix.Input>) async throws -> Void
+    ) async throws -> Result<ReferenceServices.Uploadable.AddMultipleWithPrefix.Output, ReferenceServices.Uploadable.AddMultipleWithPrefix.Failure> {
+        try await addMultipleWithPrefix(initPayload, options: .defaults, requests: requests)
+    }
+
+    /// Calls `uploadable.cancellableAdd`, an upload procedure.
+    ///
+    /// Uses the default call options.
+    /// - Parameters:
+    ///   - initPayload: The init payload.
+    ///   - requests: Writes the requests; the request side is finished when it returns.
+    /// - Returns: The output, or a service error the procedure declares.
+    /// - Throws: `RiverError` for protocol errors, lost sessions and River's reserved errors, and what the closure throws.
+    public func cancellableAdd(
+        _ initPayload: ReferenceServices.Uploadable.CancellableAdd.Init,
+        requests: (RequestWriter<ReferenceServices.Uploadable.CancellableAdd.Input>) async throws -> Void
+    ) async throws -> Result<ReferenceServices.Uploadable.CancellableAdd.Output, ReferenceServices.Uploadable.CancellableAdd.Failure> {
+        try await cancellableAdd(initPayload, options: .defaults, requests: requests)
     }
 }

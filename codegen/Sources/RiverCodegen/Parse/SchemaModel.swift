@@ -68,15 +68,19 @@ public struct JSONSchema: Sendable, Hashable {
     public var definitions: [Definition]
     /// The node's JSON, keys sorted: equal for structurally equal nodes.
     public var canonicalText: String
+    /// Constraints the Swift type does not express (`format: date-time`, `minItems: 1`, record
+    /// key patterns), kept for doc comments.
+    public var notes: [String]
 
     /// Creates a node.
-    public init(path: String, kind: Kind, description: String? = nil, id: String? = nil, definitions: [Definition] = [], canonicalText: String = "") {
+    public init(path: String, kind: Kind, description: String? = nil, id: String? = nil, definitions: [Definition] = [], canonicalText: String = "", notes: [String] = []) {
         self.path = path
         self.kind = kind
         self.description = description
         self.id = id
         self.definitions = definitions
         self.canonicalText = canonicalText
+        self.notes = notes
     }
 
     /// A named entry of `$defs`.
@@ -112,16 +116,20 @@ public struct JSONSchema: Sendable, Hashable {
 
     /// What a node describes.
     public indirect enum Kind: Sendable, Hashable {
-        /// `{}`: any value.
+        /// `{}`, `Type.Any()`, `Type.Unknown()`, or a node with only constraint keywords: any value.
         case any
         /// `{"not": {}}`: no value at all.
         case never
-        /// `{"type": "string"}`.
+        /// `{"type": "undefined"}` or `{"type": "void"}`: no value (the key is left out).
+        case undefined
+        /// `{"type": "string"}` (also `RegExp`, whose values are strings).
         case string
         /// `{"type": "number"}`.
         case number
         /// `{"type": "integer"}`.
         case integer
+        /// `{"type": "bigint"}`.
+        case bigInt
         /// `{"type": "boolean"}`.
         case boolean
         /// `{"type": "null"}`.
@@ -130,15 +138,18 @@ public struct JSONSchema: Sendable, Hashable {
         case bytes
         /// `{"type": "Date"}`.
         case date
-        /// `{"const": "…"}`: one string literal.
-        case constant(String)
-        /// `{"enum": ["…", …]}`: one of some string literals.
-        case enumeration([String])
+        /// `{"const": …}`: one literal.
+        case constant(JSONLiteral)
+        /// `{"enum": […]}`: one of some literals.
+        case enumeration([JSONLiteral])
         /// `{"type": "array", "items": …}`.
         case array(JSONSchema)
-        /// `{"type": "object", "properties": …}`.
-        case object([Property])
-        /// `{"type": "object", "patternProperties": {"^(.*)$": …}}`: a string-keyed map.
+        /// `{"type": "array", "items": […]}` (TypeBox 0.34) or `"prefixItems": […]` (1.x): a tuple.
+        case tuple(Tuple)
+        /// `{"type": "object", "properties": …}`, with the schema of properties it does not name
+        /// when `additionalProperties` or `patternProperties` allows them (`nil`: ignored).
+        case object([Property], additional: JSONSchema?)
+        /// `{"type": "object", "patternProperties": {…}}` (or `additionalProperties` only): a map.
         case record(JSONSchema)
         /// `{"anyOf": […]}`.
         case anyOf([JSONSchema])
@@ -146,5 +157,53 @@ public struct JSONSchema: Sendable, Hashable {
         case allOf([JSONSchema])
         /// `{"$ref": "<id>"}`: a reference to the schema whose `$id` is the given name.
         case ref(String)
+        /// A `type` no River codec carries as such (TypeBox `Unsafe`, `Function`, `Symbol`, …):
+        /// kept as a dynamic value.
+        case unknown(String)
+    }
+
+    /// The items of a tuple.
+    public struct Tuple: Sendable, Hashable {
+        /// The positional items, in order.
+        public var items: [JSONSchema]
+        /// How many leading items are required (`minItems`).
+        public var requiredCount: Int
+        /// The schema of items after the positional ones, when more are allowed.
+        public var rest: JSONSchema?
+
+        /// Creates a tuple shape.
+        public init(items: [JSONSchema], requiredCount: Int, rest: JSONSchema?) {
+            self.items = items
+            self.requiredCount = requiredCount
+            self.rest = rest
+        }
+    }
+}
+
+/// A JSON literal of a `const` or `enum`.
+public enum JSONLiteral: Sendable, Hashable {
+    /// A string.
+    case string(String)
+    /// A number, as its JSON text (`3`, `-1.5`, `1e3`).
+    case number(String)
+    /// `true` or `false`.
+    case bool(Bool)
+    /// `null`.
+    case null
+
+    /// The literal as JSON text.
+    public var jsonText: String {
+        switch self {
+        case .string(let text): return JSONValue.string(text).canonicalText
+        case .number(let text): return text
+        case .bool(let value): return value ? "true" : "false"
+        case .null: return "null"
+        }
+    }
+
+    /// Whether this is a number without a fraction or exponent.
+    var isIntegral: Bool {
+        guard case .number(let text) = self else { return false }
+        return !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
     }
 }

@@ -65,8 +65,10 @@ public struct SwiftRenderer: Sendable {
             lines += scope(head, e.members, indent: indent)
         case .structure(let s):
             lines += scope(s.access.prefix + "struct " + s.name + inheritance(s.inheritance), s.members, indent: indent)
+        case .protocolDeclaration(let x):
+            lines += scope(x.access.prefix + "protocol " + x.name + inheritance(x.inheritance), x.members.map(\.asRequirement), indent: indent)
         case .extending(let x):
-            lines += scope("extension " + x.extendedType, x.members, indent: indent)
+            lines += scope("extension " + x.extendedType + inheritance(x.inheritance), x.members, indent: indent)
         case .typeAlias(let t):
             lines.append(p + t.access.prefix + "typealias " + t.name + " = " + t.existingType)
         case .variable(let v):
@@ -126,8 +128,9 @@ public struct SwiftRenderer: Sendable {
 
     func function(_ f: FunctionDescription, indent: Int) -> [String] {
         let p = pad(indent)
-        let isInit = f.name == "init"
-        var head = f.access.prefix + (f.isStatic ? "static " : "") + (isInit ? "init" : "func " + f.name)
+        // `init` and failable `init?` are initializers.
+        let isInit = f.name == "init" || f.name == "init?"
+        var head = f.access.prefix + (f.isStatic ? "static " : "") + (isInit ? f.name : "func " + f.name)
         if !f.genericParameters.isEmpty { head += "<" + f.genericParameters.joined(separator: ", ") + ">" }
         var tail = f.effects.map { " " + $0 }.joined()
         if let returnType = f.returnType { tail += " -> " + returnType }
@@ -137,7 +140,7 @@ public struct SwiftRenderer: Sendable {
             if let value = parameter.defaultValue { text += " = " + value }
             return text
         }
-        let opening = f.body.isEmpty ? " {}" : " {"
+        let opening = f.isRequirement ? "" : f.body.isEmpty ? " {}" : " {"
         var lines: [String]
         let oneLine = p + head + "(" + parameters.joined(separator: ", ") + ")" + tail + opening
         if oneLine.count <= maximumLineWidth || parameters.count < 2 {
@@ -147,7 +150,7 @@ public struct SwiftRenderer: Sendable {
             lines += parameters.enumerated().map { pad(indent + 1) + $0.element + ($0.offset == parameters.count - 1 ? "" : ",") }
             lines.append(p + ")" + tail + opening)
         }
-        if !f.body.isEmpty {
+        if !f.body.isEmpty, !f.isRequirement {
             lines += code(f.body, indent: indent + 1)
             lines.append(p + "}")
         }
@@ -168,5 +171,14 @@ public struct SwiftRenderer: Sendable {
             }
         }
         return lines
+    }
+}
+
+extension Declaration {
+    /// The declaration as a protocol requirement: functions lose their bodies.
+    var asRequirement: Declaration {
+        guard case .function(var function) = kind else { return self }
+        function.isRequirement = true
+        return Declaration(sourcePath: sourcePath, doc: doc, .function(function))
     }
 }

@@ -74,6 +74,8 @@ public struct Declaration: Sendable, Hashable {
         case enumeration(EnumDescription)
         /// `struct`.
         case structure(StructDescription)
+        /// `protocol`; its functions are requirements (rendered without bodies).
+        case protocolDeclaration(ProtocolDescription)
         /// `extension`.
         case extending(ExtensionDescription)
         /// `typealias`.
@@ -130,16 +132,39 @@ public struct StructDescription: Sendable, Hashable {
     }
 }
 
+/// A `protocol` declaration.
+public struct ProtocolDescription: Sendable, Hashable {
+    /// Access level.
+    public var access: AccessModifier
+    /// The name.
+    public var name: String
+    /// Inherited protocols.
+    public var inheritance: [String]
+    /// Requirements: functions (their bodies are ignored).
+    public var members: [Declaration]
+
+    /// Creates a protocol description.
+    public init(access: AccessModifier, name: String, inheritance: [String] = [], members: [Declaration] = []) {
+        self.access = access
+        self.name = name
+        self.inheritance = inheritance
+        self.members = members
+    }
+}
+
 /// An `extension` declaration.
 public struct ExtensionDescription: Sendable, Hashable {
     /// The extended type.
     public var extendedType: String
+    /// Protocols the extension adds.
+    public var inheritance: [String]
     /// Members.
     public var members: [Declaration]
 
     /// Creates an extension description.
-    public init(extendedType: String, members: [Declaration]) {
+    public init(extendedType: String, inheritance: [String] = [], members: [Declaration]) {
         self.extendedType = extendedType
+        self.inheritance = inheritance
         self.members = members
     }
 }
@@ -228,6 +253,8 @@ public struct FunctionDescription: Sendable, Hashable {
     public var returnType: String?
     /// The body.
     public var body: [CodeBlock]
+    /// Whether this is a protocol requirement (rendered without a body).
+    public var isRequirement: Bool
 
     /// Creates a function description.
     public init(access: AccessModifier, isStatic: Bool = false, name: String, genericParameters: [String] = [], parameters: [ParameterDescription] = [], effects: [String] = [], returnType: String? = nil, body: [CodeBlock]) {
@@ -239,6 +266,7 @@ public struct FunctionDescription: Sendable, Hashable {
         self.effects = effects
         self.returnType = returnType
         self.body = body
+        self.isRequirement = false
     }
 }
 

@@ -3,7 +3,8 @@
 /// Names are split into words at every character that cannot appear in a Swift identifier
 /// (`$kind` → `kind`, `data-3` → `data3`, `DIV_BY_ZERO` → `divByZero`); keywords are escaped
 /// with backticks (`` `default` ``), and the few names backticks cannot rescue get a trailing
-/// underscore (`self_`). Collisions get `_2`, `_3`, … in schema order.
+/// underscore (`self_`). Non-ASCII characters are spelled by their code (`😀` → `u1F600`).
+/// Collisions (including names that differ only in case) get `_2`, `_3`, … in schema order.
 public enum Naming {
     /// Swift keywords that need backticks as member names.
     static let keywords: Set<String> = [
@@ -26,17 +27,26 @@ public enum Naming {
         "Error", "Foundation", "Hashable", "Int", "Never", "Optional", "Protocol", "Result", "Self", "Sendable",
         "String", "Swift", "Type", "River", "RiverClient", "RiverServiceError", "RiverValue", "CallOptions",
         "RequestWriter", "ResponseStream", "RPCProcedure", "UploadProcedure", "SubscriptionProcedure",
-        "StreamProcedure", "Indirect", "DiscriminatorKey", "HandshakeMetadata",
+        "StreamProcedure", "Indirect", "DiscriminatorKey", "HandshakeMetadata", "RiverBigInt", "CaseIterable", "Set",
+        "Int64", "ClientProtocol",
     ]
 
     /// Splits a name into words: at characters that cannot be part of an identifier, and at
-    /// lower-to-upper case changes.
+    /// lower-to-upper case changes. Each non-ASCII scalar (`é`, `😀`) becomes a word of its own,
+    /// spelled `u` and its hexadecimal code (`u1F600`), so such names stay distinct and ASCII.
     static func words(_ name: String) -> [String] {
         var words: [String] = []
         var current = ""
-        for character in name {
-            let isIdentifierCharacter = character.isASCII && (character.isLetter || character.isNumber)
-            if !isIdentifierCharacter {
+        for scalar in name.unicodeScalars {
+            if !scalar.isASCII {
+                if !current.isEmpty { words.append(current); current = "" }
+                // Joiners and variation selectors only shape the glyph.
+                if scalar.value == 0x200D || (0xFE00...0xFE0F).contains(scalar.value) { continue }
+                words.append("u" + String(scalar.value, radix: 16, uppercase: true))
+                continue
+            }
+            let character = Character(scalar)
+            guard character.isLetter || character.isNumber else {
                 if !current.isEmpty { words.append(current); current = "" }
                 continue
             }
@@ -46,25 +56,32 @@ public enum Naming {
         return words
     }
 
-    /// `UpperCamelCase` for type names: `echoWithPrefix` → `EchoWithPrefix`, `DIV_BY_ZERO` →
-    /// `DivByZero`, `data-3` → `Data3`. Never empty; a leading digit gets a `_` prefix.
-    public static func typeName(_ name: String) -> String {
+    /// The words of a name joined in `UpperCamelCase`, all-caps words capitalized (`DIV_BY_ZERO`
+    /// → `DivByZero`); empty names become `Value`.
+    static func camelCase(_ name: String) -> String {
         var result = ""
         for word in words(name) {
             let isAllCaps = word.allSatisfy { !$0.isLetter || $0.isUppercase }
             let rest = word.dropFirst()
             result += word.prefix(1).uppercased() + (isAllCaps ? rest.lowercased() : String(rest))
         }
-        if result.isEmpty { result = "Value" }
-        if let first = result.first, first.isNumber { result = "_" + result }
+        return result.isEmpty ? "Value" : result
+    }
+
+    /// `UpperCamelCase` for type names: `echoWithPrefix` → `EchoWithPrefix`, `DIV_BY_ZERO` →
+    /// `DivByZero`, `data-3` → `Data3`. Never empty; a leading digit gets a `T` prefix (`123` →
+    /// `T123`), so that the type never equals the member made from the same name (`_123`).
+    public static func typeName(_ name: String) -> String {
+        let result = camelCase(name)
+        if let first = result.first, first.isNumber { return "T" + result }
         return result
     }
 
     /// `lowerCamelCase` for member names, not yet escaped: `$kind` → `kind`, `Type` → `type`,
-    /// `DIV_BY_ZERO` → `divByZero`.
+    /// `DIV_BY_ZERO` → `divByZero`; a leading digit gets a `_` prefix (`2fast` → `_2fast`).
     public static func memberName(_ name: String) -> String {
-        let upper = typeName(name)
-        if upper.hasPrefix("_") { return upper }
+        let upper = camelCase(name)
+        if let first = upper.first, first.isNumber { return "_" + upper }
         // Lowercase the leading capital run, keeping the last capital of a run that starts a word
         // (`URLValue` → `urlValue`).
         let characters = Array(upper)
@@ -90,7 +107,26 @@ public enum Naming {
         var candidate = base
         var counter = 2
         while taken.contains(candidate) {
-            candidate = "\(base)_\(counter)"
+            candidate = suffixed(base, counter)
+            counter += 1
+        }
+        taken.insert(candidate)
+        return candidate
+    }
+
+    /// `base_2`, or `self_2` rather than `self__2` when the base already ends in `_`.
+    static func suffixed(_ base: String, _ counter: Int) -> String {
+        base.hasSuffix("_") ? "\(base)\(counter)" : "\(base)_\(counter)"
+    }
+
+    /// Like ``unique(_:in:)``, but also avoiding names that differ only in case from a taken
+    /// one, for names that become file names (case-insensitive file systems).
+    public static func uniqueIgnoringCase(_ base: String, in taken: inout Set<String>) -> String {
+        let lowercased = Set(taken.map { $0.lowercased() })
+        var candidate = base
+        var counter = 2
+        while lowercased.contains(candidate.lowercased()) {
+            candidate = suffixed(base, counter)
             counter += 1
         }
         taken.insert(candidate)
