@@ -124,6 +124,14 @@ final class RiverCLIProcess: @unchecked Sendable {
     /// What stdout holds so far.
     var currentStdout: String { String(decoding: state.stdout.withLock { $0 }, as: UTF8.self) }
 
+    /// What stderr holds so far.
+    var currentStderr: String { String(decoding: state.stderr.withLock { $0 }, as: UTF8.self) }
+
+    /// Waits until stderr contains `text`.
+    func waitForStderr(containing text: String, timeout: Duration = .seconds(60)) async throws {
+        try await waitFor("stderr to contain \(text)", timeout: timeout) { self.currentStderr.contains(text) }
+    }
+
     /// Sends SIGINT.
     func interrupt() { process.interrupt() }
 

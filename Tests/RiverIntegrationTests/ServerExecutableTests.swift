@@ -64,7 +64,7 @@ struct ServerExecutableTests {
         let executable: URL = try #require(ServerExecutable.url)
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["--codec", "msgpack", "--heartbeat-ms", "30000"]
+        process.arguments = ["--codec", "msgpack", "--heartbeat-ms", "30000", "--handshake-timeout-ms", "30000"]
         let stdin = Pipe()
         let stdout = Pipe()
         let stderr = Pipe()

@@ -12,8 +12,7 @@ struct RiverTestServerCommand: AsyncParsableCommand {
         discussion: """
             Prints RIVER_PORT=<port> once listening and runs until SIGINT/SIGTERM (or end of
             stdin with --exit-on-stdin-eof).
-            Fault-injection commands are read from stdin, one per line: drop, blackhole,
-            unblackhole, restart, heartbeats on|off, delay <ms>, rehandshake, status.
+            Fault-injection commands are read from stdin, one per line: \(RiverTestServer.faultCommandSummary).
             Each command is answered with one line on stderr.
             """
     )
@@ -86,12 +85,7 @@ struct RiverTestServerCommand: AsyncParsableCommand {
                 await Self.waitForTerminationSignal()
             }
             group.addTask {
-                for await line in Self.standardInputLines() {
-                    let trimmed = line.trimmingCharacters(in: .whitespaces)
-                    guard !trimmed.isEmpty else { continue }
-                    let reply = server.execute(command: trimmed)
-                    FileHandle.standardError.write(Data("\(reply)\n".utf8))
-                }
+                await server.serveFaultCommandsFromStandardInput()
                 if !exitOnEOF {
                     // Stay up until a signal: test harnesses often close stdin.
                     try await Task.sleep(for: .seconds(365 * 24 * 3600))
@@ -102,17 +96,6 @@ struct RiverTestServerCommand: AsyncParsableCommand {
             try await group.next()
             group.cancelAll()
         }
-    }
-
-    /// Lines of stdin. A dedicated thread does the blocking reads (stdin has no async API on
-    /// Linux); it ends with stdin.
-    static func standardInputLines() -> AsyncStream<String> {
-        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
-        Thread.detachNewThread {
-            while let line = readLine(strippingNewline: true) { continuation.yield(line) }
-            continuation.finish()
-        }
-        return lines
     }
 
     /// Returns when SIGINT or SIGTERM arrives.
