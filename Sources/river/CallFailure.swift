@@ -30,6 +30,11 @@ struct CallFailure {
         if !summary.everConnected, let lastConnectError {
             return connectFailure(lastConnectError)
         }
+        if error.code == .unexpectedDisconnect, !summary.everConnected {
+            // Never connected: what the last attempt ran into, not the grace period it ended in.
+            let reason = summary.lastDisconnect ?? cause(of: error) ?? error.message
+            return CLIError(.connectionFailed, "cannot connect to \(url): \(reason) (gave up: \(summary.sessionLoss ?? "reconnects exhausted"))")
+        }
         if error.code == .unexpectedDisconnect, summary.retriesExceeded {
             let reason = summary.lastDisconnect.map { ": \($0)" } ?? ""
             return CLIError(.connectionFailed, "lost the connection to \(url) and could not reconnect\(reason)")

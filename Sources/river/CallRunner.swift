@@ -49,6 +49,7 @@ struct CallRunner {
             serverID: options.serverID, codec: options.codec.codec,
             isFatalConnectionError: { connector.isFatal($0) })
         if let clientID = options.clientID { configuration.clientID = clientID }
+        options.applyTimings(to: &configuration.session)
         if let metadata { configuration.handshakeMetadata = { metadata } }
         let client = RiverClient(
             connector: connector, configuration: configuration,

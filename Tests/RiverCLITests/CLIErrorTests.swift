@@ -37,7 +37,7 @@ struct CLIErrorTests {
             let result = try await runRiver(["upload", url, "uploadable.addMultiple"], input: "{\"n\":1}\nnot json\n")
             #expect(result.status == 3, "\(result)")
             #expect(result.stderr.contains("request (stdin line 2): invalid JSON"))
-            try await waitFor("the server to drop the cancelled upload", timeout: .seconds(3)) { server.openStreamCount == 0 }
+            try await waitFor("the server to drop the cancelled upload", timeout: .seconds(30)) { server.openStreamCount == 0 }
         }
     }
 
@@ -101,7 +101,7 @@ struct CLIErrorTests {
             let result = try await runRiver(["call", "--timeout", "0.3", url, "cancel.blockingRpc"])
             #expect(result.status == 7, "\(result)")
             #expect(result.stderr.contains("deadline exceeded"))
-            try await waitFor("the server to drop the cancelled rpc", timeout: .seconds(3)) { server.openStreamCount == 0 }
+            try await waitFor("the server to drop the cancelled rpc", timeout: .seconds(30)) { server.openStreamCount == 0 }
         }
     }
 

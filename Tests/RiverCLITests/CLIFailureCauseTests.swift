@@ -38,6 +38,19 @@ struct CLIFailureCauseTests {
         }
     }
 
+    @Test("a call that never connected says so and names what the last attempt ran into (exit 4)")
+    func neverConnected() async throws {
+        try await withServer { server, url in
+            // Connections open but the handshake is never answered.
+            server.setBlackholed(true)
+            let result = try await runRiver(["call", "--connect-timeout", "0.5", url, "test.add", #"{"n":1}"#])
+            #expect(result.status == 4, "\(result)")
+            #expect(
+                result.stderr.contains("cannot connect to \(url): handshake timed out (gave up: session disconnect grace period elapsed)"),
+                "\(result)")
+        }
+    }
+
     @Test("a protocol error the server sent is named as the server's answer")
     func serverAnswer() async throws {
         try await withServer { _, url in
