@@ -45,12 +45,15 @@ check_filters() {
     local build_args=()
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do build_args+=("$1"); shift; done
     shift
-    local listing
-    listing="$(swift test list "${build_args[@]}" 2>/dev/null)" || {
-        echo "!! swift test list failed (the test build is broken?)" >&2
-        swift test list "${build_args[@]}" >&2 || true
+    local listing errors
+    errors="$(mktemp)"
+    listing="$(swift test list "${build_args[@]}" 2>"$errors")" || {
+        echo "!! swift test list failed (the test build is broken?):" >&2
+        cat "$errors" >&2
+        rm -f "$errors"
         exit 1
     }
+    rm -f "$errors"
     local filter unmatched=0
     for filter in "$@"; do
         if ! grep -Eq -- "$filter" <<<"$listing"; then

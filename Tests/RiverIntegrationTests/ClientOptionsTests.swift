@@ -5,12 +5,13 @@ import Testing
 @Suite("Client options", .timeLimit(.minutes(1)))
 struct ClientOptionsTests {
     @Test func oneClientTalksToSeveralServers() async throws {
-        let main = RiverTestServer(configuration: .init(codec: JSONCodec()))
-        let other = RiverTestServer(configuration: .init(codec: JSONCodec(), serverID: "OTHER"))
+        let main = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: patientServerTimings))
+        let other = RiverTestServer(configuration: .init(codec: JSONCodec(), serverID: "OTHER", timings: patientServerTimings))
         try await main.withInMemoryConnector { mainConnector in
             try await other.withInMemoryConnector { otherConnector in
-                let configuration = RiverClient.Configuration(
+                var configuration = RiverClient.Configuration(
                     codec: JSONCodec(), additionalServers: ["OTHER": otherConnector])
+                makePatient(&configuration)
                 try await withRiverClient(connector: mainConnector, configuration: configuration) { client in
                     let onMain = try await client.rpc(Reference.add, NumberInit(n: 2)).get()
                     let onOther = try await client.rpc(Reference.add, NumberInit(n: 5), options: CallOptions(server: "OTHER")).get()
@@ -28,9 +29,10 @@ struct ClientOptionsTests {
     }
 
     @Test func connectEagerlyConnectsBeforeTheFirstCall() async throws {
-        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec()))
+        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec(), timings: patientServerTimings))
         try await server.withInMemoryConnector { connector in
             var configuration = RiverClient.Configuration(codec: MessagePackCodec())
+            makePatient(&configuration)
             configuration.connectEagerly = true
             let client = RiverClient(connector: connector, configuration: configuration)
             let events = client.events()
@@ -49,7 +51,9 @@ struct ClientOptionsTests {
         let connector = InMemoryConnector { accepted.yield($0) }
         let codec = JSONCodec()
         let trace = TracingContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "k=v")
-        try await withRiverClient(connector: connector, configuration: .init(codec: codec)) { client in
+        var configuration = RiverClient.Configuration(codec: codec)
+        makePatient(&configuration)
+        try await withRiverClient(connector: connector, configuration: configuration) { client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     _ = try? await client.rpc(Reference.add, NumberInit(n: 1), options: CallOptions(tracing: trace))
