@@ -43,7 +43,9 @@ struct CLIFailureCauseTests {
         try await withServer { server, url in
             // Connections open but the handshake is never answered.
             server.setBlackholed(true)
-            let result = try await runRiver(["call", "--connect-timeout", "0.5", url, "test.add", #"{"n":1}"#])
+            // 5 s: long enough for the socket to open on a loaded machine, so that the
+            // handshake is what times out (the grace period, twice it, ends the session).
+            let result = try await runRiver(["call", "--connect-timeout", "5", url, "test.add", #"{"n":1}"#])
             #expect(result.status == 4, "\(result)")
             #expect(
                 result.stderr.contains("cannot connect to \(url): handshake timed out (gave up: session disconnect grace period elapsed)"),

@@ -9,19 +9,21 @@ import Testing
 @Suite("Chaos: server restart under load", .serialized, .timeLimit(.minutes(2)))
 struct ChaosRestartTests {
     /// The grace period and heartbeat of both sides; the bound adds slack for a loaded CI machine.
-    static let grace: Duration = .seconds(10)
+    static let grace: Duration = .seconds(30)
     static let heartbeat: Duration = .milliseconds(200)
     static let slack: Duration = .seconds(3)
 
-    /// Fast heartbeats and reconnects, but connect and handshake timeouts and a grace period
-    /// that a parallel `swift test` on a loaded machine cannot exhaust by delay alone: only the
-    /// restart may end the session.
+    /// Fast heartbeats and reconnects, but watchdogs (10 s), connect and handshake timeouts (10 s) and a
+    /// grace period that a parallel `swift test` on a loaded machine cannot exhaust by delay
+    /// alone: only the restart may end the session (it closes the connections; no watchdog is
+    /// needed to notice).
     static let serverTimings = RiverTestServer.Timings(
-        heartbeatInterval: heartbeat, heartbeatsUntilDead: 3, sessionDisconnectGrace: grace, handshakeTimeout: .seconds(5))
+        heartbeatInterval: heartbeat, heartbeatsUntilDead: 50, sessionDisconnectGrace: grace, handshakeTimeout: .seconds(10))
     static func configureClient(_ configuration: inout RiverClient.Configuration) {
         fastClient(&configuration)
-        configuration.session.connectionTimeout = .seconds(5)
-        configuration.session.handshakeTimeout = .seconds(5)
+        configuration.session.heartbeatsUntilDead = 50
+        configuration.session.connectionTimeout = .seconds(10)
+        configuration.session.handshakeTimeout = .seconds(10)
         configuration.session.sessionDisconnectGrace = grace
     }
 

@@ -37,6 +37,15 @@ func makePatient(_ configuration: inout RiverClient.Configuration) {
     configuration.session.sessionDisconnectGrace = .seconds(60)
 }
 
+extension RiverClient.Configuration {
+    /// This configuration made patient (``makePatient(_:)``).
+    func patient() -> Self {
+        var configuration = self
+        makePatient(&configuration)
+        return configuration
+    }
+}
+
 /// Runs a test server and a client connected to it for the duration of `body`. Both are
 /// patient (``patientServerTimings``, ``makePatient(_:)``) unless `timings` and `configure`
 /// say otherwise.

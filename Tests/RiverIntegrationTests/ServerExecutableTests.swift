@@ -80,7 +80,7 @@ struct ServerExecutableTests {
         let port = try #require(Int(portLine.dropFirst("RIVER_PORT=".count)))
 
         let codec = MessagePackCodec()
-        let connection = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)").connect(timeout: .seconds(2))
+        let connection = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)").connect(timeout: .seconds(30))
         var events = connection.events.makeAsyncIterator()
         let sessionID = RiverID.generateSessionID()
         connection.send(

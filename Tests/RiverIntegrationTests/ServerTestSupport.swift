@@ -56,7 +56,7 @@ struct ServerTestHarness: Sendable {
 
     /// A new connection with a hand-driven client (no handshake sent yet).
     func connect(clientID: String = "client-" + RiverID.generate()) async throws -> TestClient {
-        let connection = try await connector.connect(timeout: .seconds(1))
+        let connection = try await connector.connect(timeout: .seconds(30))
         guard let memory = connection as? InMemoryConnection else { throw ServerTestFailure("not an in-memory connection") }
         return TestClient(connection: memory, codec: codec, clientID: clientID, serverID: server.serverID)
     }

@@ -34,7 +34,7 @@ struct WebSocketConnectTests {
         let listener = try await WebSocketListener.bind()
         try await withTimeout {
             async let accepted = accept(listener)
-            let client = try await WebSocketConnector(url: "ws://localhost:\(listener.port)/").connect(timeout: .seconds(5))
+            let client = try await WebSocketConnector(url: "ws://localhost:\(listener.port)/").connect(timeout: .seconds(30))
             let server = try await accepted
             #expect(server.requestHeader("host") == "localhost:\(listener.port)")
             client.close(code: 1000, reason: "")
@@ -81,7 +81,7 @@ struct WebSocketConnectTests {
         let server = try SilentServer(answer: "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         defer { server.close() }
         let error = await #expect(throws: RiverConnectError.self) {
-            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(server.port)/").connect(timeout: .seconds(5))
+            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(server.port)/").connect(timeout: .seconds(30))
         }
         #expect(error?.kind == .httpUpgrade, "\(String(describing: error))")
     }
@@ -107,7 +107,7 @@ struct WebSocketConnectTests {
         let listener = try await WebSocketListener.bind(host: "::1")
         try await withTimeout {
             async let accepted = accept(listener)
-            let client = try await WebSocketConnector(url: "ws://[::1]:\(listener.port)/v6").connect(timeout: .seconds(5))
+            let client = try await WebSocketConnector(url: "ws://[::1]:\(listener.port)/v6").connect(timeout: .seconds(30))
             let server = try await accepted
             #expect(server.requestHeader("host") == "[::1]:\(listener.port)")
             var events = server.events.makeAsyncIterator()
@@ -138,7 +138,7 @@ struct WebSocketConnectTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<count {
                     group.addTask {
-                        let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(5))
+                        let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(30))
                         var events = client.events.makeAsyncIterator()
                         client.send([UInt8(index)])
                         #expect(try await nextMessage(&events) == [UInt8(index)])
