@@ -15,8 +15,9 @@ struct WebSocketConnectTests {
             _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)/").connect(timeout: .seconds(10))
         }
         #expect(error?.kind == .refused, "\(String(describing: error))")
-        // Generous: the suites run in parallel on one service thread (and under ASan).
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Generous: the suites run in parallel on one service thread (and under ASan), on a
+        // loaded machine; the kind already tells a refusal from the 10 s timeout.
+        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test("invalid URLs are rejected", arguments: ["http://127.0.0.1/", "not a url", "ws:///path", "ws://host:99999/"])
@@ -63,7 +64,8 @@ struct WebSocketConnectTests {
             _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(server.port)/").connect(timeout: .milliseconds(300))
         }
         #expect(error?.kind == .timedOut, "\(String(describing: error))")
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Generous (a loaded machine delays the 300 ms timer by seconds): it fires, no hang.
+        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test("a TLS handshake that never completes times out")
