@@ -3,24 +3,10 @@ import River
 import RiverTestServer
 import Testing
 
-/// Every failure line names its cause; `serve-test` takes the fault commands of
-/// `river-test-server`.
+/// Every failure line names its cause (the handshake and INVALID_REQUEST cases are in
+/// ``CLIErrorTests``); `serve-test` takes the fault commands of `river-test-server`.
 @Suite("CLIFailureCauseTests", .timeLimit(.minutes(3)))
 struct CLIFailureCauseTests {
-    @Test("a rejected handshake names the server's wire code and reason, and exits 5")
-    func handshakeRejectionCode() async throws {
-        try await withServer(mode: .handshake) { _, url in
-            let result = try await runRiver([
-                "call", "--server-id", "HANDSHAKE_SERVER", "--metadata", #"{"token":"bad"}"#,
-                url, "test.echo", #"{"msg":"hi"}"#,
-            ])
-            #expect(result.status == 5, "\(result)")
-            #expect(
-                result.stderr.contains("rejected the handshake with REJECTED_BY_CUSTOM_HANDLER: rejected by handshake handler"),
-                "\(result)")
-        }
-    }
-
     @Test("a call ended by a lost session names why the session was lost")
     func lostSessionCause() async throws {
         try await withServer { server, url in
@@ -50,15 +36,6 @@ struct CLIFailureCauseTests {
             #expect(
                 result.stderr.contains("cannot connect to \(url): handshake timed out (gave up: session disconnect grace period elapsed)"),
                 "\(result)")
-        }
-    }
-
-    @Test("a protocol error the server sent is named as the server's answer")
-    func serverAnswer() async throws {
-        try await withServer { _, url in
-            let result = try await runRiver(["call", url, "test.add", #"{"n":"not a number"}"#])
-            #expect(result.status == 6, "\(result)")
-            #expect(result.stderr.contains("river: the server answered INVALID_REQUEST: "), "\(result)")
         }
     }
 
