@@ -75,6 +75,10 @@ struct RiverTestServerCommand: AsyncParsableCommand {
             return
         }
         let exitOnEOF = exitOnStdinEOF
+        // Watched before listening: a signal sent as soon as RIVER_PORT is printed must find
+        // its handler in place (a harness on a loaded machine sends one within milliseconds).
+        let (terminationSignals, sources) = Self.watchTerminationSignals()
+        defer { for source in sources { source.cancel() } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await server.run(host: "127.0.0.1", port: port) { boundPort in
@@ -82,7 +86,7 @@ struct RiverTestServerCommand: AsyncParsableCommand {
                 }
             }
             group.addTask {
-                await Self.waitForTerminationSignal()
+                for await _ in terminationSignals { break }
             }
             group.addTask {
                 await server.serveFaultCommandsFromStandardInput()
@@ -98,8 +102,9 @@ struct RiverTestServerCommand: AsyncParsableCommand {
         }
     }
 
-    /// Returns when SIGINT or SIGTERM arrives.
-    static func waitForTerminationSignal() async {
+    /// SIGINT and SIGTERM as they arrive, from now on (their default action, ending the
+    /// process, is replaced); cancel the sources when done.
+    static func watchTerminationSignals() -> (AsyncStream<Int32>, [any DispatchSourceSignal]) {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
@@ -109,7 +114,6 @@ struct RiverTestServerCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
-        for await _ in signals { break }
-        for source in sources { source.cancel() }
+        return (signals, sources)
     }
 }
