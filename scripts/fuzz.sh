@@ -17,7 +17,16 @@ flags=(--package-path Fuzz --scratch-path "$scratch" -c release -Xswiftc -saniti
 
 scripts/fuzz-corpus.sh Fuzz/corpus >/dev/null
 echo "== building fuzz targets (swift build ${flags[*]})"
-swift build "${flags[@]}" 2>&1 | grep -v "Cannot export local symbol" | grep -E "error|warning: |Compiling Fuzz|Build complete" || true
+mkdir -p "$scratch"
+set +e
+swift build "${flags[@]}" >"$scratch/build.log" 2>&1
+built=$?
+set -e
+grep -v "Cannot export local symbol" "$scratch/build.log" | grep -E "error|warning: |Compiling Fuzz|Build complete" || true
+if [ $built -ne 0 ]; then
+    echo "!! building the fuzz targets failed (exit $built; log: $scratch/build.log)"
+    exit 1
+fi
 bin="$(swift build "${flags[@]}" --show-bin-path)"
 
 mkdir -p Fuzz/artifacts

@@ -69,21 +69,37 @@ struct PreparedCall: Sendable {
         return value
     }
 
-    /// Prints a result: the ok payload, or the service error as JSON on stdout and a readable
-    /// line on stderr.
+    /// Checks a result against the procedure's output or error schema (with `--schema`), then
+    /// prints it: the ok payload, or the service error as JSON on stdout and a readable line on
+    /// stderr.
     /// - Returns: Whether the result was a service error.
-    static func printResult(_ result: Result<RiverValue, RiverServiceError>) -> Bool {
+    /// - Throws: ``CLIError`` (protocol error) naming the JSON path where a result does not
+    ///   match its schema; nothing is printed for it.
+    func output(_ result: Result<RiverValue, RiverServiceError>) throws(CLIError) -> Bool {
         switch result {
         case .success(let value):
+            if let output = schema?.outputSchema, let mismatch = SchemaValidator.firstMismatch(in: value, against: output) {
+                throw schemaViolation("result", mismatch, schemaName: "output")
+            }
             Console.output(JSONText.render(value))
             return false
         case .failure(let error):
             var fields: [String: RiverValue] = ["code": .string(error.code), "message": .string(error.message)]
             if let extras = error.extras { fields["extras"] = extras }
-            Console.output(JSONText.render(.object(fields)))
+            let value = RiverValue.object(fields)
+            if let errors = schema?.errorsSchema, let mismatch = SchemaValidator.firstMismatch(in: value, against: errors) {
+                throw schemaViolation("service error \(error.code)", mismatch, schemaName: "error")
+            }
+            Console.output(JSONText.render(value))
             Console.error("river: service error \(error.code): \(error.message)")
             return true
         }
+    }
+
+    private func schemaViolation(_ what: String, _ mismatch: SchemaValidator.Mismatch, schemaName: String) -> CLIError {
+        CLIError(
+            .protocolError,
+            "the server sent a \(what) that does not match the \(schemaName) schema of \(service).\(procedure): \(mismatch)")
     }
 }
 
@@ -103,7 +119,7 @@ struct CallCommand: AsyncParsableCommand {
         let procedure = RPCProcedure<RiverValue, RiverValue, RiverServiceError>(service: call.service, procedure: call.procedure)
         try await CallRunner(url: target.url, options: options, metadata: call.metadata).run { client, callOptions in
             let result = try await client.rpc(procedure, call.initPayload, options: callOptions)
-            return CallOutcome(serviceErrors: PreparedCall.printResult(result) ? 1 : 0)
+            return CallOutcome(serviceErrors: try call.output(result) ? 1 : 0)
         }
     }
 }
@@ -125,7 +141,9 @@ struct SubscribeCommand: AsyncParsableCommand {
         try await CallRunner(url: target.url, options: options, metadata: call.metadata).run { client, callOptions in
             try await client.subscribe(procedure, call.initPayload, options: callOptions) { results in
                 var outcome = CallOutcome()
-                for try await result in results where PreparedCall.printResult(result) { outcome.serviceErrors += 1 }
+                for try await result in results {
+                    if try call.output(result) { outcome.serviceErrors += 1 }
+                }
                 return outcome
             }
         }
@@ -157,7 +175,7 @@ struct UploadCommand: AsyncParsableCommand {
                     group.cancelAll()
                 }
             }
-            return CallOutcome(serviceErrors: PreparedCall.printResult(result) ? 1 : 0)
+            return CallOutcome(serviceErrors: try call.output(result) ? 1 : 0)
         }
     }
 }
@@ -188,7 +206,9 @@ struct StreamCommand: AsyncParsableCommand {
                     }
                     group.addTask {
                         var outcome = CallOutcome()
-                        for try await result in results where PreparedCall.printResult(result) { outcome.serviceErrors += 1 }
+                        for try await result in results {
+                            if try call.output(result) { outcome.serviceErrors += 1 }
+                        }
                         return outcome
                     }
                     var outcome = CallOutcome()

@@ -49,6 +49,7 @@ struct CallRunner {
             serverID: options.serverID, codec: options.codec.codec,
             isFatalConnectionError: { connector.isFatal($0) })
         if let clientID = options.clientID { configuration.clientID = clientID }
+        options.applyTimings(to: &configuration.session)
         if let metadata { configuration.handshakeMetadata = { metadata } }
         let client = RiverClient(
             connector: connector, configuration: configuration,
@@ -74,7 +75,9 @@ struct CallRunner {
         case .success:
             throw interrupted(by: signal).report()
         case .failure(let error):
-            throw classify(error, signal: signal, summary: log.summary, connector: connector).report()
+            if signal != nil { throw interrupted(by: signal).report() }
+            let failure = CallFailure(url: url, summary: log.summary, lastConnectError: connector.lastError)
+            throw failure.classify(error).report()
         }
     }
 
@@ -121,38 +124,5 @@ struct CallRunner {
         let code: CLIError.Code = .interrupted
         #endif
         return CLIError(code, "cancelled by \(name)")
-    }
-
-    /// Turns a call's error into the message and exit status the user sees.
-    func classify(_ error: any Error, signal: Int32?, summary: EventLog.Summary, connector: TrackingConnector) -> CLIError {
-        if signal != nil { return interrupted(by: signal) }
-        if let error = error as? CLIError { return error }
-        if let error = error as? RiverConnectError { return connectFailure(error) }
-        guard let error = error as? RiverError else {
-            return CLIError(.internalError, "\(error)")
-        }
-        if error.code == .deadlineExceeded {
-            return CLIError(.deadlineExceeded, "deadline exceeded: \(error.message); the call was cancelled")
-        }
-        if let handshake = summary.handshakeFailure {
-            return CLIError(.handshakeRejected, "the server at \(url) rejected the handshake: \(handshake)")
-        }
-        if !summary.everConnected, let connectError = connector.lastError {
-            return connectFailure(connectError)
-        }
-        if error.code == .unexpectedDisconnect, summary.retriesExceeded {
-            let reason = summary.lastDisconnect.map { ": \($0)" } ?? ""
-            return CLIError(.connectionFailed, "lost the connection to \(url) and could not reconnect\(reason)")
-        }
-        var message = "\(error.code): \(error.message)"
-        if let extras = error.extras { message += " \(JSONText.render(extras))" }
-        return CLIError(.protocolError, message)
-    }
-
-    private func connectFailure(_ error: any Error) -> CLIError {
-        if let error = error as? RiverConnectError, error.kind == .invalidURL {
-            return CLIError(.invalidInput, "invalid URL \(url): \(error.message)")
-        }
-        return CLIError(.connectionFailed, "cannot connect to \(url): \(error)")
     }
 }

@@ -43,7 +43,15 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Deadline for the call in seconds; on expiry the call is cancelled.", valueName: "seconds"))
     var timeout: Double?
 
-    @Option(help: ArgumentHelp("River serialized schema: validate the init and each request before sending.", valueName: "file"))
+    @Option(
+        name: .customLong("connect-timeout"),
+        help: ArgumentHelp(
+            "How long opening a connection (TCP, TLS, upgrade) and River's handshake may each take, in seconds, "
+                + "before the attempt is retried (default 2 and 1); the session's reconnect grace period is at least twice it.",
+            valueName: "seconds"))
+    var connectTimeout: Double?
+
+    @Option(help: ArgumentHelp("River serialized schema: validate the init and each request (and, on the way back, results and service errors).", valueName: "file"))
     var schema: String?
 
     @Flag(help: "Print connection and session events on stderr.")
@@ -51,12 +59,25 @@ struct ConnectionOptions: ParsableArguments {
 
     func validate() throws {
         if let timeout, !(timeout > 0) || !timeout.isFinite { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let connectTimeout, !(connectTimeout > 0) || !connectTimeout.isFinite {
+            throw ValidationError("--connect-timeout must be a positive number of seconds")
+        }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
     }
 
     /// The call options (`--timeout`).
     var callOptions: CallOptions {
         CallOptions(timeout: timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) })
+    }
+
+    /// Applies `--connect-timeout` to the session timings: the connect and handshake timeouts,
+    /// and a grace period of at least two attempts.
+    func applyTimings(to session: inout SessionStateMachine.Configuration) {
+        guard let connectTimeout else { return }
+        let limit = Duration.nanoseconds(Int64((connectTimeout * 1e9).rounded()))
+        session.connectionTimeout = limit
+        session.handshakeTimeout = limit
+        session.sessionDisconnectGrace = max(session.sessionDisconnectGrace, limit * 2)
     }
 
     /// The WebSocket connector settings: headers and TLS.

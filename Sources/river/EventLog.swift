@@ -2,19 +2,36 @@ import River
 import Synchronization
 
 /// Watches a client's ``RiverEvent``s: remembers what explains a failure (a rejected
-/// handshake, an exhausted retry budget, the last disconnect reason) and, with `--verbose`,
+/// handshake and its wire code, an exhausted retry budget, the last disconnect reason, why the
+/// session was lost) and, with `--verbose`,
 /// prints each event on stderr.
 final class EventLog: Sendable {
     /// What the events said, for the final error message.
     struct Summary: Sendable {
-        /// The handshake failure message, if the server rejected the handshake.
-        var handshakeFailure: String?
+        /// A handshake the server rejected for good: its wire code (when the server sent one)
+        /// and reason.
+        struct HandshakeRejection: Sendable, CustomStringConvertible {
+            /// The server's wire code (`REJECTED_BY_CUSTOM_HANDLER`, or one this client does
+            /// not know); `nil` when the handshake failed on this side.
+            var code: HandshakeErrorCode?
+            /// What went wrong.
+            var message: String
+
+            /// `CODE: reason`.
+            var description: String { code.map { "\($0): \(message)" } ?? message }
+        }
+
+        /// Why the server rejected the handshake, if it did.
+        var handshakeRejection: HandshakeRejection?
         /// Whether the reconnect budget ran out.
         var retriesExceeded = false
         /// The last reason a connection was lost or could not open.
         var lastDisconnect: String?
         /// Whether a session was ever established.
         var everConnected = false
+        /// Why the first session was destroyed (a server restart, an invalid message, …): the
+        /// loss that ended the call; closing the client destroys a session too, later.
+        var sessionLoss: String?
     }
 
     private let verbose: Bool
@@ -48,9 +65,12 @@ final class EventLog: Sendable {
                 summary.everConnected = true
             case .connectionStatus(.disconnected(let reason)):
                 summary.lastDisconnect = reason
+            case .sessionStatus(.destroyed(_, let reason)):
+                if summary.sessionLoss == nil { summary.sessionLoss = reason }
             case .protocolError(let error):
                 switch error.kind {
-                case .handshakeFailed: summary.handshakeFailure = error.message
+                case .handshakeFailed(let code):
+                    summary.handshakeRejection = .init(code: code, message: Self.strippingPrefix("handshake failed: ", of: error.message))
                 case .retriesExceeded: summary.retriesExceeded = true
                 default: break
                 }
@@ -58,6 +78,10 @@ final class EventLog: Sendable {
                 break
             }
         }
+    }
+
+    private static func strippingPrefix(_ prefix: String, of text: String) -> String {
+        text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
     }
 
     /// A readable line for an event.

@@ -7,13 +7,32 @@ import River
 struct SchemaValidator {
     /// Where and how a value does not match its schema.
     struct Mismatch: Error, Hashable, CustomStringConvertible {
+        /// What is wrong with the value.
+        enum Problem: Hashable, CustomStringConvertible {
+            /// The value is not what the schema allows (`expected number, got string`).
+            case expected(String, got: String)
+            /// A required property is absent; its expected type when the schema names it.
+            case missingProperty(expected: String?)
+            /// A property that `additionalProperties: false` forbids.
+            case unexpectedProperty
+
+            var description: String {
+                switch self {
+                case .expected(let expected, let found): "expected \(expected), got \(found)"
+                case .missingProperty(let expected?): "missing required property (expected \(expected))"
+                case .missingProperty(nil): "missing required property"
+                case .unexpectedProperty: "unexpected property"
+                }
+            }
+        }
+
         /// A JSON pointer to the offending value (`/a/0/b`), empty for the whole value.
         var path: String
-        /// What was expected and what was found (`expected number, got string`).
-        var problem: String
+        /// What was expected and what was found.
+        var problem: Problem
 
         /// `/path: problem`, or just the problem at the root.
-        var description: String { path.isEmpty ? problem : "\(path): \(problem)" }
+        var description: String { path.isEmpty ? "\(problem)" : "\(path): \(problem)" }
     }
 
     private static let maximumDepth = 256
@@ -42,11 +61,11 @@ struct SchemaValidator {
             if let mismatch = check(value, target, path: path, definitions: definitions, depth: depth + 1) { return mismatch }
         }
         if let expected = keywords["const"], !sameValue(value, expected) {
-            return Mismatch(path: path, problem: "expected \(JSONText.render(expected)), got \(shortDescription(value))")
+            return Mismatch(path: path, problem: .expected(JSONText.render(expected), got: shortDescription(value)))
         }
         if case .array(let options)? = keywords["enum"], !options.contains(where: { sameValue(value, $0) }) {
             let list = options.map(JSONText.render).joined(separator: ", ")
-            return Mismatch(path: path, problem: "expected one of \(list), got \(shortDescription(value))")
+            return Mismatch(path: path, problem: .expected("one of \(list)", got: shortDescription(value)))
         }
         if let typeMismatch = checkType(value, keywords["type"], path: path) { return typeMismatch }
         for keyword in ["anyOf", "oneOf"] {
@@ -81,8 +100,7 @@ struct SchemaValidator {
         let properties = keywords["properties"]?.objectValue ?? [:]
         if case .array(let required)? = keywords["required"] {
             for case .string(let key) in required where fields[key] == nil {
-                let expected = properties[key].map { " (expected \(TypeSummary.describe($0)))" } ?? ""
-                return Mismatch(path: "\(path)/\(escape(key))", problem: "missing required property\(expected)")
+                return Mismatch(path: "\(path)/\(escape(key))", problem: .missingProperty(expected: properties[key].map(TypeSummary.describe)))
             }
         }
         for key in fields.keys.sorted() {
@@ -94,7 +112,7 @@ struct SchemaValidator {
                 }
             } else if let additional = keywords["additionalProperties"] {
                 if additional == .bool(false) {
-                    return Mismatch(path: fieldPath, problem: "unexpected property")
+                    return Mismatch(path: fieldPath, problem: .unexpectedProperty)
                 }
                 if let mismatch = check(field, additional, path: fieldPath, definitions: definitions, depth: depth + 1) {
                     return mismatch
@@ -106,7 +124,9 @@ struct SchemaValidator {
 
     /// A union matches when one branch does. Otherwise the most precise complaint wins: the
     /// error of a branch that got past this level (its discriminating `const` or type
-    /// matched), else "expected A | B".
+    /// matched); when every branch stopped at the same deeper value (a discriminator such as
+    /// an error's `code` matching none of the branches), the alternatives there; else
+    /// "expected A | B".
     private static func checkUnion(
         _ value: RiverValue, _ branches: [RiverValue], path: String, definitions: [String: RiverValue], depth: Int
     ) -> Mismatch? {
@@ -116,8 +136,20 @@ struct SchemaValidator {
             if mismatch.path != path { deeper.append(mismatch) }
         }
         if deeper.count == 1, let only = deeper.first { return only }
+        if deeper.count == branches.count, let discriminator = Self.commonDiscriminator(deeper) { return discriminator }
         let expected = branches.map(TypeSummary.describe).joined(separator: " | ")
-        return Mismatch(path: path, problem: "expected \(expected), got \(shortDescription(value))")
+        return Mismatch(path: path, problem: .expected(expected, got: shortDescription(value)))
+    }
+
+    /// The mismatches of all branches at one path, each a wrong value, merged into one.
+    private static func commonDiscriminator(_ mismatches: [Mismatch]) -> Mismatch? {
+        guard let first = mismatches.first, case .expected(_, let found) = first.problem else { return nil }
+        var alternatives: [String] = []
+        for mismatch in mismatches {
+            guard mismatch.path == first.path, case .expected(let expected, found) = mismatch.problem else { return nil }
+            if !alternatives.contains(expected) { alternatives.append(expected) }
+        }
+        return Mismatch(path: first.path, problem: .expected(alternatives.joined(separator: " | "), got: found))
     }
 
     private static func checkType(_ value: RiverValue, _ type: RiverValue?, path: String) -> Mismatch? {
@@ -129,7 +161,7 @@ struct SchemaValidator {
         }
         guard !names.isEmpty, !names.contains(where: { matches(value, typeName: $0) }) else { return nil }
         let expected = names.map(displayName).joined(separator: " or ")
-        return Mismatch(path: path, problem: "expected \(expected), got \(value.kindName)")
+        return Mismatch(path: path, problem: .expected(expected, got: value.kindName))
     }
 
     private static func matches(_ value: RiverValue, typeName: String) -> Bool {

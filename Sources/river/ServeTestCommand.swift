@@ -8,7 +8,12 @@ struct ServeTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve-test",
         abstract: "Run River's reference test server on 127.0.0.1 until SIGINT or SIGTERM.",
-        discussion: "Prints RIVER_PORT=<port> on stdout once listening.")
+        discussion: """
+            Prints RIVER_PORT=<port> on stdout once listening. Fault-injection commands are read \
+            from stdin, one per line, as river-test-server takes them: \
+            \(RiverTestServer.faultCommandSummary). Each is answered with one line on stderr; \
+            the end of stdin does not stop the server.
+            """)
 
     @Option(help: "Wire codec: json or msgpack.")
     var codec: CodecName = .json
@@ -32,18 +37,32 @@ struct ServeTestCommand: AsyncParsableCommand {
             configuration: .init(codec: codec.codec, mode: handshake ? .handshake : .standard),
             logger: Logger(label: "river.test-server", factory: { _ in SwiftLogNoOpLogHandler() }))
         let (host, port) = (self.host, self.port)
-        let stopped: Int32? = try await withThrowingTaskGroup(of: Int32?.self) { group in
+        /// Which child task ended.
+        enum Ended: Sendable {
+            case server, signal(Int32?), commandInput
+        }
+        let ended = try await withThrowingTaskGroup(of: Ended.self) { group in
             group.addTask {
                 try await server.run(host: host, port: port) { bound in
                     Console.output("RIVER_PORT=\(bound)")
                 }
-                return nil
+                return .server
             }
-            group.addTask { await signals.next() }
-            let first = try await group.next() ?? nil
+            group.addTask { .signal(await signals.next()) }
+            group.addTask {
+                await server.serveFaultCommandsFromStandardInput()
+                return .commandInput
+            }
+            // The end of stdin (a background job's is /dev/null) leaves the server running.
+            var first = Ended.commandInput
+            while let next = try await group.next() {
+                first = next
+                if case .commandInput = next { continue }
+                break
+            }
             group.cancelAll()
             return first
         }
-        if let stopped { Console.error("river: \(SignalWatcher.name(stopped)): server stopped") }
+        if case .signal(let number?) = ended { Console.error("river: \(SignalWatcher.name(number)): server stopped") }
     }
 }

@@ -37,7 +37,7 @@ struct CLIErrorTests {
             let result = try await runRiver(["upload", url, "uploadable.addMultiple"], input: "{\"n\":1}\nnot json\n")
             #expect(result.status == 3, "\(result)")
             #expect(result.stderr.contains("request (stdin line 2): invalid JSON"))
-            try await waitFor("the server to drop the cancelled upload", timeout: .seconds(3)) { server.openStreamCount == 0 }
+            try await waitFor("the server to drop the cancelled upload", timeout: .seconds(30)) { server.openStreamCount == 0 }
         }
     }
 
@@ -82,7 +82,7 @@ struct CLIErrorTests {
         #expect(unknown.stderr.contains("unknown procedure test.nope"))
     }
 
-    @Test("a rejected handshake exits 5")
+    @Test("a rejected handshake exits 5, naming the server's wire code and reason")
     func handshakeRejected() async throws {
         try await withServer(mode: .handshake) { _, url in
             let result = try await runRiver([
@@ -90,7 +90,9 @@ struct CLIErrorTests {
                 url, "test.echo", #"{"msg":"hi"}"#,
             ])
             #expect(result.status == 5, "\(result)")
-            #expect(result.stderr.contains("rejected the handshake"), "\(result)")
+            #expect(
+                result.stderr.contains("rejected the handshake with REJECTED_BY_CUSTOM_HANDLER: rejected by handshake handler"),
+                "\(result)")
             #expect(result.stdout.isEmpty)
         }
     }
@@ -101,16 +103,16 @@ struct CLIErrorTests {
             let result = try await runRiver(["call", "--timeout", "0.3", url, "cancel.blockingRpc"])
             #expect(result.status == 7, "\(result)")
             #expect(result.stderr.contains("deadline exceeded"))
-            try await waitFor("the server to drop the cancelled rpc", timeout: .seconds(3)) { server.openStreamCount == 0 }
+            try await waitFor("the server to drop the cancelled rpc", timeout: .seconds(30)) { server.openStreamCount == 0 }
         }
     }
 
-    @Test("a protocol error from the server (INVALID_REQUEST) exits 6")
+    @Test("a protocol error from the server (INVALID_REQUEST) exits 6, named as the server's answer")
     func invalidRequest() async throws {
         try await withServer { _, url in
             let result = try await runRiver(["call", url, "test.add", #"{"n":"not a number"}"#])
             #expect(result.status == 6, "\(result)")
-            #expect(result.stderr.contains("INVALID_REQUEST"), "\(result)")
+            #expect(result.stderr.contains("river: the server answered INVALID_REQUEST: "), "\(result)")
         }
     }
 

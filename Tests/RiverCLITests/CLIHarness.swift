@@ -79,7 +79,7 @@ final class RiverCLIProcess: @unchecked Sendable {
     init(_ arguments: [String], input: String? = "") throws {
         let binary = try #require(RiverBinary.url, "the river executable was not built")
         process.executableURL = binary
-        process.arguments = arguments
+        process.arguments = Self.patient(arguments)
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -94,6 +94,16 @@ final class RiverCLIProcess: @unchecked Sendable {
             stdinPipe.fileHandleForWriting.write(Data(input.utf8))
             closeInput()
         }
+    }
+
+    /// The calling subcommands get `--connect-timeout 30` unless the test sets one: a parallel
+    /// `swift test` on a loaded 2-core machine delays the in-process test server by seconds,
+    /// and the default 2 s connect timeout (with its 5 s grace period) would fail the call.
+    private static func patient(_ arguments: [String]) -> [String] {
+        guard let subcommand = arguments.first, ["call", "subscribe", "upload", "stream"].contains(subcommand),
+            !arguments.contains("--connect-timeout")
+        else { return arguments }
+        return [subcommand, "--connect-timeout", "30"] + arguments.dropFirst()
     }
 
     private static func drain(_ handle: FileHandle, state: State, stdout: Bool) {
@@ -124,6 +134,14 @@ final class RiverCLIProcess: @unchecked Sendable {
     /// What stdout holds so far.
     var currentStdout: String { String(decoding: state.stdout.withLock { $0 }, as: UTF8.self) }
 
+    /// What stderr holds so far.
+    var currentStderr: String { String(decoding: state.stderr.withLock { $0 }, as: UTF8.self) }
+
+    /// Waits until stderr contains `text`.
+    func waitForStderr(containing text: String, timeout: Duration = .seconds(60)) async throws {
+        try await waitFor("stderr to contain \(text)", timeout: timeout) { self.currentStderr.contains(text) }
+    }
+
     /// Sends SIGINT.
     func interrupt() { process.interrupt() }
 
@@ -131,14 +149,14 @@ final class RiverCLIProcess: @unchecked Sendable {
     func terminate() { process.terminate() }
 
     /// Waits until stdout has `count` complete lines.
-    func waitForStdoutLines(_ count: Int, timeout: Duration = .seconds(20)) async throws {
+    func waitForStdoutLines(_ count: Int, timeout: Duration = .seconds(60)) async throws {
         try await waitFor("\(count) stdout line(s)", timeout: timeout) {
             self.currentStdout.filter { $0 == "\n" }.count >= count
         }
     }
 
     /// Waits for the process to exit (and its output to be read), killing it after `timeout`.
-    func finish(timeout: Duration = .seconds(30)) async throws -> CLIResult {
+    func finish(timeout: Duration = .seconds(90)) async throws -> CLIResult {
         do {
             try await waitFor("river to exit", timeout: timeout) { self.state.exited.withLock { $0 } }
         } catch {
@@ -159,7 +177,7 @@ final class RiverCLIProcess: @unchecked Sendable {
 }
 
 /// Runs `river arguments…` to completion.
-func runRiver(_ arguments: [String], input: String = "", timeout: Duration = .seconds(30)) async throws -> CLIResult {
+func runRiver(_ arguments: [String], input: String = "", timeout: Duration = .seconds(90)) async throws -> CLIResult {
     try await RiverCLIProcess(arguments, input: input).finish(timeout: timeout)
 }
 
@@ -184,8 +202,13 @@ func withServer<Value: Sendable>(
     _ body: (RiverTestServer, String) async throws -> Value
 ) async throws -> Value {
     let riverCodec: any RiverCodec = codec == "json" ? JSONCodec() : MessagePackCodec()
+    // Patient server timings: a parallel `swift test` on a loaded 2-core machine delays this
+    // process's timers by seconds; the `river` under test must not lose its session for that.
+    let timings = RiverTestServer.Timings(
+        heartbeatInterval: .seconds(1), heartbeatsUntilDead: 30,
+        sessionDisconnectGrace: .seconds(60), handshakeTimeout: .seconds(30))
     return try await RiverTestServer.withRunningServer(
-        configuration: .init(codec: riverCodec, mode: mode),
+        configuration: .init(codec: riverCodec, mode: mode, timings: timings),
         logger: Logger(label: "cli-test-server", factory: { _ in SwiftLogNoOpLogHandler() })
     ) { server, port in
         try await body(server, "ws://127.0.0.1:\(port)")

@@ -24,21 +24,22 @@ enum ChaosProcedures {
 }
 
 /// Settings of the chaos runs: timings chosen so that a session survives every fault even on a
-/// loaded two-core machine (a long grace period, an unlimited reconnect budget, short backoff),
-/// while faults are still noticed quickly (200 ms heartbeats, dead after 3).
+/// loaded two-core machine running the whole suite in parallel (a 60 s grace period, 5-10 s
+/// connect and handshake timeouts, an unlimited reconnect budget, short backoff), while faults
+/// are still noticed quickly (200 ms heartbeats, dead after 3).
 public enum ChaosSettings {
     /// The test server's timings.
     public static let serverTimings = RiverTestServer.Timings(
         heartbeatInterval: .milliseconds(200), heartbeatsUntilDead: 3,
-        sessionDisconnectGrace: .seconds(10), handshakeTimeout: .seconds(2))
+        sessionDisconnectGrace: .seconds(60), handshakeTimeout: .seconds(10))
 
     /// The client's session settings.
     public static func configureClient(_ configuration: inout RiverClient.Configuration) {
         configuration.session.heartbeatInterval = .milliseconds(200)
         configuration.session.heartbeatsUntilDead = 3
-        configuration.session.handshakeTimeout = .seconds(1)
-        configuration.session.connectionTimeout = .seconds(2)
-        configuration.session.sessionDisconnectGrace = .seconds(10)
+        configuration.session.handshakeTimeout = .seconds(5)
+        configuration.session.connectionTimeout = .seconds(5)
+        configuration.session.sessionDisconnectGrace = .seconds(60)
         configuration.session.backoff.baseInterval = .milliseconds(20)
         configuration.session.backoff.maxJitter = .milliseconds(20)
         configuration.session.backoff.maxBackoff = .milliseconds(200)

@@ -8,14 +8,28 @@ import Testing
 /// succeed on a new session.
 @Suite("Chaos: server restart under load", .serialized, .timeLimit(.minutes(2)))
 struct ChaosRestartTests {
-    /// Grace and heartbeat of `fastClient`; the bound adds slack for a loaded CI machine.
-    static let grace: Duration = .seconds(2)
+    /// The grace period and heartbeat of both sides; the bound adds slack for a loaded CI machine.
+    static let grace: Duration = .seconds(30)
     static let heartbeat: Duration = .milliseconds(200)
     static let slack: Duration = .seconds(3)
 
+    /// Fast heartbeats and reconnects, but watchdogs (10 s), connect and handshake timeouts (10 s) and a
+    /// grace period that a parallel `swift test` on a loaded machine cannot exhaust by delay
+    /// alone: only the restart may end the session (it closes the connections; no watchdog is
+    /// needed to notice).
+    static let serverTimings = RiverTestServer.Timings(
+        heartbeatInterval: heartbeat, heartbeatsUntilDead: 50, sessionDisconnectGrace: grace, handshakeTimeout: .seconds(10))
+    static func configureClient(_ configuration: inout RiverClient.Configuration) {
+        fastClient(&configuration)
+        configuration.session.heartbeatsUntilDead = 50
+        configuration.session.connectionTimeout = .seconds(10)
+        configuration.session.handshakeTimeout = .seconds(10)
+        configuration.session.sessionDisconnectGrace = grace
+    }
+
     @Test(arguments: ClientSetup.all)
     func everyInFlightCallFailsPromptlyAndANewSessionWorks(setup: ClientSetup) async throws {
-        try await withClient(setup, timings: fastServerTimings, configure: fastClient) { client, server in
+        try await withClient(setup, timings: Self.serverTimings, configure: Self.configureClient) { client, server in
             let events = client.events()
             _ = try await client.rpc(Reference.add, NumberInit(n: 5)).get()
             let oldSession = client.transport.sessionID

@@ -6,12 +6,13 @@ import Testing
 @Suite("Client options", .timeLimit(.minutes(1)))
 struct ClientOptionsTests {
     @Test func oneClientTalksToSeveralServers() async throws {
-        let main = RiverTestServer(configuration: .init(codec: JSONCodec()))
-        let other = RiverTestServer(configuration: .init(codec: JSONCodec(), serverID: "OTHER"))
+        let main = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: patientServerTimings))
+        let other = RiverTestServer(configuration: .init(codec: JSONCodec(), serverID: "OTHER", timings: patientServerTimings))
         try await main.withInMemoryConnector { mainConnector in
             try await other.withInMemoryConnector { otherConnector in
-                let configuration = RiverClient.Configuration(
+                var configuration = RiverClient.Configuration(
                     codec: JSONCodec(), additionalServers: ["OTHER": otherConnector])
+                makePatient(&configuration)
                 try await withRiverClient(connector: mainConnector, configuration: configuration) { client in
                     let onMain = try await client.rpc(Reference.add, NumberInit(n: 2)).get()
                     let onOther = try await client.rpc(Reference.add, NumberInit(n: 5), options: CallOptions(server: "OTHER")).get()
@@ -29,9 +30,10 @@ struct ClientOptionsTests {
     }
 
     @Test func connectEagerlyConnectsBeforeTheFirstCall() async throws {
-        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec()))
+        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec(), timings: patientServerTimings))
         try await server.withInMemoryConnector { connector in
             var configuration = RiverClient.Configuration(codec: MessagePackCodec())
+            makePatient(&configuration)
             configuration.connectEagerly = true
             let client = RiverClient(connector: connector, configuration: configuration)
             let events = client.events()
@@ -50,12 +52,8 @@ struct ClientOptionsTests {
         let connector = InMemoryConnector { accepted.yield($0) }
         let codec = JSONCodec()
         let trace = TracingContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "k=v")
-        // Generous timeouts: this test plays the server by hand, and a loaded machine must not
-        // time the handshake out before it answers.
         var configuration = RiverClient.Configuration(codec: codec)
-        configuration.session.connectionTimeout = .seconds(60)
-        configuration.session.handshakeTimeout = .seconds(60)
-        configuration.session.sessionDisconnectGrace = .seconds(60)
+        makePatient(&configuration)
         try await withRiverClient(connector: connector, configuration: configuration) { client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {

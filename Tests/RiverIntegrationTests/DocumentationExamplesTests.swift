@@ -19,10 +19,12 @@ private let divide = Reference.divide
 @Suite("Documentation examples", .timeLimit(.minutes(1)))
 struct DocumentationExamplesTests {
     @Test func gettingStartedExamplesRun() async throws {
-        try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec())) { server, port in
+        // The README's code, with patient timings on both sides (`.patient()`, not in the
+        // README): a parallel `swift test` on a loaded machine delays both by seconds.
+        try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec(), timings: patientServerTimings)) { server, port in
             try await withRiverClient(
                 url: "ws://127.0.0.1:\(port)",
-                configuration: .init(serverID: "SERVER", codec: JSONCodec())
+                configuration: .init(serverID: "SERVER", codec: JSONCodec()).patient()
             ) { client in
                 let sum = try await client.rpc(add, AddInit(n: 3)).get()
                 #expect(sum.result == 3)
@@ -61,7 +63,7 @@ struct DocumentationExamplesTests {
                 }
                 #expect(serviceError == "DIV_BY_ZERO")
 
-                let result = try await client.rpc(add, AddInit(n: 1), options: CallOptions(timeout: .seconds(2)))
+                let result = try await client.rpc(add, AddInit(n: 1), options: CallOptions(timeout: .seconds(30)))
                 #expect(try result.get().result == 4)
                 _ = server
             }
@@ -69,8 +71,8 @@ struct DocumentationExamplesTests {
     }
 
     @Test func clientRunsAsAServiceAndShutsDownGracefully() async throws {
-        try await RiverTestServer.withRunningServer(configuration: .init(codec: MessagePackCodec())) { server, port in
-            let client = RiverClient(url: "ws://127.0.0.1:\(port)", configuration: .init(codec: MessagePackCodec()))
+        try await RiverTestServer.withRunningServer(configuration: .init(codec: MessagePackCodec(), timings: patientServerTimings)) { server, port in
+            let client = RiverClient(url: "ws://127.0.0.1:\(port)", configuration: .init(codec: MessagePackCodec()).patient())
             let group = ServiceGroup(services: [client], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }

@@ -62,15 +62,17 @@ struct HostileServerTests {
     }
 
     /// A client of `server` with timings that never fire during a test (the scripted server
-    /// sends no heartbeats) and fast reconnects.
+    /// sends no heartbeats), even when a parallel `swift test` on a loaded machine delays the
+    /// client's work by seconds, and fast reconnects.
     func withHostileClient(
         _ server: HostileServer, _ body: (RiverClient, EventLog) async throws -> Void
     ) async throws {
         var configuration = RiverClient.Configuration(serverID: HostileServer.serverID, codec: server.codec, randomSeed: 7)
         fastClient(&configuration)
         configuration.session.heartbeatInterval = .seconds(10)
-        configuration.session.handshakeTimeout = .seconds(10)
-        configuration.session.sessionDisconnectGrace = .seconds(20)
+        configuration.session.connectionTimeout = .seconds(30)
+        configuration.session.handshakeTimeout = .seconds(30)
+        configuration.session.sessionDisconnectGrace = .seconds(60)
         try await withRiverClient(connector: server.connector, configuration: configuration) { client in
             let log = EventLog(client.events())
             try await body(client, log)
@@ -333,14 +335,15 @@ struct HostileServerTests {
     @Test(arguments: ["json", "msgpack"])
     func frameLargerThanTheLimitEndsTheCallAndTheClientRecovers(codecName: String) async throws {
         let codec: any RiverCodec = codecName == "json" ? JSONCodec() : MessagePackCodec()
-        let serverConfiguration = RiverTestServer.Configuration(codec: codec, timings: fastServerTimings)
+        // Patient timings on both sides: the session is lost to the oversized frame, never to a
+        // watchdog or grace period on a loaded machine (the grace period, 60 s, is also far
+        // longer than the call is allowed to take).
+        let serverConfiguration = RiverTestServer.Configuration(codec: codec, timings: patientServerTimings)
         try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { _, port in
             let connector = WebSocketConnector(
                 url: "ws://127.0.0.1:\(port)", configuration: .init(maximumMessageSize: 64 * 1024))
             var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: codec, randomSeed: 3)
-            fastClient(&configuration)
-            configuration.session.handshakeTimeout = .seconds(2)
-            configuration.session.sessionDisconnectGrace = .seconds(3)
+            makePatient(&configuration)
             try await withRiverClient(connector: connector, configuration: configuration) { client in
                 let log = EventLog(client.events())
                 let started = ContinuousClock.now

@@ -20,7 +20,7 @@ struct HostileServer: Sendable {
     }
 
     /// The next connection the client opens (within `timeout`).
-    func nextConnection(timeout: Duration = .seconds(10)) async throws -> ScriptedConnection {
+    func nextConnection(timeout: Duration = .seconds(30)) async throws -> ScriptedConnection {
         let accepted = self.accepted
         let connection = try await withDeadline(timeout, "a connection from the client") { () async -> InMemoryConnection? in
             // One consumer at a time: each test awaits connections sequentially.
@@ -48,7 +48,7 @@ struct ScriptedConnection: Sendable {
     }
 
     /// The next inbound message (decoded), or an error when the connection closes first.
-    func receive(timeout: Duration = .seconds(10)) async throws -> TransportMessage {
+    func receive(timeout: Duration = .seconds(30)) async throws -> TransportMessage {
         let events = connection.events
         let codec = self.codec
         return try await withDeadline(timeout, "a message from the client") { () async -> TransportMessage? in
@@ -67,7 +67,7 @@ struct ScriptedConnection: Sendable {
     }
 
     /// Waits until the client closes this connection (returns how it closed).
-    func waitUntilClosed(timeout: Duration = .seconds(10)) async throws -> RiverConnectionClosure {
+    func waitUntilClosed(timeout: Duration = .seconds(30)) async throws -> RiverConnectionClosure {
         let events = connection.events
         return try await withDeadline(timeout, "the client to close the connection") { () async -> RiverConnectionClosure? in
             for await event in events {

@@ -64,7 +64,7 @@ struct ServerExecutableTests {
         let executable: URL = try #require(ServerExecutable.url)
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["--codec", "msgpack", "--heartbeat-ms", "30000"]
+        process.arguments = ["--codec", "msgpack", "--heartbeat-ms", "30000", "--handshake-timeout-ms", "30000"]
         let stdin = Pipe()
         let stdout = Pipe()
         let stderr = Pipe()
@@ -80,7 +80,7 @@ struct ServerExecutableTests {
         let port = try #require(Int(portLine.dropFirst("RIVER_PORT=".count)))
 
         let codec = MessagePackCodec()
-        let connection = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)").connect(timeout: .seconds(2))
+        let connection = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)").connect(timeout: .seconds(30))
         var events = connection.events.makeAsyncIterator()
         let sessionID = RiverID.generateSessionID()
         connection.send(

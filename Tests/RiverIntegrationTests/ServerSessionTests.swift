@@ -7,7 +7,9 @@ import Testing
 struct ServerSessionTests {
     @Test(arguments: ServerTestCodec.allCases)
     func heartbeatsEveryIntervalAndNoEcho(codec: ServerTestCodec) async throws {
-        let timings = RiverTestServer.Timings(heartbeatInterval: .milliseconds(50), heartbeatsUntilDead: 20)
+        // A watchdog of 30 s (600 intervals): on a loaded machine the test client's answers
+        // can be seconds late, and this test is about heartbeats, not the watchdog.
+        let timings = RiverTestServer.Timings(heartbeatInterval: .milliseconds(50), heartbeatsUntilDead: 600)
         try await withTestServer(codec, timings: timings) { _, harness in
             let (client, _) = try await connectedClient(harness)
             let clock = ContinuousClock()

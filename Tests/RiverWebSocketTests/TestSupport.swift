@@ -12,7 +12,7 @@ struct TimeoutError: Error, CustomStringConvertible {
 /// Runs `body` and fails with ``TimeoutError`` if it has not finished within `duration`.
 /// Tests wait on events through this instead of sleeping.
 func withTimeout<T: Sendable>(
-    _ duration: Duration = .seconds(20),
+    _ duration: Duration = .seconds(60),
     _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
@@ -75,7 +75,7 @@ func withConnectedPair(
         try await withTimeout {
             let connector = WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)\(path)", configuration: clientConfiguration)
             async let server = accept(listener)
-            let client = try await connector.connect(timeout: .seconds(5))
+            let client = try await connector.connect(timeout: .seconds(30))
             try await body(client, try await server)
         }
     } catch {

@@ -57,7 +57,7 @@ struct WebSocketCloseTests {
         let listener = try await WebSocketListener.bind()
         try await withTimeout {
             async let server = accept(listener)
-            let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(5))
+            let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(30))
             _ = try await server
             var clientEvents = client.events.makeAsyncIterator()
             await listener.close()
@@ -84,7 +84,7 @@ struct WebSocketResourceTests {
         let listener = try await WebSocketListener.bind()
         let (client, server) = try await withTimeout {
             async let accepted = accept(listener)
-            let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(5))
+            let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(30))
             let server = try await accepted
             var clientEvents = client.events.makeAsyncIterator()
             var serverEvents = server.events.makeAsyncIterator()
@@ -121,7 +121,7 @@ struct WebSocketListenerLifetimeTests {
     private func connectThenReleaseListener() async throws -> (port: Int, client: any RiverConnection, server: WebSocketConnection) {
         let listener = try await WebSocketListener.bind()
         async let accepted = accept(listener)
-        let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(5))
+        let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(30))
         return (listener.port, client, try await accepted)
     }
 
@@ -134,7 +134,7 @@ struct WebSocketListenerLifetimeTests {
             var refused = false
             for _ in 0..<100 where !refused {
                 do {
-                    let late = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)/").connect(timeout: .seconds(5))
+                    let late = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)/").connect(timeout: .seconds(30))
                     late.abort()
                 } catch let error as RiverConnectError {
                     refused = error.kind == .refused

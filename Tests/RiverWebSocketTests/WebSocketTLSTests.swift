@@ -23,7 +23,7 @@ struct WebSocketTLSTests {
         try await withTimeout {
             async let server = accept(listener)
             let connector = WebSocketConnector(url: "wss://\(host):\(listener.port)/river", configuration: .init(tls: tls))
-            let client = try await connector.connect(timeout: .seconds(5))
+            let client = try await connector.connect(timeout: .seconds(30))
             let serverConnection = try await server
             var clientEvents = client.events.makeAsyncIterator()
             var serverEvents = serverConnection.events.makeAsyncIterator()
@@ -43,7 +43,7 @@ struct WebSocketTLSTests {
     func rejectedWithoutCA() async throws {
         let listener = try await WebSocketListener.bind(configuration: .init(tls: Self.serverTLS))
         let error = await #expect(throws: RiverConnectError.self) {
-            _ = try await WebSocketConnector(url: "wss://localhost:\(listener.port)/").connect(timeout: .seconds(5))
+            _ = try await WebSocketConnector(url: "wss://localhost:\(listener.port)/").connect(timeout: .seconds(30))
         }
         #expect(error?.kind == .tls, "\(String(describing: error))")
         #expect(error?.message.lowercased().contains("certificate") == true, "\(String(describing: error))")
@@ -59,7 +59,7 @@ struct WebSocketTLSTests {
             _ = try await WebSocketConnector(
                 url: "wss://127.0.0.2:\(listener.port)/",
                 configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
-            ).connect(timeout: .seconds(5))
+            ).connect(timeout: .seconds(30))
         }
         #expect(error?.kind == .tls, "\(String(describing: error))")
         print("wrong host: \(String(describing: error))")
@@ -96,7 +96,7 @@ struct WebSocketTLSTests {
             _ = try await WebSocketConnector(
                 url: "wss://localhost:\(listener.port)/",
                 configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
-            ).connect(timeout: .seconds(5))
+            ).connect(timeout: .seconds(30))
         }
         print("mTLS without certificate: \(String(describing: error))")
         await listener.close()
@@ -119,7 +119,7 @@ struct WebSocketTLSTests {
                     certificatePath: TLSFixtures.clientCertificatePath,
                     privateKeyPath: TLSFixtures.clientKeyPath
                 ))
-            ).connect(timeout: .seconds(5))
+            ).connect(timeout: .seconds(30))
         }
         print("mTLS untrusted certificate: \(String(describing: error))")
         await listener.close()
@@ -132,7 +132,7 @@ struct WebSocketTLSTests {
             _ = try await WebSocketConnector(
                 url: "wss://localhost:\(listener.port)/",
                 configuration: .init(tls: .init(caFilePath: "/nonexistent/ca.pem"))
-            ).connect(timeout: .seconds(5))
+            ).connect(timeout: .seconds(30))
         }
         #expect(error?.kind == .tls, "\(String(describing: error))")
         print("missing CA file: \(String(describing: error))")
@@ -143,7 +143,7 @@ struct WebSocketTLSTests {
     func plainToTLS() async throws {
         let listener = try await WebSocketListener.bind(configuration: .init(tls: Self.serverTLS))
         let error = await #expect(throws: RiverConnectError.self) {
-            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(3))
+            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)/").connect(timeout: .seconds(30))
         }
         print("plain to TLS: \(String(describing: error))")
         await listener.close()

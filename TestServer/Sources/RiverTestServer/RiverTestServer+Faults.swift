@@ -124,7 +124,7 @@ extension RiverTestServer {
             return "ok connections=\(connectionCount) sessions=\(sessionCount) streams=\(openStreamCount) "
                 + "blackholed=\(isBlackholed) heartbeats=\(heartbeatsEnabled ? "on" : "off")"
         default:
-            return "error: unknown command '\(line)' (drop, blackhole, unblackhole, restart, heartbeats on|off, delay <ms>, rehandshake, status)"
+            return "error: unknown command '\(line)' (\(Self.faultCommandSummary))"
         }
     }
 }

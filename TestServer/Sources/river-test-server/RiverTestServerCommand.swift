@@ -12,8 +12,7 @@ struct RiverTestServerCommand: AsyncParsableCommand {
         discussion: """
             Prints RIVER_PORT=<port> once listening and runs until SIGINT/SIGTERM (or end of
             stdin with --exit-on-stdin-eof).
-            Fault-injection commands are read from stdin, one per line: drop, blackhole,
-            unblackhole, restart, heartbeats on|off, delay <ms>, rehandshake, status.
+            Fault-injection commands are read from stdin, one per line: \(RiverTestServer.faultCommandSummary).
             Each command is answered with one line on stderr.
             """
     )
@@ -76,6 +75,10 @@ struct RiverTestServerCommand: AsyncParsableCommand {
             return
         }
         let exitOnEOF = exitOnStdinEOF
+        // Watched before listening: a signal sent as soon as RIVER_PORT is printed must find
+        // its handler in place (a harness on a loaded machine sends one within milliseconds).
+        let (terminationSignals, sources) = Self.watchTerminationSignals()
+        defer { for source in sources { source.cancel() } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await server.run(host: "127.0.0.1", port: port) { boundPort in
@@ -83,15 +86,10 @@ struct RiverTestServerCommand: AsyncParsableCommand {
                 }
             }
             group.addTask {
-                await Self.waitForTerminationSignal()
+                for await _ in terminationSignals { break }
             }
             group.addTask {
-                for await line in Self.standardInputLines() {
-                    let trimmed = line.trimmingCharacters(in: .whitespaces)
-                    guard !trimmed.isEmpty else { continue }
-                    let reply = server.execute(command: trimmed)
-                    FileHandle.standardError.write(Data("\(reply)\n".utf8))
-                }
+                await server.serveFaultCommandsFromStandardInput()
                 if !exitOnEOF {
                     // Stay up until a signal: test harnesses often close stdin.
                     try await Task.sleep(for: .seconds(365 * 24 * 3600))
@@ -104,19 +102,9 @@ struct RiverTestServerCommand: AsyncParsableCommand {
         }
     }
 
-    /// Lines of stdin. A dedicated thread does the blocking reads (stdin has no async API on
-    /// Linux); it ends with stdin.
-    static func standardInputLines() -> AsyncStream<String> {
-        let (lines, continuation) = AsyncStream.makeStream(of: String.self)
-        Thread.detachNewThread {
-            while let line = readLine(strippingNewline: true) { continuation.yield(line) }
-            continuation.finish()
-        }
-        return lines
-    }
-
-    /// Returns when SIGINT or SIGTERM arrives.
-    static func waitForTerminationSignal() async {
+    /// SIGINT and SIGTERM as they arrive, from now on (their default action, ending the
+    /// process, is replaced); cancel the sources when done.
+    static func watchTerminationSignals() -> (AsyncStream<Int32>, [any DispatchSourceSignal]) {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let (signals, continuation) = AsyncStream.makeStream(of: Int32.self)
@@ -126,7 +114,6 @@ struct RiverTestServerCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
-        for await _ in signals { break }
-        for source in sources { source.cancel() }
+        return (signals, sources)
     }
 }
