@@ -93,6 +93,16 @@ static inline const char *river_lws_tls_verify_error(struct lws *wsi) {
     return error_string(result);
 }
 
+/// The pending error of socket `fd` (`SO_ERROR`, which reading clears), or 0 when there is
+/// none or `fd` is not a socket.
+static inline int river_socket_error(int fd) {
+    if (fd < 0) return 0;
+    int error = 0;
+    socklen_t length = sizeof(error);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return 0;
+    return error;
+}
+
 /// Stops lws from moving a TLS connection to another server vhost by its SNI name.
 ///
 /// All River server vhosts share the pseudo port CONTEXT_PORT_NO_LISTEN_SERVER, so lws' SNI

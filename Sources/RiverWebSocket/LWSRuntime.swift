@@ -190,7 +190,9 @@ final class LWSRuntime: @unchecked Sendable {
         connection.serviceThreadPrepare(request)
         guard let vhost = createClientVhost(request.vhostKey) else {
             connection.serviceThreadConnectFailed(
-                RiverConnectError(.tls, "could not set up TLS for \(request.endpoint): \(LWSLog.recentProblems(since: request.logMark) ?? "invalid CA, certificate or key file")")
+                RiverConnectError(
+                    .tls, "could not set up TLS for \(request.endpoint): OpenSSL rejected the CA, certificate or key file",
+                    tlsDetail: "OpenSSL rejected the CA, certificate or key file (for example a key that does not match the certificate)")
             )
             return
         }
@@ -220,8 +222,10 @@ final class LWSRuntime: @unchecked Sendable {
         guard let wsi = lws_client_connect_via_info(&info) else {
             // No callback will ever come for this attempt.
             serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
-            let detail = LWSLog.recentProblems(since: request.logMark) ?? "libwebsockets refused to start the connection"
-            connection.serviceThreadConnectFailed(LWSErrorClassifier.classify(detail, endpoint: request.endpoint))
+            // (A failure lws reported through LWS_CALLBACK_CLIENT_CONNECTION_ERROR already
+            // settled the attempt; this only covers a start that never got that far.)
+            connection.serviceThreadConnectFailed(
+                RiverConnectError(.other, "libwebsockets could not start a connection to \(request.endpoint)"))
             return
         }
         connection.serviceThreadAttach(wsi)
@@ -288,10 +292,9 @@ final class LWSRuntime: @unchecked Sendable {
     }
 
     private func serviceThreadListen(_ listener: LWSListenerState) {
-        let mark = LWSLog.mark()
         let endpoint = "\(listener.host):\(listener.requestedPort)"
         guard let vhost = serverVhost(listener.configuration.tls) else {
-            let detail = LWSLog.recentProblems(since: mark) ?? "invalid certificate or key file"
+            let detail = "OpenSSL rejected the certificate or key file (for example a key that does not match the certificate)"
             listener.serviceThreadBindFinished(.failure(WebSocketListener.BindError(message: "could not set up TLS for \(endpoint): \(detail)")))
             return
         }
@@ -419,7 +422,13 @@ private func riverLWSCallback(
             String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self)
         }
         let verifyError = river_lws_tls_verify_error(wsi).map { String(cString: $0) }
-        connection.serviceThreadConnectionError(message, tlsVerifyError: verifyError)
+        let socketError = river_socket_error(lws_get_socket_fd(wsi))
+        connection.serviceThreadConnectionError(
+            message,
+            httpStatus: Int(lws_http_client_http_response(wsi)),
+            tlsVerifyError: verifyError,
+            systemError: socketError == 0 ? nil : socketError
+        )
         return 0
 
     case LWS_CALLBACK_CLIENT_RECEIVE, LWS_CALLBACK_RECEIVE:

@@ -112,8 +112,9 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     private var serviceThreadClosure: RiverConnectionClosure?
     private var serviceThreadConnectError: RiverConnectError?
     private var serviceThreadEndpoint = ""
-    private var serviceThreadLogMark = 0
     private var serviceThreadUsesTLS = false
+    /// The upgrade request was written (client side): TCP and TLS were up.
+    private var serviceThreadRequestSent = false
     private var receiveBuffer: [UInt8] = []
     /// A close this side decided on while receiving (size limit), sent from the next writable
     /// callback.
@@ -221,7 +222,14 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     // MARK: Connecting (client side)
 
     /// Starts `request` on the service thread and waits until the WebSocket is open.
+    ///
+    /// Past the timeout the attempt fails with `timedOut`, also when the caller's task is
+    /// cancelled at the same moment (a caller racing its own timer against this one); an
+    /// earlier cancellation is a `CancellationError`.
     func connect(_ request: LWSClientRequest, timeout: Duration) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        let timedOut = RiverConnectError(.timedOut, "\(request.endpoint) did not open within \(timeout)")
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let alreadyCancelled = shared.withLock { shared -> Bool in
@@ -230,19 +238,17 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
                     return false
                 }
                 if alreadyCancelled {
-                    continuation.resume(throwing: CancellationError())
+                    continuation.resume(throwing: clock.now >= deadline ? timedOut : CancellationError())
                     return
                 }
                 LWSRuntime.shared.enqueue(.connect(self, request))
                 let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
                 DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) { [weak self] in
-                    self?.failConnect(
-                        RiverConnectError(.timedOut, "\(request.endpoint) did not open within \(timeout)")
-                    )
+                    self?.failConnect(timedOut)
                 }
             }
         } onCancel: {
-            failConnect(CancellationError())
+            failConnect(clock.now >= deadline ? timedOut : CancellationError())
         }
     }
 
@@ -276,7 +282,6 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
 
     func serviceThreadPrepare(_ request: LWSClientRequest) {
         serviceThreadEndpoint = request.endpoint
-        serviceThreadLogMark = request.logMark
         serviceThreadUsesTLS = request.tls
     }
 
@@ -296,23 +301,18 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         serviceThreadWSI = wsi
     }
 
-    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: remember why. The certificate verification
-    /// error names a TLS failure precisely; otherwise lws' own recent error lines are added
-    /// (process-wide, so under concurrency they may include another connection's lines).
-    func serviceThreadConnectionError(_ message: String?, tlsVerifyError: String?) {
-        let detail: String
-        if let tlsVerifyError {
-            detail = "TLS certificate verification failed: \(tlsVerifyError)"
-        } else {
-            // Only TLS failures need lws' log for their reason. The log is process-wide, so the
-            // lines are labelled as such: with concurrent handshakes they may be another's.
-            let logged = serviceThreadUsesTLS
-                ? LWSLog.recentProblems(since: serviceThreadLogMark).map { "(recent libwebsockets log: \($0))" }
-                : nil
-            let joined = [message, logged].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            detail = joined.isEmpty ? "connection failed" : joined
-        }
-        let error = LWSErrorClassifier.classify(detail, endpoint: serviceThreadEndpoint)
+    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: this attempt's own status says why (see
+    /// ``LWSConnectFailure``).
+    func serviceThreadConnectionError(_ message: String?, httpStatus: Int, tlsVerifyError: String?, systemError: Int32?) {
+        let error = LWSConnectFailure(
+            endpoint: serviceThreadEndpoint,
+            lwsMessage: message,
+            httpStatus: httpStatus,
+            tlsVerifyError: tlsVerifyError,
+            systemError: systemError,
+            usesTLS: serviceThreadUsesTLS,
+            requestSent: serviceThreadRequestSent
+        ).error
         serviceThreadConnectError = error
         logger.debug("WebSocket connect failed", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
         serviceThreadConnectFailed(error)
@@ -342,6 +342,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
 
     /// `LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`: writes the extra upgrade headers.
     func serviceThreadAppendHeaders(_ cursor: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, room: Int) -> Int32 {
+        serviceThreadRequestSent = true
         guard var position = cursor.pointee else { return 0 }
         var left = room
         for (name, value) in upgradeHeaders {
@@ -522,7 +523,10 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         serviceThreadIsDestroyed = true
         serviceThreadWSI = nil
         let error = serviceThreadConnectError
-            ?? RiverConnectError(.other, "\(serviceThreadEndpoint) closed the connection during the handshake")
+            ?? LWSConnectFailure(
+                endpoint: serviceThreadEndpoint, lwsMessage: nil, httpStatus: 0, tlsVerifyError: nil, systemError: nil,
+                usesTLS: serviceThreadUsesTLS, requestSent: serviceThreadRequestSent
+            ).error
         serviceThreadConnectFailed(error)
         finish()
     }

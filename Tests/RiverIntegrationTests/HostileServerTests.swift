@@ -306,7 +306,7 @@ struct HostileServerTests {
         let codec: any RiverCodec = codecName == "json" ? JSONCodec() : MessagePackCodec()
         let serverConfiguration = RiverTestServer.Configuration(codec: codec, timings: fastServerTimings)
         try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { _, port in
-            let connector = WebSocketConnector(
+            let connector = try WebSocketConnector(
                 url: "ws://127.0.0.1:\(port)", configuration: .init(maximumMessageSize: 64 * 1024))
             var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: codec, randomSeed: 3)
             fastClient(&configuration)
