@@ -115,6 +115,13 @@ static inline void river_lws_disable_sni_vhost_switch(void *ssl_ctx) {
     if (callback_ctrl && ssl_ctx) callback_ctrl((SSL_CTX *)ssl_ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, NULL);
 }
 
+/// Pauses (`paused` != 0) or resumes reading from one connection (`lws_rx_flow_control`). A
+/// resume is applied at once (it usually comes from a command, outside the wsi's callbacks);
+/// lws keeps bytes it has read already and delivers them first when reading resumes.
+static inline int river_lws_set_receiving_paused(struct lws *wsi, int paused) {
+    return lws_rx_flow_control(wsi, paused ? 0 : (1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW));
+}
+
 /// `lws_set_timeout` seconds value that closes the connection on the next service pass.
 static inline int river_lws_kill_async(void) { return LWS_TO_KILL_ASYNC; }
 

@@ -25,6 +25,8 @@ final class LWSRuntime: @unchecked Sendable {
         /// Hand events that arrived before a consumer was chosen to it.
         case deliverPending(WebSocketConnection)
         case abort(WebSocketConnection)
+        /// Apply the connection's latest receive pause or resume.
+        case applyReceivingPaused(WebSocketConnection)
         case listen(LWSListenerState)
         case closeListener(LWSListenerState, dropConnections: Bool)
     }
@@ -146,6 +148,8 @@ final class LWSRuntime: @unchecked Sendable {
                 connection.serviceThreadDeliver(nil)
             case .abort(let connection):
                 connection.serviceThreadAbort()
+            case .applyReceivingPaused(let connection):
+                connection.serviceThreadApplyReceivingPaused()
             case .listen(let listener):
                 serviceThreadListen(listener)
             case .closeListener(let listener, let dropConnections):

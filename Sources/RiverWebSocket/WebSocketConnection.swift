@@ -59,6 +59,8 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         var aborted = false
         var finished = false
         var connect: ConnectState = .idle
+        /// Reading is paused (``setReceivingPaused(_:)``); the service thread applies it.
+        var receivingPaused = false
         var requestHeaders: [(name: String, value: String)] = []
     }
 
@@ -205,6 +207,26 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             return true
         }
         if wake { LWSRuntime.shared.enqueue(.wantWrite(self)) }
+    }
+
+    /// Stops (`true`) or resumes (`false`) reading from this connection's socket only
+    /// (libwebsockets' per-connection rx flow control): the peer is slowed down by TCP while
+    /// the shared service thread keeps serving every other connection. The last call wins.
+    /// - Parameter paused: Whether reading is paused.
+    public func setReceivingPaused(_ paused: Bool) {
+        shared.withLock { $0.receivingPaused = paused }
+        if LWSRuntime.isServiceThread {
+            serviceThreadApplyReceivingPaused()
+        } else {
+            LWSRuntime.shared.enqueue(.applyReceivingPaused(self))
+        }
+    }
+
+    /// Applies the latest ``setReceivingPaused(_:)`` to the wsi.
+    func serviceThreadApplyReceivingPaused() {
+        guard let wsi = serviceThreadWSI, !serviceThreadIsDestroyed else { return }
+        let paused = shared.withLock { $0.receivingPaused }
+        _ = river_lws_set_receiving_paused(wsi, paused ? 1 : 0)
     }
 
     /// Drops the connection at once: no flush and no close frame. Idempotent.

@@ -641,7 +641,10 @@ package final class ClientTransport: Sendable {
             apply { machine, now, _ in machine.metadataReady(attempt: attempt, result: result, now: now) }
         }
         // Connections that can call back on their I/O thread skip a hop through this task.
-        let dispatcher = ConnectionEventDispatcher(label: "river.client.inbound") { [self] event in
+        let dispatcher = ConnectionEventDispatcher(
+            label: "river.client.inbound",
+            pauseReceiving: { [weak connection] paused in connection?.setReceivingPaused(paused) }
+        ) { [self] event in
             handle(event, attempt: attempt)
         }
         if connection.deliverEvents(to: dispatcher.dispatch) { return }

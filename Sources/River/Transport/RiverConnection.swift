@@ -37,6 +37,13 @@ public protocol RiverConnection: AnyObject, Sendable {
     ///   already taken); then read ``events``. The default implementation returns `false`.
     func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool
 
+    /// Stops (`true`) or resumes (`false`) reading inbound messages from this connection only,
+    /// so that a consumer that falls behind slows its own peer down (through TCP) without
+    /// holding a thread other connections share. Callable from any thread, including from the
+    /// handler given to ``deliverEvents(to:)``; the last call wins. Messages already read may
+    /// still be delivered after a pause. The default implementation does nothing.
+    func setReceivingPaused(_ paused: Bool)
+
     /// Starts a clean close: already-queued messages are flushed, then a close frame with
     /// `code` and `reason` is sent. Idempotent.
     func close(code: UInt16, reason: String)
@@ -59,6 +66,9 @@ extension RiverConnection {
     public func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool {
         false
     }
+
+    /// Connections without read flow control keep reading.
+    public func setReceivingPaused(_ paused: Bool) {}
 }
 
 /// What a ``RiverConnection`` reports.
