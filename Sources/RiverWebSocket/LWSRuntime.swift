@@ -49,6 +49,9 @@ final class LWSRuntime: @unchecked Sendable {
     // Service-thread-only state.
     /// Strong references that keep connections alive until `LWS_CALLBACK_WSI_DESTROY`.
     private var serviceThreadLiveConnections: [ObjectIdentifier: WebSocketConnection] = [:]
+    /// Established client connections, whose announced frame lengths are checked after every
+    /// service pass (see ``WebSocketConnection/serviceThreadCheckAnnouncedLength()``).
+    private var serviceThreadOpenClients: [ObjectIdentifier: WebSocketConnection] = [:]
     /// Client vhosts, one per distinct TLS file configuration.
     private var serviceThreadClientVhosts: [LWSClientRequest.VhostKey: OpaquePointer] = [:]
     /// Server vhosts (not listening themselves), one per TLS configuration.
@@ -101,6 +104,9 @@ final class LWSRuntime: @unchecked Sendable {
             while true {
                 _ = lws_service(self.context, 0)
                 WakeupBatch.shared.flush()
+                for connection in self.serviceThreadOpenClients.values {
+                    connection.serviceThreadCheckAnnouncedLength()
+                }
             }
         }
         thread.name = "river.libwebsockets"
@@ -248,9 +254,17 @@ final class LWSRuntime: @unchecked Sendable {
         return 0
     }
 
+    /// `LWS_CALLBACK_CLIENT_ESTABLISHED`: the connection is open.
+    fileprivate func serviceThreadClientEstablished(_ connection: WebSocketConnection) -> Bool {
+        guard connection.serviceThreadEstablished() else { return false }
+        serviceThreadOpenClients[ObjectIdentifier(connection)] = connection
+        return true
+    }
+
     /// Drops the strong reference once lws has destroyed the connection's wsi.
     fileprivate func serviceThreadRelease(_ connection: WebSocketConnection) {
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
+        serviceThreadOpenClients[ObjectIdentifier(connection)] = nil
         connection.serviceThreadListener?.serviceThreadConnections[ObjectIdentifier(connection)] = nil
     }
 
@@ -411,8 +425,8 @@ private func riverLWSCallback(
         return connection.serviceThreadAppendHeaders(input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self), room: length)
 
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        guard let connection = connection() else { return -1 }
-        return connection.serviceThreadEstablished() ? 0 : -1
+        guard let connection = connection(), let runtime = runtime() else { return -1 }
+        return runtime.serviceThreadClientEstablished(connection) ? 0 : -1
 
     case LWS_CALLBACK_ESTABLISHED:
         return runtime()?.serviceThreadUpgraded(wsi) ?? -1

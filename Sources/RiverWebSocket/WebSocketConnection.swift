@@ -386,22 +386,16 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
 
     // MARK: Service-thread I/O
 
-    /// A received fragment. Over the size limit, the rest is discarded and a close with 1009 is
-    /// sent from the next writable callback (lws 4.1 corrupts its heap when a client returns -1
-    /// from `LWS_CALLBACK_CLIENT_RECEIVE` in the middle of buffered input, found with ASan).
+    /// A received fragment. A message over the size limit, or a frame whose header announces
+    /// more than the limit, ends the connection (see ``serviceThreadRefuseOversized(_:)``).
     func serviceThreadReceive(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         if serviceThreadPendingClose != nil { return 0 }
         if !receiveInMessage {
             receiveInMessage = true
             receiveIsText = lws_frame_is_binary(wsi) == 0
         }
-        if receiveBuffer.count + bytes.count > maximumMessageSize {
-            let reason = "message larger than \(maximumMessageSize) bytes"
-            logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
-            recordClosure(RiverConnectionClosure(code: 1009, reason: reason, initiatedLocally: true))
-            serviceThreadPendingClose = (1009, reason)
-            receiveBuffer = []
-            lws_callback_on_writable(wsi)
+        if serviceThreadExceedsLimit(wsi, adding: bytes.count) {
+            serviceThreadRefuseOversized(wsi)
             return 0
         }
         receiveBuffer.append(contentsOf: bytes)
@@ -412,6 +406,39 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             serviceThreadDeliver(receiveIsText ? .textMessage(message) : .message(message))
         }
         return 0
+    }
+
+    /// Whether the message being received, with `count` more bytes and what the current
+    /// frame's header still announces, is over the limit.
+    private func serviceThreadExceedsLimit(_ wsi: OpaquePointer, adding count: Int) -> Bool {
+        let announced = Int(clamping: UInt(bitPattern: lws_remaining_packet_payload(wsi)))
+        let (total, overflow) = (receiveBuffer.count + count).addingReportingOverflow(announced)
+        return overflow || total > maximumMessageSize
+    }
+
+    /// Checks what the frame being read announces, between callbacks (client side, once
+    /// established; called by the runtime after every service pass). lws buffers up to 64 KiB
+    /// of a frame before calling back, so a header announcing 2^62 bytes followed by a trickle
+    /// would otherwise go unnoticed until then; this refuses it as soon as the header is read.
+    func serviceThreadCheckAnnouncedLength() {
+        guard let wsi = serviceThreadWSI, !serviceThreadIsDestroyed, serviceThreadPendingClose == nil else { return }
+        if serviceThreadExceedsLimit(wsi, adding: 0) { serviceThreadRefuseOversized(wsi) }
+    }
+
+    /// Ends the connection for a message over the size limit: the consumer gets `.closed` with
+    /// code 1009 and cause `frameTooLarge` at once, the rest of the input is discarded, and the
+    /// close frame goes out from the next writable callback (lws 4.1 corrupts its heap when a
+    /// client returns -1 from `LWS_CALLBACK_CLIENT_RECEIVE` in the middle of buffered input,
+    /// found with ASan).
+    private func serviceThreadRefuseOversized(_ wsi: OpaquePointer) {
+        let reason = "message larger than \(maximumMessageSize) bytes"
+        logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
+        recordClosure(RiverConnectionClosure(code: 1009, reason: reason, initiatedLocally: true, cause: .frameTooLarge))
+        serviceThreadPendingClose = (1009, reason)
+        receiveBuffer = []
+        lws_callback_on_writable(wsi)
+        // The consumer learns now, not once the peer has acknowledged the close.
+        finish()
     }
 
     private enum WriteAction {
@@ -486,7 +513,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
                 wsi, frames.storage.assumingMemoryBound(to: UInt8.self), frames.count, LWS_WRITE_HTTP)
             frames.removeAll()
             if written < 0 {
-                recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false))
+                recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false, cause: .writeFailed))
                 return -1
             }
         }

@@ -1,4 +1,6 @@
 import Foundation
+import River
+import Synchronization
 import Testing
 
 /// A hand-written TCP server on 127.0.0.1 (port 0) that misbehaves on purpose, so the client can
@@ -16,12 +18,21 @@ final class RawServer: Sendable {
         /// Reads the request and resets the connection (a close with `SO_LINGER` 0 sends RST).
         case reset
         /// Completes the WebSocket upgrade, writes `bytes` (raw frames) and keeps the socket open
-        /// until the server closes.
+        /// until the client goes away, recording the first frame the client sends
+        /// (``firstClientFrame``).
         case webSocket(then: [UInt8])
     }
 
     let port: Int
     private let fd: Int32
+    private let clientFrame = Mutex<(opcode: UInt8, payload: [UInt8])?>(nil)
+    private let clientFrameArrived = OneShotSignal()
+
+    /// The first frame a client sent after the upgrade (unmasked), once one arrived in full.
+    func firstClientFrame() async -> (opcode: UInt8, payload: [UInt8]) {
+        await clientFrameArrived.wait()
+        return clientFrame.withLock { $0 } ?? (0, [])
+    }
 
     init(_ behaviour: Behaviour) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -49,20 +60,20 @@ final class RawServer: Sendable {
             while true {
                 let client = accept(fd, nil, nil)
                 guard client >= 0 else { return }  // the listening socket was closed
-                Thread { Self.serve(client, behaviour) }.start()
+                Thread { [self] in serve(client, behaviour) }.start()
             }
         }.start()
     }
 
-    private static func serve(_ client: Int32, _ behaviour: Behaviour) {
+    private func serve(_ client: Int32, _ behaviour: Behaviour) {
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = readRequest(client)
+        let request = Self.readRequest(client)
         switch behaviour {
         case .silent:
             break
         case .answer(let answer):
-            writeAll(client, Array(answer.utf8))
+            Self.writeAll(client, Array(answer.utf8))
         case .reset:
             var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
             setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
@@ -73,12 +84,31 @@ final class RawServer: Sendable {
             let accept = Data(SHA1.digest(Array((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").utf8))).base64EncodedString()
             let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Accept: \(accept)\r\n\r\n"
-            writeAll(client, Array(response.utf8) + bytes)
+            Self.writeAll(client, Array(response.utf8) + bytes)
             // Hold the socket until the client goes away (read returns 0 or fails).
-            var sink = [UInt8](repeating: 0, count: 4096)
-            while read(client, &sink, sink.count) > 0 {}
+            var received: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = read(client, &chunk, chunk.count)
+                guard count > 0 else { break }
+                received += chunk[0..<count]
+                if let frame = Self.parseMaskedFrame(received) {
+                    clientFrame.withLock { if $0 == nil { $0 = frame } }
+                    clientFrameArrived.raise()
+                }
+            }
         }
         Foundation.close(client)
+    }
+
+    /// The first whole masked client frame in `bytes` (short lengths only: control frames).
+    private static func parseMaskedFrame(_ bytes: [UInt8]) -> (opcode: UInt8, payload: [UInt8])? {
+        guard bytes.count >= 6, bytes[1] & 0x80 != 0 else { return nil }
+        let length = Int(bytes[1] & 0x7F)
+        guard length < 126, bytes.count >= 6 + length else { return nil }
+        let key = bytes[2..<6]
+        let payload = (0..<length).map { bytes[6 + $0] ^ key[key.startIndex + $0 % 4] }
+        return (bytes[0] & 0x0F, payload)
     }
 
     /// Reads up to the blank line that ends the request headers.
