@@ -18,6 +18,9 @@ struct LWSConnectFailure {
     var httpStatus: Int
     /// The TLS certificate verification error of this connection's TLS session.
     var tlsVerifyError: String?
+    /// The fatal TLS alert the server sent after the handshake (for example "certificate
+    /// required" when it rejects the client certificate under TLS 1.3).
+    var tlsAlert: String?
     /// The socket's pending error (`SO_ERROR`) or the error lws saw on it, when known.
     var systemError: Int32?
     /// Whether the connection uses TLS.
@@ -37,6 +40,11 @@ struct LWSConnectFailure {
             return RiverConnectError(
                 .tls, "\(endpoint): TLS certificate verification failed: \(tlsVerifyError)",
                 systemError: systemError, tlsDetail: "certificate verify failed: \(tlsVerifyError)")
+        }
+        if let tlsAlert {
+            return RiverConnectError(
+                .tls, "\(endpoint): the server ended the TLS session: \(tlsAlert)",
+                systemError: systemError, tlsDetail: "the server sent \(tlsAlert)")
         }
         if httpStatus != 0 && httpStatus != 101 {
             return RiverConnectError(

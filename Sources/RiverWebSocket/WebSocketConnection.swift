@@ -126,6 +126,14 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     private var transmitMessage: [UInt8]?
     private var transmitOffset = 0
     private lazy var transmitFrames = WebSocketFrameBuffer(masked: role == .client)
+    /// The first fatal TLS alert the server sent after the handshake (client side, `wss`),
+    /// written by OpenSSL's message callback on the service thread: the alert plus 0x100, or 0.
+    /// A client certificate the server rejects shows up only this way under TLS 1.3.
+    private let serviceThreadTLSAlert: UnsafeMutablePointer<Int32> = {
+        let slot = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        slot.initialize(to: 0)
+        return slot
+    }()
 
     /// The largest frame written at once; bigger messages are fragmented.
     private static let maximumFrameSize = 256 * 1024
@@ -141,6 +149,11 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         self.logger = logger
         self.upgradeHeaders = upgradeHeaders
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    deinit {
+        // The TLS session that wrote here was freed with the wsi, before the last release.
+        serviceThreadTLSAlert.deallocate()
     }
 
     /// The value of the first request header called `name` (case-insensitive), if any.
@@ -331,6 +344,7 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             lwsMessage: message,
             httpStatus: httpStatus,
             tlsVerifyError: tlsVerifyError,
+            tlsAlert: serviceThreadTLSAlertDescription,
             systemError: systemError,
             usesTLS: serviceThreadUsesTLS,
             requestSent: serviceThreadRequestSent
@@ -338,6 +352,17 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         serviceThreadConnectError = error
         logger.debug("WebSocket connect failed", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
         serviceThreadConnectFailed(error)
+    }
+
+    /// The fatal TLS alert the server sent, described (for example "certificate required").
+    private var serviceThreadTLSAlertDescription: String? {
+        let recorded = serviceThreadTLSAlert.pointee
+        guard recorded != 0 else { return nil }
+        let alert = recorded & 0xFF
+        // OpenSSL 1.1's table predates some TLS 1.3 alerts (RFC 8446 §6).
+        let tls13: [Int32: String] = [109: "missing extension", 116: "certificate required", 120: "no application protocol"]
+        let known = river_tls_alert_description(alert).map { String(cString: $0) }.flatMap { $0 == "unknown" ? nil : $0 }
+        return "\(known ?? tls13[alert] ?? "alert") (TLS alert \(alert))"
     }
 
     /// The handshake completed. Returns `false` when the attempt was abandoned meanwhile.
@@ -365,6 +390,9 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
     /// `LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`: writes the extra upgrade headers.
     func serviceThreadAppendHeaders(_ cursor: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, room: Int) -> Int32 {
         serviceThreadRequestSent = true
+        if serviceThreadUsesTLS, let wsi = serviceThreadWSI {
+            _ = river_lws_record_tls_alerts(wsi, serviceThreadTLSAlert)
+        }
         guard var position = cursor.pointee else { return 0 }
         var left = room
         for (name, value) in upgradeHeaders {
@@ -573,7 +601,8 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         serviceThreadWSI = nil
         let error = serviceThreadConnectError
             ?? LWSConnectFailure(
-                endpoint: serviceThreadEndpoint, lwsMessage: nil, httpStatus: 0, tlsVerifyError: nil, systemError: nil,
+                endpoint: serviceThreadEndpoint, lwsMessage: nil, httpStatus: 0, tlsVerifyError: nil,
+                tlsAlert: serviceThreadTLSAlertDescription, systemError: nil,
                 usesTLS: serviceThreadUsesTLS, requestSent: serviceThreadRequestSent
             ).error
         serviceThreadConnectFailed(error)

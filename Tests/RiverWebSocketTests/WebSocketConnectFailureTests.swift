@@ -10,7 +10,7 @@ import Testing
 struct WebSocketConnectFailureTests {
     /// One way to fail, and what the error must say.
     private enum Failure: String, CaseIterable, Sendable {
-        case refused, httpStatus, tls, timeout, resetAfterAccept
+        case refused, httpStatus, tls, clientCertificateRequired, timeout, resetAfterAccept
     }
 
     @Test("concurrent handshakes failing in different ways each report their own kind")
@@ -25,6 +25,9 @@ struct WebSocketConnectFailureTests {
         let resetting = try RawServer(.reset)
         let tlsListener = try await WebSocketListener.bind(configuration: .init(tls: .init(
             certificateChainPath: TLSFixtures.serverCertificatePath, privateKeyPath: TLSFixtures.serverKeyPath)))
+        let mutualTLSListener = try await WebSocketListener.bind(configuration: .init(tls: .init(
+            certificateChainPath: TLSFixtures.serverCertificatePath, privateKeyPath: TLSFixtures.serverKeyPath,
+            clientCAFilePath: TLSFixtures.caPath)))
         defer {
             forbidden.close()
             silent.close()
@@ -36,6 +39,8 @@ struct WebSocketConnectFailureTests {
             case .httpStatus: "ws://127.0.0.1:\(forbidden.port)/"
             // No CA configured: the test CA is unknown to the system trust store.
             case .tls: "wss://localhost:\(tlsListener.port)/"
+            // The server's certificate is trusted, but the client has none to show.
+            case .clientCertificateRequired: "wss://localhost:\(mutualTLSListener.port)/"
             case .timeout: "ws://127.0.0.1:\(silent.port)/"
             case .resetAfterAccept: "ws://127.0.0.1:\(resetting.port)/"
             }
@@ -46,7 +51,8 @@ struct WebSocketConnectFailureTests {
         let results = try await withTimeout(.seconds(40)) {
             try await withThrowingTaskGroup(of: (Failure, RiverConnectError?).self) { group in
                 for failure in attempts {
-                    let connector = try WebSocketConnector(url: urls[failure] ?? "")
+                    let tls = WebSocketConnector.TLS(caFilePath: failure == .clientCertificateRequired ? TLSFixtures.caPath : nil)
+                    let connector = try WebSocketConnector(url: urls[failure] ?? "", configuration: .init(tls: tls))
                     group.addTask {
                         do {
                             let connection = try await connector.connect(timeout: .seconds(failure == .timeout ? 2 : 20))
@@ -61,6 +67,7 @@ struct WebSocketConnectFailureTests {
             }
         }
         await tlsListener.close()
+        await mutualTLSListener.close()
         #expect(results.count == attempts.count)
         for (failure, error) in results {
             let error = try #require(error, "\(failure) connected")
@@ -72,7 +79,10 @@ struct WebSocketConnectFailureTests {
                 #expect(error.httpStatus == 403, "\(error)")
             case .tls:
                 #expect(error.kind == .tls, "\(error)")
-                #expect(error.tlsDetail?.contains("certificate") == true, "\(error)")
+                #expect(error.tlsDetail?.contains("certificate verify failed") == true, "\(error)")
+            case .clientCertificateRequired:
+                #expect(error.kind == .tls, "\(error)")
+                #expect(error.tlsDetail?.contains("certificate required") == true, "\(error)")
             case .timeout:
                 #expect(error.kind == .timedOut, "\(error)")
             case .resetAfterAccept:

@@ -98,6 +98,8 @@ struct WebSocketTLSTests {
                 configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
             ).connect(timeout: .seconds(5))
         }
+        #expect(error?.kind == .tls, "\(String(describing: error))")
+        #expect(error?.tlsDetail?.contains("certificate required") == true, "\(String(describing: error))")
         print("mTLS without certificate: \(String(describing: error))")
         await listener.close()
     }
@@ -121,6 +123,8 @@ struct WebSocketTLSTests {
                 ))
             ).connect(timeout: .seconds(5))
         }
+        #expect(error?.kind == .tls, "\(String(describing: error))")
+        #expect(error?.tlsDetail?.contains("unknown CA") == true, "\(String(describing: error))")
         print("mTLS untrusted certificate: \(String(describing: error))")
         await listener.close()
     }
