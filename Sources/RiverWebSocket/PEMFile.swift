@@ -30,6 +30,17 @@ enum PEMFile {
         }
     }
 
+    /// The first unusable file among `files`, described as "the <what> <path> <problem>", with
+    /// the description without the path; `nil` when every configured file is usable.
+    static func firstProblem(in files: [(what: String, path: String?, kind: Kind)]) -> (message: String, detail: String)? {
+        for case let (what, path?, kind) in files {
+            if let problem = problem(atPath: path, expecting: kind) {
+                return ("the \(what) \(path) \(problem)", "the \(what) \(problem)")
+            }
+        }
+        return nil
+    }
+
     /// Why the file at `path` is unusable (for example "cannot be read"), or `nil` when it holds
     /// a well-formed PEM block of `kind`.
     static func problem(atPath path: String, expecting kind: Kind) -> String? {

@@ -96,16 +96,12 @@ public struct WebSocketConnector: RiverConnector {
                 throw RiverConnectError(.tls, "a client certificate needs both certificatePath and privateKeyPath",
                                         tlsDetail: "incomplete client certificate configuration")
             }
-            let files: [(what: String, path: String?, kind: PEMFile.Kind)] = [
+            let problem = PEMFile.firstProblem(in: [
                 ("CA file", caFilePath, .certificate),
                 ("client certificate", certificatePath, .certificate),
                 ("client key", privateKeyPath, .privateKey),
-            ]
-            for case let (what, path?, kind) in files {
-                if let problem = PEMFile.problem(atPath: path, expecting: kind) {
-                    throw RiverConnectError(.tls, "the \(what) \(path) \(problem)", tlsDetail: "the \(what) \(problem)")
-                }
-            }
+            ])
+            if let problem { throw RiverConnectError(.tls, problem.message, tlsDetail: problem.detail) }
         }
     }
 

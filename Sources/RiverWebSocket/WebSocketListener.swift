@@ -115,17 +115,12 @@ public final class WebSocketListener: Sendable {
         port: Int = 0,
         configuration: Configuration = .defaults
     ) async throws -> WebSocketListener {
-        if let tls = configuration.tls {
-            let files: [(what: String, path: String?, kind: PEMFile.Kind)] = [
-                ("certificate chain", tls.certificateChainPath, .certificate),
-                ("private key", tls.privateKeyPath, .privateKey),
-                ("client CA file", tls.clientCAFilePath, .certificate),
-            ]
-            for case let (what, path?, kind) in files {
-                if let problem = PEMFile.problem(atPath: path, expecting: kind) {
-                    throw BindError(message: "the TLS \(what) \(path) \(problem)")
-                }
-            }
+        if let tls = configuration.tls, let problem = PEMFile.firstProblem(in: [
+            ("TLS certificate chain", tls.certificateChainPath, .certificate),
+            ("TLS private key", tls.privateKeyPath, .privateKey),
+            ("TLS client CA file", tls.clientCAFilePath, .certificate),
+        ]) {
+            throw BindError(message: problem.message)
         }
         LWSLog.use(configuration.logger)
         let state = LWSListenerState(host: host, requestedPort: port, configuration: configuration)
