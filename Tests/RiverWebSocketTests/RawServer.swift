@@ -13,6 +13,8 @@ final class RawServer: Sendable {
     enum Behaviour: Sendable {
         /// Never accepts: the TCP handshake completes and nothing is ever said.
         case silent
+        /// Accepts, reads the request (raising ``requestReceived()``) and never answers.
+        case hold
         /// Reads the request and writes `answer` (for example a non-101 HTTP status), then closes.
         case answer(String)
         /// Reads the request and resets the connection (a close with `SO_LINGER` 0 sends RST).
@@ -27,6 +29,12 @@ final class RawServer: Sendable {
     private let fd: Int32
     private let clientFrame = Mutex<(opcode: UInt8, payload: [UInt8])?>(nil)
     private let clientFrameArrived = OneShotSignal()
+    private let requestArrived = OneShotSignal()
+
+    /// Returns once a client's upgrade request has been read.
+    func requestReceived() async {
+        await requestArrived.wait()
+    }
 
     /// The first frame a client sent after the upgrade (unmasked), once one arrived in full.
     func firstClientFrame() async -> (opcode: UInt8, payload: [UInt8]) {
@@ -69,9 +77,13 @@ final class RawServer: Sendable {
         var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let request = Self.readRequest(client)
+        requestArrived.raise()
         switch behaviour {
         case .silent:
             break
+        case .hold:
+            var sink = [UInt8](repeating: 0, count: 4096)
+            while read(client, &sink, sink.count) > 0 {}
         case .answer(let answer):
             Self.writeAll(client, Array(answer.utf8))
         case .reset:
