@@ -129,6 +129,20 @@ struct WebSocketTLSTests {
         await listener.close()
     }
 
+    @Test("a listener with a missing or non-PEM TLS file fails to bind, naming the file")
+    func listenerChecksItsTLSFiles() async throws {
+        for tls in [
+            WebSocketListener.TLS(certificateChainPath: "/nonexistent/server.pem", privateKeyPath: TLSFixtures.serverKeyPath),
+            // A certificate where the key belongs.
+            WebSocketListener.TLS(certificateChainPath: TLSFixtures.serverCertificatePath, privateKeyPath: TLSFixtures.serverCertificatePath),
+        ] {
+            let error = await #expect(throws: WebSocketListener.BindError.self) {
+                _ = try await WebSocketListener.bind(configuration: .init(tls: tls))
+            }
+            #expect(error?.message.contains("TLS") == true, "\(String(describing: error))")
+        }
+    }
+
     @Test("plain ws:// to a TLS listener fails instead of hanging")
     func plainToTLS() async throws {
         let listener = try await WebSocketListener.bind(configuration: .init(tls: Self.serverTLS))
