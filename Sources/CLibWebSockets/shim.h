@@ -93,6 +93,50 @@ static inline const char *river_lws_tls_verify_error(struct lws *wsi) {
     return error_string(result);
 }
 
+/// The pending error of socket `fd` (`SO_ERROR`, which reading clears), or 0 when there is
+/// none or `fd` is not a socket.
+static inline int river_socket_error(int fd) {
+    if (fd < 0) return 0;
+    int error = 0;
+    socklen_t length = sizeof(error);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return 0;
+    return error;
+}
+
+/// OpenSSL message callback that records the first fatal TLS alert the peer sends into the
+/// int that `arg` points to (the alert description, plus 0x100 so that 0 means "none").
+static inline void river_tls_alert_recorder(int write_p, int version, int content_type, const void *buf, size_t len,
+                                            SSL *ssl, void *arg) {
+    (void)version;
+    (void)ssl;
+    const unsigned char *bytes = (const unsigned char *)buf;
+    if (write_p || content_type != 21 /* SSL3_RT_ALERT */ || len < 2 || !arg) return;
+    int *slot = (int *)arg;
+    if (bytes[0] == 2 /* fatal */ && *slot == 0) *slot = 0x100 | bytes[1];
+}
+
+/// Makes a client connection's TLS session record the peer's fatal alert into `slot` (which
+/// must outlive the session). Returns 0 when the connection has no TLS session or OpenSSL's
+/// functions cannot be found.
+static inline int river_lws_record_tls_alerts(struct lws *wsi, int *slot) {
+    typedef void (*set_msg_callback_f)(SSL *, void (*)(int, int, int, const void *, size_t, SSL *, void *));
+    typedef long (*ctrl_f)(SSL *, int, long, void *);
+    set_msg_callback_f set_msg_callback = (set_msg_callback_f)dlsym(RTLD_DEFAULT, "SSL_set_msg_callback");
+    ctrl_f ctrl = (ctrl_f)dlsym(RTLD_DEFAULT, "SSL_ctrl");
+    SSL *ssl = lws_get_ssl(wsi);
+    if (!ssl || !set_msg_callback || !ctrl) return 0;
+    set_msg_callback(ssl, river_tls_alert_recorder);
+    ctrl(ssl, 16 /* SSL_CTRL_SET_MSG_CALLBACK_ARG */, 0, slot);
+    return 1;
+}
+
+/// OpenSSL's long description of a TLS alert (for example "certificate required"), or NULL.
+static inline const char *river_tls_alert_description(int alert) {
+    typedef const char *(*describe_f)(int);
+    describe_f describe = (describe_f)dlsym(RTLD_DEFAULT, "SSL_alert_desc_string_long");
+    return describe ? describe(alert) : NULL;
+}
+
 /// Stops lws from moving a TLS connection to another server vhost by its SNI name.
 ///
 /// All River server vhosts share the pseudo port CONTEXT_PORT_NO_LISTEN_SERVER, so lws' SNI
@@ -103,6 +147,13 @@ static inline void river_lws_disable_sni_vhost_switch(void *ssl_ctx) {
     static callback_ctrl_f callback_ctrl;
     if (!callback_ctrl) callback_ctrl = (callback_ctrl_f)dlsym(RTLD_DEFAULT, "SSL_CTX_callback_ctrl");
     if (callback_ctrl && ssl_ctx) callback_ctrl((SSL_CTX *)ssl_ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, NULL);
+}
+
+/// Pauses (`paused` != 0) or resumes reading from one connection (`lws_rx_flow_control`). A
+/// resume is applied at once (it usually comes from a command, outside the wsi's callbacks);
+/// lws keeps bytes it has read already and delivers them first when reading resumes.
+static inline int river_lws_set_receiving_paused(struct lws *wsi, int paused) {
+    return lws_rx_flow_control(wsi, paused ? 0 : (1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW));
 }
 
 /// `lws_set_timeout` seconds value that closes the connection on the next service pass.

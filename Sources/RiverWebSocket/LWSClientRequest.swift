@@ -22,8 +22,6 @@ struct LWSClientRequest: Sendable {
     var vhostKey: VhostKey
     /// The URL, for messages.
     var endpoint: String
-    /// Where lws' log stood when the attempt started.
-    var logMark: Int
 }
 
 /// A parsed `ws://` or `wss://` URL.
@@ -61,30 +59,5 @@ struct WebSocketTarget: Equatable {
         self.path = path
         let bracketed = host.contains(":") ? "[\(host)]" : host
         hostHeader = port == defaultPort ? bracketed : "\(bracketed):\(port)"
-    }
-}
-
-/// Turns lws' failure text into a ``RiverConnectError`` kind.
-enum LWSErrorClassifier {
-    static func classify(_ detail: String, endpoint: String) -> RiverConnectError {
-        let text = detail.lowercased()
-        let kind: RiverConnectError.Kind
-        if text.contains("refused") || text.contains("unable to connect") {
-            // lws 4.1 reports every failed TCP connect as "Unable to connect" (the errno is only
-            // in its debug log): in practice nothing listening (ECONNREFUSED), rarely an
-            // unreachable network. Timeouts never get here (River's own timer fires first).
-            kind = .refused
-        } else if ["ssl", "tls", "certificate", "x509", "verify", "handshake failure", "alert"].contains(where: text.contains) {
-            kind = .tls
-        } else if ["hs:", "upgrade", "101", "response", "status", "header", "accept"].contains(where: text.contains) {
-            kind = .httpUpgrade
-        } else if text.contains("timed out") || text.contains("timeout") {
-            kind = .timedOut
-        } else if text.contains("dns") || text.contains("resolve") || text.contains("getaddrinfo") {
-            kind = .dnsFailure
-        } else {
-            kind = .other
-        }
-        return RiverConnectError(kind, "\(endpoint): \(detail)")
     }
 }

@@ -25,6 +25,8 @@ final class LWSRuntime: @unchecked Sendable {
         /// Hand events that arrived before a consumer was chosen to it.
         case deliverPending(WebSocketConnection)
         case abort(WebSocketConnection)
+        /// Apply the connection's latest receive pause or resume.
+        case applyReceivingPaused(WebSocketConnection)
         case listen(LWSListenerState)
         case closeListener(LWSListenerState, dropConnections: Bool)
     }
@@ -47,6 +49,9 @@ final class LWSRuntime: @unchecked Sendable {
     // Service-thread-only state.
     /// Strong references that keep connections alive until `LWS_CALLBACK_WSI_DESTROY`.
     private var serviceThreadLiveConnections: [ObjectIdentifier: WebSocketConnection] = [:]
+    /// Established client connections, whose announced frame lengths are checked after every
+    /// service pass (see ``WebSocketConnection/serviceThreadCheckAnnouncedLength()``).
+    private var serviceThreadOpenClients: [ObjectIdentifier: WebSocketConnection] = [:]
     /// Client vhosts, one per distinct TLS file configuration.
     private var serviceThreadClientVhosts: [LWSClientRequest.VhostKey: OpaquePointer] = [:]
     /// Server vhosts (not listening themselves), one per TLS configuration.
@@ -99,6 +104,9 @@ final class LWSRuntime: @unchecked Sendable {
             while true {
                 _ = lws_service(self.context, 0)
                 WakeupBatch.shared.flush()
+                for connection in self.serviceThreadOpenClients.values {
+                    connection.serviceThreadCheckAnnouncedLength()
+                }
             }
         }
         thread.name = "river.libwebsockets"
@@ -146,6 +154,8 @@ final class LWSRuntime: @unchecked Sendable {
                 connection.serviceThreadDeliver(nil)
             case .abort(let connection):
                 connection.serviceThreadAbort()
+            case .applyReceivingPaused(let connection):
+                connection.serviceThreadApplyReceivingPaused()
             case .listen(let listener):
                 serviceThreadListen(listener)
             case .closeListener(let listener, let dropConnections):
@@ -190,7 +200,9 @@ final class LWSRuntime: @unchecked Sendable {
         connection.serviceThreadPrepare(request)
         guard let vhost = createClientVhost(request.vhostKey) else {
             connection.serviceThreadConnectFailed(
-                RiverConnectError(.tls, "could not set up TLS for \(request.endpoint): \(LWSLog.recentProblems(since: request.logMark) ?? "invalid CA, certificate or key file")")
+                RiverConnectError(
+                    .tls, "could not set up TLS for \(request.endpoint): OpenSSL rejected the CA, certificate or key file",
+                    tlsDetail: "OpenSSL rejected the CA, certificate or key file (for example a key that does not match the certificate)")
             )
             return
         }
@@ -220,8 +232,10 @@ final class LWSRuntime: @unchecked Sendable {
         guard let wsi = lws_client_connect_via_info(&info) else {
             // No callback will ever come for this attempt.
             serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
-            let detail = LWSLog.recentProblems(since: request.logMark) ?? "libwebsockets refused to start the connection"
-            connection.serviceThreadConnectFailed(LWSErrorClassifier.classify(detail, endpoint: request.endpoint))
+            // (A failure lws reported through LWS_CALLBACK_CLIENT_CONNECTION_ERROR already
+            // settled the attempt; this only covers a start that never got that far.)
+            connection.serviceThreadConnectFailed(
+                RiverConnectError(.other, "libwebsockets could not start a connection to \(request.endpoint)"))
             return
         }
         connection.serviceThreadAttach(wsi)
@@ -240,9 +254,17 @@ final class LWSRuntime: @unchecked Sendable {
         return 0
     }
 
+    /// `LWS_CALLBACK_CLIENT_ESTABLISHED`: the connection is open.
+    fileprivate func serviceThreadClientEstablished(_ connection: WebSocketConnection) -> Bool {
+        guard connection.serviceThreadEstablished() else { return false }
+        serviceThreadOpenClients[ObjectIdentifier(connection)] = connection
+        return true
+    }
+
     /// Drops the strong reference once lws has destroyed the connection's wsi.
     fileprivate func serviceThreadRelease(_ connection: WebSocketConnection) {
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
+        serviceThreadOpenClients[ObjectIdentifier(connection)] = nil
         connection.serviceThreadListener?.serviceThreadConnections[ObjectIdentifier(connection)] = nil
     }
 
@@ -288,10 +310,9 @@ final class LWSRuntime: @unchecked Sendable {
     }
 
     private func serviceThreadListen(_ listener: LWSListenerState) {
-        let mark = LWSLog.mark()
         let endpoint = "\(listener.host):\(listener.requestedPort)"
         guard let vhost = serverVhost(listener.configuration.tls) else {
-            let detail = LWSLog.recentProblems(since: mark) ?? "invalid certificate or key file"
+            let detail = "OpenSSL rejected the certificate or key file (for example a key that does not match the certificate)"
             listener.serviceThreadBindFinished(.failure(WebSocketListener.BindError(message: "could not set up TLS for \(endpoint): \(detail)")))
             return
         }
@@ -404,8 +425,8 @@ private func riverLWSCallback(
         return connection.serviceThreadAppendHeaders(input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self), room: length)
 
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        guard let connection = connection() else { return -1 }
-        return connection.serviceThreadEstablished() ? 0 : -1
+        guard let connection = connection(), let runtime = runtime() else { return -1 }
+        return runtime.serviceThreadClientEstablished(connection) ? 0 : -1
 
     case LWS_CALLBACK_ESTABLISHED:
         return runtime()?.serviceThreadUpgraded(wsi) ?? -1
@@ -419,7 +440,13 @@ private func riverLWSCallback(
             String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self)
         }
         let verifyError = river_lws_tls_verify_error(wsi).map { String(cString: $0) }
-        connection.serviceThreadConnectionError(message, tlsVerifyError: verifyError)
+        let socketError = river_socket_error(lws_get_socket_fd(wsi))
+        connection.serviceThreadConnectionError(
+            message,
+            httpStatus: Int(lws_http_client_http_response(wsi)),
+            tlsVerifyError: verifyError,
+            systemError: socketError == 0 ? nil : socketError
+        )
         return 0
 
     case LWS_CALLBACK_CLIENT_RECEIVE, LWS_CALLBACK_RECEIVE:

@@ -8,13 +8,15 @@ extension RiverClient {
     ///   - configuration: Client settings (server id, codec, timings, metadata).
     ///   - webSocket: WebSocket settings (upgrade headers, TLS, message size limit).
     ///   - logger: Where the client logs.
+    /// - Throws: ``RiverConnectError`` when the URL, the upgrade headers or the TLS files are
+    ///   unusable (see ``WebSocketConnector/init(url:configuration:)``).
     public convenience init(
         url: String,
         configuration: Configuration,
         webSocket: WebSocketConnector.Configuration = .defaults,
         logger: Logger = RiverClient.silentLogger
-    ) {
-        self.init(connector: WebSocketConnector(url: url, configuration: webSocket), configuration: configuration, logger: logger)
+    ) throws(RiverConnectError) {
+        self.init(connector: try WebSocketConnector(url: url, configuration: webSocket), configuration: configuration, logger: logger)
     }
 }
 
@@ -32,7 +34,8 @@ extension RiverClient {
 ///   - logger: Where the client logs.
 ///   - body: Makes calls with the client.
 /// - Returns: What `body` returns.
-/// - Throws: What `body` throws.
+/// - Throws: ``RiverConnectError`` when the URL, the upgrade headers or the TLS files are
+///   unusable, before anything connects; otherwise what `body` throws.
 public func withRiverClient<Value: Sendable>(
     url: String,
     configuration: RiverClient.Configuration,
@@ -41,6 +44,6 @@ public func withRiverClient<Value: Sendable>(
     body: (RiverClient) async throws -> Value
 ) async throws -> Value {
     try await withRiverClient(
-        connector: WebSocketConnector(url: url, configuration: webSocket), configuration: configuration, logger: logger,
+        connector: try WebSocketConnector(url: url, configuration: webSocket), configuration: configuration, logger: logger,
         body: body)
 }

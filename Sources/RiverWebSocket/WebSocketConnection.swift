@@ -59,6 +59,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         var aborted = false
         var finished = false
         var connect: ConnectState = .idle
+        /// Reading is paused (``setReceivingPaused(_:)``); the service thread applies it.
+        var receivingPaused = false
         var requestHeaders: [(name: String, value: String)] = []
     }
 
@@ -112,8 +114,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private var serviceThreadClosure: RiverConnectionClosure?
     private var serviceThreadConnectError: RiverConnectError?
     private var serviceThreadEndpoint = ""
-    private var serviceThreadLogMark = 0
     private var serviceThreadUsesTLS = false
+    /// The upgrade request was written (client side): TCP and TLS were up.
+    private var serviceThreadRequestSent = false
     private var receiveBuffer: [UInt8] = []
     /// A close this side decided on while receiving (size limit), sent from the next writable
     /// callback.
@@ -123,6 +126,14 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private var transmitMessage: [UInt8]?
     private var transmitOffset = 0
     private lazy var transmitFrames = WebSocketFrameBuffer(masked: role == .client)
+    /// The first fatal TLS alert the server sent after the handshake (client side, `wss`),
+    /// written by OpenSSL's message callback on the service thread: the alert plus 0x100, or 0.
+    /// A client certificate the server rejects shows up only this way under TLS 1.3.
+    private let serviceThreadTLSAlert: UnsafeMutablePointer<Int32> = {
+        let slot = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        slot.initialize(to: 0)
+        return slot
+    }()
 
     /// The largest frame written at once; bigger messages are fragmented.
     private static let maximumFrameSize = 256 * 1024
@@ -138,6 +149,11 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         self.logger = logger
         self.upgradeHeaders = upgradeHeaders
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    deinit {
+        // The TLS session that wrote here was freed with the wsi, before the last release.
+        serviceThreadTLSAlert.deallocate()
     }
 
     /// The value of the first request header called `name` (case-insensitive), if any.
@@ -206,6 +222,26 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         if wake { LWSRuntime.shared.enqueue(.wantWrite(self)) }
     }
 
+    /// Stops (`true`) or resumes (`false`) reading from this connection's socket only
+    /// (libwebsockets' per-connection rx flow control): the peer is slowed down by TCP while
+    /// the shared service thread keeps serving every other connection. The last call wins.
+    /// - Parameter paused: Whether reading is paused.
+    public func setReceivingPaused(_ paused: Bool) {
+        shared.withLock { $0.receivingPaused = paused }
+        if LWSRuntime.isServiceThread {
+            serviceThreadApplyReceivingPaused()
+        } else {
+            LWSRuntime.shared.enqueue(.applyReceivingPaused(self))
+        }
+    }
+
+    /// Applies the latest ``setReceivingPaused(_:)`` to the wsi.
+    func serviceThreadApplyReceivingPaused() {
+        guard let wsi = serviceThreadWSI, !serviceThreadIsDestroyed else { return }
+        let paused = shared.withLock { $0.receivingPaused }
+        _ = river_lws_set_receiving_paused(wsi, paused ? 1 : 0)
+    }
+
     /// Drops the connection at once: no flush and no close frame. Idempotent.
     public func abort() {
         let first = shared.withLock { shared -> Bool in
@@ -221,7 +257,14 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     // MARK: Connecting (client side)
 
     /// Starts `request` on the service thread and waits until the WebSocket is open.
+    ///
+    /// Past the timeout the attempt fails with `timedOut`, also when the caller's task is
+    /// cancelled at the same moment (a caller racing its own timer against this one); an
+    /// earlier cancellation is a `CancellationError`.
     func connect(_ request: LWSClientRequest, timeout: Duration) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        let timedOut = RiverConnectError(.timedOut, "\(request.endpoint) did not open within \(timeout)")
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let alreadyCancelled = shared.withLock { shared -> Bool in
@@ -230,19 +273,17 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                     return false
                 }
                 if alreadyCancelled {
-                    continuation.resume(throwing: CancellationError())
+                    continuation.resume(throwing: clock.now >= deadline ? timedOut : CancellationError())
                     return
                 }
                 LWSRuntime.shared.enqueue(.connect(self, request))
                 let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
                 DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) { [weak self] in
-                    self?.failConnect(
-                        RiverConnectError(.timedOut, "\(request.endpoint) did not open within \(timeout)")
-                    )
+                    self?.failConnect(timedOut)
                 }
             }
         } onCancel: {
-            failConnect(CancellationError())
+            failConnect(clock.now >= deadline ? timedOut : CancellationError())
         }
     }
 
@@ -276,7 +317,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     func serviceThreadPrepare(_ request: LWSClientRequest) {
         serviceThreadEndpoint = request.endpoint
-        serviceThreadLogMark = request.logMark
         serviceThreadUsesTLS = request.tls
     }
 
@@ -296,26 +336,33 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         serviceThreadWSI = wsi
     }
 
-    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: remember why. The certificate verification
-    /// error names a TLS failure precisely; otherwise lws' own recent error lines are added
-    /// (process-wide, so under concurrency they may include another connection's lines).
-    func serviceThreadConnectionError(_ message: String?, tlsVerifyError: String?) {
-        let detail: String
-        if let tlsVerifyError {
-            detail = "TLS certificate verification failed: \(tlsVerifyError)"
-        } else {
-            // Only TLS failures need lws' log for their reason. The log is process-wide, so the
-            // lines are labelled as such: with concurrent handshakes they may be another's.
-            let logged = serviceThreadUsesTLS
-                ? LWSLog.recentProblems(since: serviceThreadLogMark).map { "(recent libwebsockets log: \($0))" }
-                : nil
-            let joined = [message, logged].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            detail = joined.isEmpty ? "connection failed" : joined
-        }
-        let error = LWSErrorClassifier.classify(detail, endpoint: serviceThreadEndpoint)
+    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: this attempt's own status says why (see
+    /// ``LWSConnectFailure``).
+    func serviceThreadConnectionError(_ message: String?, httpStatus: Int, tlsVerifyError: String?, systemError: Int32?) {
+        let error = LWSConnectFailure(
+            endpoint: serviceThreadEndpoint,
+            lwsMessage: message,
+            httpStatus: httpStatus,
+            tlsVerifyError: tlsVerifyError,
+            tlsAlert: serviceThreadTLSAlertDescription,
+            systemError: systemError,
+            usesTLS: serviceThreadUsesTLS,
+            requestSent: serviceThreadRequestSent
+        ).error
         serviceThreadConnectError = error
         logger.debug("WebSocket connect failed", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
         serviceThreadConnectFailed(error)
+    }
+
+    /// The fatal TLS alert the server sent, described (for example "certificate required").
+    private var serviceThreadTLSAlertDescription: String? {
+        let recorded = serviceThreadTLSAlert.pointee
+        guard recorded != 0 else { return nil }
+        let alert = recorded & 0xFF
+        // OpenSSL 1.1's table predates some TLS 1.3 alerts (RFC 8446 §6).
+        let tls13: [Int32: String] = [109: "missing extension", 116: "certificate required", 120: "no application protocol"]
+        let known = river_tls_alert_description(alert).map { String(cString: $0) }.flatMap { $0 == "unknown" ? nil : $0 }
+        return "\(known ?? tls13[alert] ?? "alert") (TLS alert \(alert))"
     }
 
     /// The handshake completed. Returns `false` when the attempt was abandoned meanwhile.
@@ -342,6 +389,10 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     /// `LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`: writes the extra upgrade headers.
     func serviceThreadAppendHeaders(_ cursor: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, room: Int) -> Int32 {
+        serviceThreadRequestSent = true
+        if serviceThreadUsesTLS, let wsi = serviceThreadWSI {
+            _ = river_lws_record_tls_alerts(wsi, serviceThreadTLSAlert)
+        }
         guard var position = cursor.pointee else { return 0 }
         var left = room
         for (name, value) in upgradeHeaders {
@@ -363,22 +414,16 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     // MARK: Service-thread I/O
 
-    /// A received fragment. Over the size limit, the rest is discarded and a close with 1009 is
-    /// sent from the next writable callback (lws 4.1 corrupts its heap when a client returns -1
-    /// from `LWS_CALLBACK_CLIENT_RECEIVE` in the middle of buffered input, found with ASan).
+    /// A received fragment. A message over the size limit, or a frame whose header announces
+    /// more than the limit, ends the connection (see ``serviceThreadRefuseOversized(_:)``).
     func serviceThreadReceive(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         if serviceThreadPendingClose != nil { return 0 }
         if !receiveInMessage {
             receiveInMessage = true
             receiveIsText = lws_frame_is_binary(wsi) == 0
         }
-        if receiveBuffer.count + bytes.count > maximumMessageSize {
-            let reason = "message larger than \(maximumMessageSize) bytes"
-            logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
-            recordClosure(RiverConnectionClosure(code: 1009, reason: reason, initiatedLocally: true))
-            serviceThreadPendingClose = (1009, reason)
-            receiveBuffer = []
-            lws_callback_on_writable(wsi)
+        if serviceThreadExceedsLimit(wsi, adding: bytes.count) {
+            serviceThreadRefuseOversized(wsi)
             return 0
         }
         receiveBuffer.append(contentsOf: bytes)
@@ -389,6 +434,39 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             serviceThreadDeliver(receiveIsText ? .textMessage(message) : .message(message))
         }
         return 0
+    }
+
+    /// Whether the message being received, with `count` more bytes and what the current
+    /// frame's header still announces, is over the limit.
+    private func serviceThreadExceedsLimit(_ wsi: OpaquePointer, adding count: Int) -> Bool {
+        let announced = Int(clamping: UInt(bitPattern: lws_remaining_packet_payload(wsi)))
+        let (total, overflow) = (receiveBuffer.count + count).addingReportingOverflow(announced)
+        return overflow || total > maximumMessageSize
+    }
+
+    /// Checks what the frame being read announces, between callbacks (client side, once
+    /// established; called by the runtime after every service pass). lws buffers up to 64 KiB
+    /// of a frame before calling back, so a header announcing 2^62 bytes followed by a trickle
+    /// would otherwise go unnoticed until then; this refuses it as soon as the header is read.
+    func serviceThreadCheckAnnouncedLength() {
+        guard let wsi = serviceThreadWSI, !serviceThreadIsDestroyed, serviceThreadPendingClose == nil else { return }
+        if serviceThreadExceedsLimit(wsi, adding: 0) { serviceThreadRefuseOversized(wsi) }
+    }
+
+    /// Ends the connection for a message over the size limit: the consumer gets `.closed` with
+    /// code 1009 and cause `frameTooLarge` at once, the rest of the input is discarded, and the
+    /// close frame goes out from the next writable callback (lws 4.1 corrupts its heap when a
+    /// client returns -1 from `LWS_CALLBACK_CLIENT_RECEIVE` in the middle of buffered input,
+    /// found with ASan).
+    private func serviceThreadRefuseOversized(_ wsi: OpaquePointer) {
+        let reason = "message larger than \(maximumMessageSize) bytes"
+        logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
+        recordClosure(RiverConnectionClosure(code: 1009, reason: reason, initiatedLocally: true, cause: .frameTooLarge))
+        serviceThreadPendingClose = (1009, reason)
+        receiveBuffer = []
+        lws_callback_on_writable(wsi)
+        // The consumer learns now, not once the peer has acknowledged the close.
+        finish()
     }
 
     private enum WriteAction {
@@ -463,7 +541,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 wsi, frames.storage.assumingMemoryBound(to: UInt8.self), frames.count, LWS_WRITE_HTTP)
             frames.removeAll()
             if written < 0 {
-                recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false))
+                recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false, cause: .writeFailed))
                 return -1
             }
         }
@@ -522,7 +600,11 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         serviceThreadIsDestroyed = true
         serviceThreadWSI = nil
         let error = serviceThreadConnectError
-            ?? RiverConnectError(.other, "\(serviceThreadEndpoint) closed the connection during the handshake")
+            ?? LWSConnectFailure(
+                endpoint: serviceThreadEndpoint, lwsMessage: nil, httpStatus: 0, tlsVerifyError: nil,
+                tlsAlert: serviceThreadTLSAlertDescription, systemError: nil,
+                usesTLS: serviceThreadUsesTLS, requestSent: serviceThreadRequestSent
+            ).error
         serviceThreadConnectFailed(error)
         finish()
     }

@@ -88,16 +88,20 @@ public struct WebSocketConnector: RiverConnector {
         /// The system trust store, no client certificate, every check on.
         public static var defaults: TLS { TLS() }
 
-        /// Fails early with a clear message when a configured file cannot be read (lws would
-        /// otherwise carry on with an empty trust store or no client certificate).
+        /// Fails with a clear message when a configured file cannot be read or holds no PEM
+        /// block of the expected kind (lws would otherwise carry on with an empty trust store
+        /// or no client certificate).
         func checkFiles() throws(RiverConnectError) {
-            let files = [("CA file", caFilePath), ("client certificate", certificatePath), ("client key", privateKeyPath)]
-            for case let (what, path?) in files where !FileManager.default.isReadableFile(atPath: path) {
-                throw RiverConnectError(.tls, "the \(what) \(path) cannot be read")
-            }
             if (certificatePath == nil) != (privateKeyPath == nil) {
-                throw RiverConnectError(.tls, "a client certificate needs both certificatePath and privateKeyPath")
+                throw RiverConnectError(.tls, "a client certificate needs both certificatePath and privateKeyPath",
+                                        tlsDetail: "incomplete client certificate configuration")
             }
+            let problem = PEMFile.firstProblem(in: [
+                ("CA file", caFilePath, .certificate),
+                ("client certificate", certificatePath, .certificate),
+                ("client key", privateKeyPath, .privateKey),
+            ])
+            if let problem { throw RiverConnectError(.tls, problem.message, tlsDetail: problem.detail) }
         }
     }
 
@@ -105,28 +109,18 @@ public struct WebSocketConnector: RiverConnector {
     public let url: String
     /// How connections are opened.
     public let configuration: Configuration
+    private let target: WebSocketTarget
 
-    /// Creates a connector. The URL is checked when connecting.
+    /// Creates a connector, checking everything that cannot heal by retrying: the URL, the
+    /// upgrade headers and, for `wss://`, the TLS files.
     /// - Parameters:
     ///   - url: A `ws://` or `wss://` URL.
     ///   - configuration: Headers, limits, TLS and logging.
-    public init(url: String, configuration: Configuration = .defaults) {
-        self.url = url
-        self.configuration = configuration
-    }
-
-    /// The URL.
-    public var endpointDescription: String { url }
-
-    /// Opens one WebSocket connection.
-    /// - Parameter timeout: How long name resolution, the TCP and TLS handshakes and the HTTP
-    ///   upgrade may take together.
-    /// - Returns: An open connection (a ``WebSocketConnection``).
-    /// - Throws: ``RiverConnectError`` with kind `invalidURL`, `dnsFailure`, `refused`,
-    ///   `timedOut`, `tls` (with the reason, for example the certificate verification error),
-    ///   `httpUpgrade` or `other` (also for a header name or value with a line break);
-    ///   `CancellationError` when the task is cancelled.
-    public func connect(timeout: Duration) async throws -> any RiverConnection {
+    /// - Throws: ``RiverConnectError`` with kind `invalidURL` (not a URL, a scheme other than
+    ///   `ws` or `wss`, no host, a port out of range), `tls` (a CA, certificate or key file that
+    ///   is missing, unreadable or holds no PEM block of its kind; a certificate without a key)
+    ///   or `other` (an upgrade header name or value with a line break).
+    public init(url: String, configuration: Configuration = .defaults) throws(RiverConnectError) {
         let target = try WebSocketTarget(parsing: url)
         if target.tls { try configuration.tls.checkFiles() }
         for (name, value) in configuration.headers {
@@ -137,6 +131,24 @@ public struct WebSocketConnector: RiverConnector {
                 throw RiverConnectError(.other, "the upgrade header \(name.debugDescription) has an invalid name or value")
             }
         }
+        self.url = url
+        self.configuration = configuration
+        self.target = target
+    }
+
+    /// The URL.
+    public var endpointDescription: String { url }
+
+    /// Opens one WebSocket connection.
+    /// - Parameter timeout: How long name resolution, the TCP and TLS handshakes and the HTTP
+    ///   upgrade may take together.
+    /// - Returns: An open connection (a ``WebSocketConnection``).
+    /// - Throws: ``RiverConnectError`` with kind `dnsFailure`, `refused`, `timedOut`, `tls`
+    ///   (with ``RiverConnectError/tlsDetail``, for example the certificate verification
+    ///   error), `httpUpgrade` (with ``RiverConnectError/httpStatus``), `closedDuringHandshake`
+    ///   or `other`, each taken from this attempt's own status; `CancellationError` when the
+    ///   task is cancelled before the timeout.
+    public func connect(timeout: Duration) async throws -> any RiverConnection {
         LWSLog.use(configuration.logger)
         let clock = ContinuousClock()
         let start = clock.now
@@ -165,8 +177,7 @@ public struct WebSocketConnector: RiverConnector {
                     certificatePath: configuration.tls.certificatePath,
                     privateKeyPath: configuration.tls.privateKeyPath
                 ),
-                endpoint: url,
-                logMark: LWSLog.mark()
+                endpoint: url
             )
             do {
                 try await connection.connect(request, timeout: remaining)

@@ -115,6 +115,13 @@ public final class WebSocketListener: Sendable {
         port: Int = 0,
         configuration: Configuration = .defaults
     ) async throws -> WebSocketListener {
+        if let tls = configuration.tls, let problem = PEMFile.firstProblem(in: [
+            ("TLS certificate chain", tls.certificateChainPath, .certificate),
+            ("TLS private key", tls.privateKeyPath, .privateKey),
+            ("TLS client CA file", tls.clientCAFilePath, .certificate),
+        ]) {
+            throw BindError(message: problem.message)
+        }
         LWSLog.use(configuration.logger)
         let state = LWSListenerState(host: host, requestedPort: port, configuration: configuration)
         let boundPort = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in

@@ -43,7 +43,13 @@ struct CallRunner {
             logger.logLevel = .debug
             withLogger.logger = logger
         }
-        let connector = TrackingConnector(WebSocketConnector(url: url, configuration: withLogger))
+        let webSocket: WebSocketConnector
+        do {
+            webSocket = try WebSocketConnector(url: url, configuration: withLogger)
+        } catch {
+            throw connectFailure(error)
+        }
+        let connector = TrackingConnector(webSocket)
         let metadata = self.metadata
         var configuration = RiverClient.Configuration(
             serverID: options.serverID, codec: options.codec.codec,

@@ -19,7 +19,7 @@ struct DemoCommand: AsyncParsableCommand {
             try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec()), logger: quiet) { server, port in
                 let url = "ws://127.0.0.1:\(port)"
                 Console.output("River demo: a test server is listening on \(url) (json codec)")
-                let connector = WebSocketConnector(url: url)
+                let connector = try WebSocketConnector(url: url)
                 try await withRiverClient(connector: connector, configuration: .init(codec: JSONCodec()), logger: quiet) { client in
                     try await Self.tour(client: client, server: server)
                 }

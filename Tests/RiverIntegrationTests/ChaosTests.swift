@@ -27,7 +27,7 @@ struct ChaosTests {
                 let workload = ChaosWorkload(minimumDuration: .seconds(12))
                 let started = ContinuousClock.now
                 let (report, destroyed) = try await withRiverClient(
-                    connector: WebSocketConnector(url: "ws://127.0.0.1:\(proxy.port)"), configuration: configuration
+                    connector: try WebSocketConnector(url: "ws://127.0.0.1:\(proxy.port)"), configuration: configuration
                 ) { client in
                     let events = client.events()
                     // Collect session losses as they happen (ends when the client closes).

@@ -73,7 +73,7 @@ func withClient<Value: Sendable>(
         }
     case .websocket:
         return try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { server, port in
-            let connector = WebSocketConnector(url: "ws://127.0.0.1:\(port)")
+            let connector = try WebSocketConnector(url: "ws://127.0.0.1:\(port)")
             return try await withRiverClient(connector: connector, configuration: finalConfiguration) { client in
                 try await body(client, server)
             }

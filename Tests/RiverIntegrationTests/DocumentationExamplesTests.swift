@@ -72,7 +72,7 @@ struct DocumentationExamplesTests {
 
     @Test func clientRunsAsAServiceAndShutsDownGracefully() async throws {
         try await RiverTestServer.withRunningServer(configuration: .init(codec: MessagePackCodec(), timings: patientServerTimings)) { server, port in
-            let client = RiverClient(url: "ws://127.0.0.1:\(port)", configuration: .init(codec: MessagePackCodec()).patient())
+            let client = try RiverClient(url: "ws://127.0.0.1:\(port)", configuration: .init(codec: MessagePackCodec()).patient())
             let group = ServiceGroup(services: [client], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }

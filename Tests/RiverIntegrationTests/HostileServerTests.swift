@@ -340,7 +340,7 @@ struct HostileServerTests {
         // longer than the call is allowed to take).
         let serverConfiguration = RiverTestServer.Configuration(codec: codec, timings: patientServerTimings)
         try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { _, port in
-            let connector = WebSocketConnector(
+            let connector = try WebSocketConnector(
                 url: "ws://127.0.0.1:\(port)", configuration: .init(maximumMessageSize: 64 * 1024))
             var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: codec, randomSeed: 3)
             makePatient(&configuration)

@@ -8,7 +8,7 @@ struct ServerWebSocketTests {
     @Test(arguments: ServerTestCodec.allCases)
     func handshakeAndRpcOverLoopback(codec: ServerTestCodec) async throws {
         try await RiverTestServer.withRunningServer(configuration: .init(codec: codec.codec, timings: quietTimings)) { server, port in
-            let connector = WebSocketConnector(url: "ws://127.0.0.1:\(port)")
+            let connector = try WebSocketConnector(url: "ws://127.0.0.1:\(port)")
             let connection = try await connector.connect(timeout: .seconds(30))
             let client = WebSocketTestClient(connection: connection, codec: codec.codec)
             let sessionID = RiverID.generateSessionID()

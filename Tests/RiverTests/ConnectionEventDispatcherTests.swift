@@ -22,7 +22,7 @@ struct ConnectionEventDispatcherTests {
     func largeMessagesLeaveTheIOThreadInOrder() async {
         let seen = Seen()
         let dispatchingThread = Mutex<pthread_t?>(nil)
-        let dispatcher = ConnectionEventDispatcher(label: "test") { event in
+        let dispatcher = ConnectionEventDispatcher(label: "test", pauseReceiving: { _ in }) { event in
             let inline = dispatchingThread.withLock { $0.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
             switch event {
             case .message(let bytes): seen.entries.withLock { $0.append((bytes.first ?? 0, inline)) }
@@ -46,14 +46,21 @@ struct ConnectionEventDispatcherTests {
 
 @Suite("Connection event dispatcher back-pressure", .timeLimit(.minutes(1)))
 struct ConnectionEventDispatcherBackPressureTests {
-    @Test("a slow handler holds the dispatching thread once the queue holds more than its limit")
-    func queueIsBounded() async throws {
+    @Test("a slow handler pauses reading once the queue holds more than its limit, never the dispatching thread; reading resumes at half")
+    func queueIsBoundedByPausingReads() async throws {
         let message = [UInt8](repeating: 1, count: ConnectionEventDispatcher.largeMessageBytes)
         let limit = 4 * message.count
         let handled = Mutex(0)
         let done = OneShotSignal()
         let gate = DispatchSemaphore(value: 0)
-        let dispatcher = ConnectionEventDispatcher(label: "test", maximumQueuedBytes: limit) { event in
+        let paused = OneShotSignal()
+        let resumed = OneShotSignal()
+        // Each pause (true) or resume (false), in order.
+        let calls = Mutex<[Bool]>([])
+        let dispatcher = ConnectionEventDispatcher(label: "test", maximumQueuedBytes: limit, pauseReceiving: { pause in
+            calls.withLock { $0.append(pause) }
+            (pause ? paused : resumed).raise()
+        }) { event in
             if case .closed = event {
                 done.raise()
                 return
@@ -61,26 +68,18 @@ struct ConnectionEventDispatcherBackPressureTests {
             gate.wait()  // the handler runs only when the test lets it
             handled.withLock { $0 += 1 }
         }
-        let dispatchedAll = Mutex(false)
-        let finished = OneShotSignal()
-        // The dispatching side (an I/O thread in real use), on a thread of its own: it blocks.
-        Thread.detachNewThread {
-            for _ in 0..<40 { dispatcher.dispatch(.message(message)) }
-            dispatchedAll.withLock { $0 = true }
-            dispatcher.dispatch(.closed(RiverConnectionClosure(code: 1000, reason: "", initiatedLocally: false)))
-            finished.raise()
-        }
-        // Nothing is handled yet, so the queue fills to just over the limit and the thread waits.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while dispatcher.queuedBytes <= limit, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(1))
-        }
-        #expect(dispatcher.queuedBytes == limit + message.count)
-        #expect(!dispatchedAll.withLock { $0 })
+        // Dispatching never blocks, even with nothing handled: 40 messages are 10 times the limit.
+        for _ in 0..<40 { dispatcher.dispatch(.message(message)) }
+        await paused.wait()
+        #expect(calls.withLock { $0 } == [true], "one pause, no resume yet")
+        #expect(dispatcher.queuedBytes == 40 * message.count)
+        // Drain: reading resumes once the queue is at half the limit, exactly once.
         for _ in 0..<40 { gate.signal() }
-        await finished.wait()
+        await resumed.wait()
+        dispatcher.dispatch(.closed(RiverConnectionClosure(code: 1000, reason: "", initiatedLocally: false)))
         await done.wait()
         #expect(handled.withLock { $0 } == 40)
         #expect(dispatcher.queuedBytes == 0)
+        #expect(calls.withLock { $0 } == [true, false])
     }
 }

@@ -73,7 +73,7 @@ func withConnectedPair(
     let listener = try await WebSocketListener.bind(host: "127.0.0.1", port: 0, configuration: listenerConfiguration)
     do {
         try await withTimeout {
-            let connector = WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)\(path)", configuration: clientConfiguration)
+            let connector = try WebSocketConnector(url: "ws://127.0.0.1:\(listener.port)\(path)", configuration: clientConfiguration)
             async let server = accept(listener)
             let client = try await connector.connect(timeout: .seconds(30))
             try await body(client, try await server)

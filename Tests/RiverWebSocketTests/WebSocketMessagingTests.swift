@@ -114,10 +114,15 @@ struct WebSocketMessagingTests {
             server.send(pattern(count: 100_000))
             #expect(try await nextMessage(&clientEvents).count == 100_000)
             server.send(pattern(count: 300_000))
+            // Refused from the frame header, before the payload is read: the consumer learns at once.
             let clientSide = try await closure(&clientEvents)
-            #expect(clientSide.code == 1009 && clientSide.initiatedLocally)
+            #expect(clientSide.code == 1009 && clientSide.initiatedLocally && clientSide.cause == .frameTooLarge)
+            // The client sends a 1009 close frame, but lws 4.1 drops the TCP connection with the
+            // flood still unread, so a peer that is still sending may see a reset before the
+            // close frame (a peer that stopped sending gets the frame: WebSocketRawServerTests).
             let serverSide = try await closure(&serverEvents)
-            #expect(serverSide.code == 1009 && !serverSide.initiatedLocally)
+            #expect(serverSide.code == 1009 || serverSide.code == nil, "\(serverSide)")
+            #expect(!serverSide.initiatedLocally, "\(serverSide)")
         }
     }
 

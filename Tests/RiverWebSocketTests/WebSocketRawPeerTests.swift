@@ -161,3 +161,56 @@ extension Array where Element: Equatable {
         count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
     }
 }
+
+/// A server written by hand that announces frames larger than the client accepts.
+@Suite("WebSocket raw server", .timeLimit(.minutes(1)))
+struct WebSocketRawServerTests {
+    @Test("a frame header announcing 2^62 bytes closes the connection with 1009 at once, as frameTooLarge")
+    func announcedFrameTooLarge() async throws {
+        // FIN + binary, 127 = 64-bit length, 2^62, then only 16 payload bytes: the rest never comes.
+        let header: [UInt8] = [0x82, 127, 0x40, 0, 0, 0, 0, 0, 0, 0]
+        let server = try RawServer(.webSocket(then: header + [UInt8](repeating: 7, count: 16)))
+        defer { server.close() }
+        try await withTimeout(.seconds(10)) {
+            let client = try await WebSocketConnector(url: "ws://127.0.0.1:\(server.port)/").connect(timeout: .seconds(5))
+            var events = client.events.makeAsyncIterator()
+            let closed = try await closure(&events)
+            #expect(closed.code == 1009, "\(closed)")
+            #expect(closed.cause == .frameTooLarge, "\(closed)")
+            #expect(closed.initiatedLocally)
+            // The peer gets a close frame with 1009 (message too big).
+            let frame = await server.firstClientFrame()
+            #expect(frame.opcode == 0x8)
+            #expect(frame.payload.prefix(2) == [0x03, 0xF1], "\(frame.payload)")
+        }
+    }
+
+    @Test("a frame header announcing one byte over the limit is refused before any payload; one at the limit is accepted")
+    func announcedLengthAgainstTheLimit() async throws {
+        let limit = 1000
+        func frame(length: Int) -> [UInt8] {
+            [0x82, 126, UInt8(length >> 8), UInt8(length & 0xFF)]
+        }
+        let atLimit = try RawServer(.webSocket(then: frame(length: limit) + [UInt8](repeating: 1, count: limit)))
+        // Over the limit by one, and no payload byte ever arrives.
+        let overLimit = try RawServer(.webSocket(then: frame(length: limit + 1)))
+        defer {
+            atLimit.close()
+            overLimit.close()
+        }
+        try await withTimeout(.seconds(10)) {
+            let configuration = WebSocketConnector.Configuration(maximumMessageSize: limit)
+            let accepted = try await WebSocketConnector(url: "ws://127.0.0.1:\(atLimit.port)/", configuration: configuration)
+                .connect(timeout: .seconds(5))
+            var acceptedEvents = accepted.events.makeAsyncIterator()
+            #expect(try await nextMessage(&acceptedEvents) == [UInt8](repeating: 1, count: limit))
+            accepted.close(code: 1000, reason: "")
+
+            let refused = try await WebSocketConnector(url: "ws://127.0.0.1:\(overLimit.port)/", configuration: configuration)
+                .connect(timeout: .seconds(5))
+            var refusedEvents = refused.events.makeAsyncIterator()
+            let closed = try await closure(&refusedEvents)
+            #expect(closed.code == 1009 && closed.cause == .frameTooLarge, "\(closed)")
+        }
+    }
+}

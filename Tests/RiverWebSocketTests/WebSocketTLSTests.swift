@@ -22,7 +22,7 @@ struct WebSocketTLSTests {
         defer { withExtendedLifetime(listener) {} }
         try await withTimeout {
             async let server = accept(listener)
-            let connector = WebSocketConnector(url: "wss://\(host):\(listener.port)/river", configuration: .init(tls: tls))
+            let connector = try WebSocketConnector(url: "wss://\(host):\(listener.port)/river", configuration: .init(tls: tls))
             let client = try await connector.connect(timeout: .seconds(30))
             let serverConnection = try await server
             var clientEvents = client.events.makeAsyncIterator()
@@ -98,6 +98,8 @@ struct WebSocketTLSTests {
                 configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
             ).connect(timeout: .seconds(30))
         }
+        #expect(error?.kind == .tls, "\(String(describing: error))")
+        #expect(error?.tlsDetail?.contains("certificate required") == true, "\(String(describing: error))")
         print("mTLS without certificate: \(String(describing: error))")
         await listener.close()
     }
@@ -121,22 +123,24 @@ struct WebSocketTLSTests {
                 ))
             ).connect(timeout: .seconds(30))
         }
+        #expect(error?.kind == .tls, "\(String(describing: error))")
+        #expect(error?.tlsDetail?.contains("unknown CA") == true, "\(String(describing: error))")
         print("mTLS untrusted certificate: \(String(describing: error))")
         await listener.close()
     }
 
-    @Test("a missing CA file is a TLS error")
-    func missingCAFile() async throws {
-        let listener = try await WebSocketListener.bind(configuration: .init(tls: Self.serverTLS))
-        let error = await #expect(throws: RiverConnectError.self) {
-            _ = try await WebSocketConnector(
-                url: "wss://localhost:\(listener.port)/",
-                configuration: .init(tls: .init(caFilePath: "/nonexistent/ca.pem"))
-            ).connect(timeout: .seconds(30))
+    @Test("a listener with a missing or non-PEM TLS file fails to bind, naming the file")
+    func listenerChecksItsTLSFiles() async throws {
+        for tls in [
+            WebSocketListener.TLS(certificateChainPath: "/nonexistent/server.pem", privateKeyPath: TLSFixtures.serverKeyPath),
+            // A certificate where the key belongs.
+            WebSocketListener.TLS(certificateChainPath: TLSFixtures.serverCertificatePath, privateKeyPath: TLSFixtures.serverCertificatePath),
+        ] {
+            let error = await #expect(throws: WebSocketListener.BindError.self) {
+                _ = try await WebSocketListener.bind(configuration: .init(tls: tls))
+            }
+            #expect(error?.message.contains("TLS") == true, "\(String(describing: error))")
         }
-        #expect(error?.kind == .tls, "\(String(describing: error))")
-        print("missing CA file: \(String(describing: error))")
-        await listener.close()
     }
 
     @Test("plain ws:// to a TLS listener fails instead of hanging")

@@ -198,7 +198,7 @@ struct RiverBench: AsyncParsableCommand {
 
     /// One run: a fresh client session, the warm-up, then the selected scenarios.
     private func runOnce(url: String, scenarios: [Scenario]) async throws -> [Metric: Double] {
-        let connector = WebSocketConnector(url: url)
+        let connector = try WebSocketConnector(url: url)
         let configuration = RiverClient.Configuration(serverID: serverID, codec: riverCodec)
         let logger = Logger(label: "river-bench.client", factory: { _ in SwiftLogNoOpLogHandler() })
         return try await withRiverClient(connector: connector, configuration: configuration, logger: logger) { client in

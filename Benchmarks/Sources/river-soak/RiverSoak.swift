@@ -115,7 +115,7 @@ struct RiverSoak: AsyncParsableCommand {
                 defer { totals.setProxy(nil) }
                 let progress = totals.progress
                 let report = try await withRiverClient(
-                    connector: WebSocketConnector(url: "ws://127.0.0.1:\(proxy.port)"), configuration: configuration
+                    connector: try WebSocketConnector(url: "ws://127.0.0.1:\(proxy.port)"), configuration: configuration
                 ) { client in
                     await withTaskGroup(of: ChaosReport?.self) { group in
                         group.addTask {

@@ -9,9 +9,12 @@ import Synchronization
 /// an I/O thread that every connection of the process shares; decoding a message of many
 /// megabytes there would stall the others' reads, writes and heartbeats.
 ///
-/// The queue is bounded: once more than `maximumQueuedBytes` wait, ``dispatch(_:)`` holds the
-/// I/O thread until the queue has drained to half of that, so a peer that sends faster than
-/// its messages can be handled is slowed down by TCP instead of filling memory.
+/// The queue is bounded without ever holding the I/O thread: once more than
+/// `maximumQueuedBytes` wait, the dispatcher asks the connection to stop reading
+/// (``RiverConnection/setReceivingPaused(_:)``, libwebsockets' per-connection rx flow control)
+/// and lets it read again once the queue has drained to half of that. A peer that sends faster
+/// than its messages can be handled is slowed down by TCP, and only that peer: the shared I/O
+/// thread keeps serving every other connection.
 package final class ConnectionEventDispatcher: Sendable {
     /// Messages at least this large are handled off the I/O thread.
     package static let largeMessageBytes = 256 * 1024
@@ -21,61 +24,65 @@ package final class ConnectionEventDispatcher: Sendable {
         var events = 0
         /// Their message bytes.
         var bytes = 0
-        /// The I/O thread, waiting for the queue to drain.
-        var waiter: DispatchSemaphore?
+        /// Reading is paused until the queue drains to half the limit.
+        var receivingPaused = false
     }
 
     private let handler: @Sendable (RiverConnectionEvent) -> Void
+    private let pauseReceiving: @Sendable (Bool) -> Void
     private let backlog = AdaptiveMutex(Backlog())
     private let maximumQueuedBytes: Int
     private let queue: DispatchQueue
 
     /// A dispatcher feeding `handler`; `label` names its queue.
-    /// - Parameter maximumQueuedBytes: Message bytes the queue may hold before the I/O thread
-    ///   waits for it.
+    /// - Parameters:
+    ///   - maximumQueuedBytes: Message bytes the queue may hold before reading is paused.
+    ///   - pauseReceiving: Pauses (`true`) or resumes (`false`) reading from the connection;
+    ///     called in order, under the dispatcher's lock, from the dispatching thread or the
+    ///     queue. Usually ``RiverConnection/setReceivingPaused(_:)``.
     package init(
-        label: String, maximumQueuedBytes: Int = 64 << 20, handler: @escaping @Sendable (RiverConnectionEvent) -> Void
+        label: String,
+        maximumQueuedBytes: Int = 64 << 20,
+        pauseReceiving: @escaping @Sendable (Bool) -> Void,
+        handler: @escaping @Sendable (RiverConnectionEvent) -> Void
     ) {
         self.handler = handler
+        self.pauseReceiving = pauseReceiving
         self.maximumQueuedBytes = maximumQueuedBytes
         queue = DispatchQueue(label: label)
     }
 
-    /// Handles `event` now, or after the queued events on the queue. Call it from one thread
-    /// at a time (a connection's callbacks are serial).
+    /// Handles `event` now, or after the queued events on the queue. Never blocks. Call it
+    /// from one thread at a time (a connection's callbacks are serial).
     package func dispatch(_ event: RiverConnectionEvent) {
         let size = if case .message(let bytes) = event { bytes.count } else { 0 }
-        enum Route {
-            case inline
-            case queued
-            case queuedThenWait(DispatchSemaphore)
-        }
-        let route = backlog.withLock { backlog -> Route in
+        let inline = backlog.withLock { backlog -> Bool in
             // Inline only once everything queued has been handled.
-            if size < Self.largeMessageBytes && backlog.events == 0 { return .inline }
+            if size < Self.largeMessageBytes && backlog.events == 0 { return true }
             backlog.events += 1
             backlog.bytes += size
-            guard backlog.bytes > maximumQueuedBytes else { return .queued }
-            let waiter = DispatchSemaphore(value: 0)
-            backlog.waiter = waiter
-            return .queuedThenWait(waiter)
+            if backlog.bytes > maximumQueuedBytes && !backlog.receivingPaused {
+                backlog.receivingPaused = true
+                // Under the lock, so a pause and the resume after it reach the connection in order.
+                pauseReceiving(true)
+            }
+            return false
         }
-        if case .inline = route {
+        if inline {
             handler(event)
             return
         }
         queue.async { [self] in
             handler(event)
-            let waiter = backlog.withLock { backlog -> DispatchSemaphore? in
+            backlog.withLock { backlog in
                 backlog.events -= 1
                 backlog.bytes -= size
-                guard let waiter = backlog.waiter, backlog.bytes <= maximumQueuedBytes / 2 else { return nil }
-                backlog.waiter = nil
-                return waiter
+                if backlog.receivingPaused && backlog.bytes <= maximumQueuedBytes / 2 {
+                    backlog.receivingPaused = false
+                    pauseReceiving(false)
+                }
             }
-            waiter?.signal()
         }
-        if case .queuedThenWait(let waiter) = route { waiter.wait() }
     }
 
     /// Message bytes waiting on the queue (for tests).

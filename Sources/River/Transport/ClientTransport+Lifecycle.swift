@@ -150,7 +150,10 @@ extension ClientTransport {
         }
         // Connections that can call back on their I/O thread skip a hop through this task.
         if let fastPath {
-            let dispatcher = ConnectionEventDispatcher(label: "river.client.inbound") { [self] event in
+            let dispatcher = ConnectionEventDispatcher(
+                label: "river.client.inbound",
+                pauseReceiving: { [weak fastPath] paused in fastPath?.setReceivingPaused(paused) }
+            ) { [self] event in
                 handle(event, attempt: attempt)
             }
             if fastPath.deliverEvents(to: dispatcher.dispatch) { return }

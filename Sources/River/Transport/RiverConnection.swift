@@ -27,6 +27,7 @@ public protocol RiverConnection: AnyObject, Sendable {
 ///
 /// * ``enqueue(_:)`` and ``flush()`` split a send in two, so the transport queues a message
 ///   under its lock and wakes the I/O thread (a syscall) only after releasing it;
+/// * ``setReceivingPaused(_:)`` pauses reading from this peer alone (rx flow control);
 /// * ``deliverEvents(to:)`` hands inbound events to the transport on the connection's own
 ///   I/O thread, one thread hop less per message than ``RiverConnection/events``.
 public protocol RiverFastPathConnection: RiverConnection {
@@ -49,6 +50,13 @@ public protocol RiverFastPathConnection: RiverConnection {
     /// Call it at most once, instead of reading ``RiverConnection/events``.
     /// - Returns: `false` when ``RiverConnection/events`` was already taken; then read that.
     func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool
+
+    /// Stops (`true`) or resumes (`false`) reading inbound messages from this connection only,
+    /// so that a consumer that falls behind slows its own peer down (through TCP) without
+    /// holding a thread other connections share. Callable from any thread, including from the
+    /// handler given to ``deliverEvents(to:)``; the last call wins. Messages already read may
+    /// still be delivered after a pause.
+    func setReceivingPaused(_ paused: Bool)
 }
 
 /// What a ``RiverConnection`` reports.

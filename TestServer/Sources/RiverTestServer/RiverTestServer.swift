@@ -162,7 +162,12 @@ public final class RiverTestServer: Sendable {
     private func receive(from connection: any RiverConnection, id: ConnectionID) async {
         // Connections that call back on their I/O thread save a hop through this task.
         let closed = OneShotSignal()
-        let dispatcher = ConnectionEventDispatcher(label: "river.test-server.inbound") { [self] event in
+        let dispatcher = ConnectionEventDispatcher(
+            label: "river.test-server.inbound",
+            pauseReceiving: { [weak connection] paused in
+                (connection as? any RiverFastPathConnection)?.setReceivingPaused(paused)
+            }
+        ) { [self] event in
             let open = handle(event, on: id)
             if !open { closed.raise() }
         }
