@@ -20,12 +20,16 @@ let package = Package(
         .executable(name: "river-test-server", targets: ["river-test-server"]),
         .executable(name: "river-bench", targets: ["river-bench"]),
         .plugin(name: "RiverCodegenPlugin", targets: ["RiverCodegenPlugin"]),
+        .library(name: "RiverProtobuf", targets: ["RiverProtobuf"]),
+        .executable(name: "protoc-gen-river-swift", targets: ["protoc-gen-river-swift"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Protobuf services (RiverProtobuf): the runtime only; generated code is committed.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian (see README: libwebsockets-dev, libmsgpack-dev).
@@ -80,6 +84,8 @@ let package = Package(
                 "RiverWebSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                "RiverProtobuf", "RiverProtobufTestService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "TestServer/Sources/RiverTestServer",
             swiftSettings: swiftSettings
@@ -198,6 +204,43 @@ let package = Package(
             name: "RiverCodegenTests",
             dependencies: ["RiverCodegen", "River", "RiverReferenceClient"],
             exclude: ["Corpus"],
+            swiftSettings: swiftSettings
+        ),
+    
+        // Protobuf services: ProtoCodec, the protobuf client API and the dynamic codec the CLI
+        // uses (see Sources/RiverProtobuf and the README's "Protobuf services").
+        .target(
+            name: "RiverProtobuf",
+            dependencies: ["River", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        // protoc-gen-river-swift: a typed River client per proto service. The generator works on
+        // SwiftProtobuf's descriptor types (no SwiftProtobufPluginLibrary: minutes of build).
+        .target(
+            name: "RiverProtobufCodegen",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "protoc-gen-river-swift",
+            dependencies: ["RiverProtobufCodegen", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        // Code generated for Protos/river/test/test_service.proto (protoc-gen-swift and
+        // protoc-gen-river-swift output, committed), used by the test server and the tests.
+        .target(
+            name: "RiverProtobufTestService",
+            dependencies: ["River", "RiverProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/RiverProtobufTestService",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RiverProtobufTests",
+            dependencies: [
+                "River", "RiverWebSocket", "RiverTestServer", "RiverProtobuf", "RiverProtobufCodegen",
+                "RiverProtobufTestService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -62,7 +62,17 @@ final class Call: Sendable {
         transport: ClientTransport, service: String, procedure: String, initPayload: Init, kind: ProcedureKind,
         tracing: TracingContext?
     ) async throws(RiverError) -> Call {
-        let payload = try encodePayload(initPayload, what: "init")
+        try await open(
+            transport: transport, service: service, procedure: procedure,
+            encodedInit: try encodePayload(initPayload, what: "init"), kind: kind, tracing: tracing)
+    }
+
+    /// Registers a new stream and sends its open message with an init payload already on the
+    /// wire's terms (protobuf services send raw message bytes).
+    static func open(
+        transport: ClientTransport, service: String, procedure: String, encodedInit payload: RiverValue, kind: ProcedureKind,
+        tracing: TracingContext?
+    ) async throws(RiverError) -> Call {
         let streamID = RiverID.generate()
         let call = Call(transport: transport, streamID: streamID, kind: kind)
         var openFlags: ControlFlags = .streamOpen

@@ -101,7 +101,7 @@ public final class RiverClient: Sendable, Service {
     }
 
     /// The transport of the server a call names.
-    private func transport(for options: CallOptions) throws(RiverError) -> ClientTransport {
+    package func transport(for options: CallOptions) throws(RiverError) -> ClientTransport {
         guard let server = options.server else { return transport }
         guard let found = transports[server] else {
             throw RiverError(code: .unknownServer, message: "this client has no server '\(server)'")
