@@ -94,6 +94,7 @@ let package = Package(
             name: "river-test-server",
             dependencies: [
                 "RiverTestServer",
+                "RiverProtobuf",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "TestServer/Sources/river-test-server",
