@@ -71,6 +71,8 @@ let package = Package(
                 "River",
                 "RiverWebSocket",
                 "RiverTestServer",
+                "RiverProtobuf",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -46,7 +46,7 @@ struct CallRunner {
         let connector = TrackingConnector(WebSocketConnector(url: url, configuration: withLogger))
         let metadata = self.metadata
         var configuration = RiverClient.Configuration(
-            serverID: options.serverID, codec: options.codec.codec,
+            serverID: options.serverID, codec: options.wireCodec,
             isFatalConnectionError: { connector.isFatal($0) })
         if let clientID = options.clientID { configuration.clientID = clientID }
         if let metadata { configuration.handshakeMetadata = { metadata } }

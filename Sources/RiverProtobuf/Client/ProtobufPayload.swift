@@ -1,10 +1,10 @@
-import River
+package import River
 import SwiftProtobuf
 
 /// How protobuf services' payloads look on the wire: requests and successful results are bare
 /// message bytes (``RiverValue/bytes(_:)``, `payload_bytes`); errors are `{ok: false, payload:
 /// {code, message, metadata?, details?}}` (msgpack).
-enum ProtobufPayload {
+package enum ProtobufPayload {
     /// The wire payload of `message`.
     static func encode(_ message: some SwiftProtobuf.Message, what: String) throws(ProtobufRPCError) -> RiverValue {
         do {
@@ -22,8 +22,8 @@ enum ProtobufPayload {
     static func interpret<Output: SwiftProtobuf.Message>(
         _ event: RawCall.Event, as _: Output.Type
     ) throws(ProtobufRPCError) -> Result<Output, ProtobufRPCError> {
-        switch event {
-        case .payload(.bytes(let bytes)):
+        switch try interpretBytes(event) {
+        case .success(let bytes):
             do {
                 return .success(try Output(serializedBytes: bytes))
             } catch {
@@ -31,6 +31,17 @@ enum ProtobufPayload {
                     code: ProtobufRPCError.Code(rawValue: RiverError.Code.decodingFailure.rawValue),
                     message: "the response is not a valid \(Output.protoMessageName): \(error)", underlying: error)
             }
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    /// ``interpret(_:as:)`` without a message type: the response's bytes (for dynamic callers
+    /// such as the CLI, which decode with a descriptor set).
+    package static func interpretBytes(_ event: RawCall.Event) throws(ProtobufRPCError) -> Result<[UInt8], ProtobufRPCError> {
+        switch event {
+        case .payload(.bytes(let bytes)):
+            return .success(bytes)
         case .payload(let value):
             guard let error = ProtobufRPCError(errorResult: value) else {
                 throw ProtobufRPCError(
