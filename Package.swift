@@ -200,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverCLITests",
-            dependencies: ["River", "RiverTestServer", "RiverWebSocket", "RiverTLSFixtures"],
+            dependencies: ["River", "RiverTestServer", "RiverWebSocket", "RiverTLSFixtures", "RiverProtobuf"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
