@@ -135,6 +135,8 @@ let package = Package(
                 "River",
                 "RiverWebSocket",
                 "RiverTestServer",
+                "RiverProtobuf",
+                "RiverProtobufTestService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/river-bench",
