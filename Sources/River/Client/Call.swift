@@ -227,53 +227,21 @@ final class Call: Sendable {
 
 /// Reads one call's messages in order and turns them into results (one consumer).
 struct CallReader {
-    let call: Call
-    /// Whether a cancelled reading task stops waiting by itself (readers the user owns); the
-    /// library's own readers run inside the call's lifetime, which ends the call instead.
-    private let interruptible: Bool
-    private var done = false
+    /// The call's events, CLOSE and the end of the stream already handled.
+    private var events: RawCall.Reader
 
     init(call: Call, interruptible: Bool) {
-        self.call = call
-        self.interruptible = interruptible
+        self.events = RawCall.Reader(call: call, interruptible: interruptible)
     }
 
     /// The next result, `nil` once the server closed its side.
     mutating func next<Output: Decodable, Failure: Error & Decodable>(
         _: Output.Type, _: Failure.Type
     ) async throws(RiverError) -> Result<Output, Failure>? {
-        guard !done else { return nil }
-        while true {
-            guard let event = await call.inbox.next(interruptible: interruptible) else {
-                done = true
-                if call.isFinished || Task.isCancelled {
-                    throw RiverError(code: .cancel, message: "cancelled by client")
-                }
-                return nil
-            }
-            switch event {
-            case .failed(let error):
-                done = true
-                call.markFinished()
-                throw error
-            case .message(let message):
-                if message.controlFlags.contains(.streamCancel) {
-                    done = true
-                    call.markFinished()
-                    throw Self.cancelError(message.payload)
-                }
-                let closes = message.controlFlags.contains(.streamClosed)
-                if closes, case .close? = try? ControlPayload.parse(message.payload) {
-                    done = true
-                    call.markRemoteClosed()
-                    return nil
-                }
-                if closes {
-                    call.markRemoteClosed()
-                    done = true
-                }
-                return try Self.decodeResult(message.payload, Output.self, Failure.self)
-            }
+        switch try await events.next() {
+        case nil: return nil
+        case .cancelled(let payload)?: throw Self.cancelError(payload)
+        case .payload(let payload)?: return try Self.decodeResult(payload, Output.self, Failure.self)
         }
     }
 
