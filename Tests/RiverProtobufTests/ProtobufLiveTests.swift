@@ -66,6 +66,16 @@ import Testing
         }
     }
 
+    @Test func errorMetadataAndTypedDetailsArrive() async throws {
+        try await withProtobufClient { test, _, _ in
+            let error = await protobufError { _ = try await test.echo(.with { $0.text = "details" }) }
+            #expect(error?.code == .failedPrecondition)
+            #expect(error?.metadata == ["field": "text"])
+            let details = try error?.details(River_Test_EchoResponse.self)
+            #expect(details?.map(\.text) == ["why"])
+        }
+    }
+
     @Test func aStreamGoesOnAfterAnErrorUntilTheServerCloses() async throws {
         try await withProtobufClient { test, _, _ in
             try await test.chat { writer, responses in

@@ -140,6 +140,12 @@ extension ServerCore {
             write(stream, payload: rpcError(.invalidArgument, "bad input from \(stream.clientID)"))
         case "cancel":
             serverCancel(stream, ErrorPayload(code: ReservedErrorCode.cancel, message: "cancelled by handler"))
+        case "details":
+            // Not among the reference handlers: an error with metadata and a typed detail, so
+            // that clients can test both end to end.
+            var error = ProtobufRPCError(code: .failedPrecondition, message: "see the details", metadata: ["field": "text"])
+            if let detail = try? ProtobufRPCError.Detail(River_Test_EchoResponse.with { $0.text = "why" }) { error.details = [detail] }
+            write(stream, payload: error.errorResult)
         case "throw":
             write(stream, payload: ResultEnvelope.error(ErrorPayload(code: ReservedErrorCode.uncaughtError, message: "echo handler threw")).value)
         default:
