@@ -26,7 +26,7 @@ extension RiverClient {
     ) async throws -> Output {
         let call = try await openProtobufCall(
             service: method.serviceName, method: method.methodName, kind: .rpc,
-            initPayload: ProtobufPayload.encode(request, what: "request"), options: options)
+            initPayload: try ProtobufPayload.encode(request, what: "request"), options: options)
         return try await ProtobufPayload.translatingErrors {
             try await call.withLifetime(options: options) {
                 try await Self.singleResponse(of: call, Output.self)
@@ -49,7 +49,7 @@ extension RiverClient {
     ) async throws -> Value {
         let call = try await openProtobufCall(
             service: method.serviceName, method: method.methodName, kind: .subscription,
-            initPayload: ProtobufPayload.encode(request, what: "request"), options: options)
+            initPayload: try ProtobufPayload.encode(request, what: "request"), options: options)
         return try await ProtobufPayload.translatingErrors {
             try await call.withLifetime(options: options) {
                 try await body(ProtobufResponseStream(call: call))
@@ -112,13 +112,11 @@ extension RiverClient {
     // MARK: Shared
 
     private func openProtobufCall(
-        service: String, method: String, kind: ProcedureKind, initPayload: @autoclosure () throws(ProtobufRPCError) -> RiverValue,
-        options: CallOptions
+        service: String, method: String, kind: ProcedureKind, initPayload: RiverValue, options: CallOptions
     ) async throws(ProtobufRPCError) -> RawCall {
-        let payload = try initPayload()
         do {
             return try await RawCall.open(
-                on: self, service: service, procedure: method, kind: kind, initPayload: payload, options: options)
+                on: self, service: service, procedure: method, kind: kind, initPayload: initPayload, options: options)
         } catch {
             throw ProtobufRPCError(error)
         }
