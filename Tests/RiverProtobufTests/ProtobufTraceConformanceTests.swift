@@ -114,7 +114,7 @@ import Testing
 
     static let scenarios = [
         "echo", "echo-empty", "echo-error", "echo-server-cancel", "echo-throw", "unimplemented", "countup", "sum",
-        "sum-client-cancel", "chat", "chat-error", "chat-client-cancel", "handshake-metadata",
+        "sum-client-cancel", "chat", "chat-error", "chat-client-cancel", "handshake-metadata", "handshake-rejected",
     ]
 
     @Test(arguments: scenarios)
@@ -126,9 +126,8 @@ import Testing
             clientID: clientID, mode: handshake ? .protobufHandshake : .protobuf,
             configure: { configuration in
                 guard handshake else { return }
-                configuration.handshakeMetadata = ProtobufHandshake.metadata {
-                    River_Test_AuthHandshake.with { $0.token = RiverTestServer.protobufValidToken }
-                }
+                let token = scenario == "handshake-rejected" ? "bad-token" : RiverTestServer.protobufValidToken
+                configuration.handshakeMetadata = ProtobufHandshake.metadata { River_Test_AuthHandshake.with { $0.token = token } }
             },
             body: { try await Self.drive(scenario, $0) })
         #expect(results == (try Self.expectedResults(scenario)))
