@@ -40,6 +40,33 @@ import Testing
         }
     }
 
+    @Test func aWriterWaitsForSendBufferRoom() async throws {
+        // Fast heartbeats: the frames the blackhole swallowed are replayed after the watchdog
+        // closes the connection.
+        let timings = RiverTestServer.Timings(heartbeatInterval: .milliseconds(200), heartbeatsUntilDead: 3)
+        try await withProtobufClient(timings: timings) { configuration in
+            configuration.session.maxBufferedMessages = 4
+            configuration.session.heartbeatInterval = .milliseconds(200)
+            configuration.session.heartbeatsUntilDead = 3
+            configuration.session.backoff.baseInterval = .milliseconds(20)
+            configuration.session.backoff.maxJitter = .milliseconds(10)
+        } body: { test, client, server in
+            _ = try await test.echo(.with { $0.text = "connect" })
+            let response = try await test.sum { writer in
+                server.setBlackholed(true)  // no acks: the send buffer fills
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for _ in 0..<20 { try await writer.write(.with { $0.value = 1 }) }
+                    }
+                    try await eventually("a writer to wait for room") { client.transport.writersWaitingForRoom == 1 }
+                    server.setBlackholed(false)
+                    try await group.waitForAll()
+                }
+            }
+            #expect(response.total == 20)
+        }
+    }
+
     @Test func bidiStreamingChats() async throws {
         try await withProtobufClient { test, _, _ in
             let replies = try await test.chat { writer, responses in
