@@ -22,12 +22,16 @@ let package = Package(
         .executable(name: "river-bench", targets: ["river-bench"]),
         .plugin(name: "RiverCodegenPlugin", targets: ["RiverCodegenPlugin"]),
         .plugin(name: "RiverCodegenBuildPlugin", targets: ["RiverCodegenBuildPlugin"]),
+        .library(name: "RiverProtobuf", targets: ["RiverProtobuf"]),
+        .executable(name: "protoc-gen-river-swift", targets: ["protoc-gen-river-swift"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Protobuf services (RiverProtobuf): the runtime only; generated code is committed.
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian (see README: libwebsockets-dev, libmsgpack-dev).
@@ -77,6 +81,8 @@ let package = Package(
                 "River",
                 "RiverWebSocket",
                 "RiverTestServer",
+                "RiverProtobuf",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -91,6 +97,8 @@ let package = Package(
                 "RiverWebSocket",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                "RiverProtobuf", "RiverProtobufTestService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "TestServer/Sources/RiverTestServer",
             swiftSettings: swiftSettings
@@ -99,6 +107,7 @@ let package = Package(
             name: "river-test-server",
             dependencies: [
                 "RiverTestServer",
+                "RiverProtobuf",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "TestServer/Sources/river-test-server",
@@ -144,6 +153,8 @@ let package = Package(
                 "River",
                 "RiverWebSocket",
                 "RiverTestServer",
+                "RiverProtobuf",
+                "RiverProtobufTestService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/Sources/river-bench",
@@ -209,7 +220,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverCLITests",
-            dependencies: ["River", "RiverTestServer", "RiverWebSocket", "RiverTLSFixtures"],
+            dependencies: ["River", "RiverTestServer", "RiverWebSocket", "RiverTLSFixtures", "RiverProtobuf"],
             swiftSettings: swiftSettings
         ),
         // A target whose client comes from RiverCodegenBuildPlugin (fixture.river.json), built
@@ -225,6 +236,43 @@ let package = Package(
             name: "RiverCodegenTests",
             dependencies: ["RiverCodegen", "River", "RiverReferenceClient", "RiverCodegenPluginFixture"],
             exclude: ["Corpus"],
+            swiftSettings: swiftSettings
+        ),
+    
+        // Protobuf services: ProtoCodec, the protobuf client API and the dynamic codec the CLI
+        // uses (see Sources/RiverProtobuf and the README's "Protobuf services").
+        .target(
+            name: "RiverProtobuf",
+            dependencies: ["River", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        // protoc-gen-river-swift: a typed River client per proto service. The generator works on
+        // SwiftProtobuf's descriptor types (no SwiftProtobufPluginLibrary: minutes of build).
+        .target(
+            name: "RiverProtobufCodegen",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "protoc-gen-river-swift",
+            dependencies: ["RiverProtobufCodegen", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        // Code generated for Protos/river/test/test_service.proto (protoc-gen-swift and
+        // protoc-gen-river-swift output, committed), used by the test server and the tests.
+        .target(
+            name: "RiverProtobufTestService",
+            dependencies: ["River", "RiverProtobuf", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/RiverProtobufTestService",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RiverProtobufTests",
+            dependencies: [
+                "River", "RiverTesting", "RiverWebSocket", "RiverTestServer", "RiverProtobuf", "RiverProtobufCodegen",
+                "RiverProtobufTestService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

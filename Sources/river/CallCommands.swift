@@ -115,6 +115,7 @@ struct CallCommand: AsyncParsableCommand {
 
     func run() async throws {
         let call: PreparedCall
+        if let protoset = options.protoset { return try await ProtobufCall.run(.rpc, target: target, options: options, protoset: protoset) }
         do { call = try PreparedCall(target: target, options: options, kind: .rpc) } catch { throw error.report() }
         let procedure = RPCProcedure<RiverValue, RiverValue, RiverServiceError>(service: call.service, procedure: call.procedure)
         try await CallRunner(url: target.url, options: options, metadata: call.metadata).run { client, callOptions in
@@ -136,6 +137,7 @@ struct SubscribeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let call: PreparedCall
+        if let protoset = options.protoset { return try await ProtobufCall.run(.subscription, target: target, options: options, protoset: protoset) }
         do { call = try PreparedCall(target: target, options: options, kind: .subscription) } catch { throw error.report() }
         let procedure = SubscriptionProcedure<RiverValue, RiverValue, RiverServiceError>(service: call.service, procedure: call.procedure)
         try await CallRunner(url: target.url, options: options, metadata: call.metadata).run { client, callOptions in
@@ -162,6 +164,7 @@ struct UploadCommand: AsyncParsableCommand {
 
     func run() async throws {
         let call: PreparedCall
+        if let protoset = options.protoset { return try await ProtobufCall.run(.upload, target: target, options: options, protoset: protoset) }
         do { call = try PreparedCall(target: target, options: options, kind: .upload) } catch { throw error.report() }
         let procedure = UploadProcedure<RiverValue, RiverValue, RiverValue, RiverServiceError>(service: call.service, procedure: call.procedure)
         let showProgress = Console.stderrIsTerminal
@@ -192,6 +195,7 @@ struct StreamCommand: AsyncParsableCommand {
 
     func run() async throws {
         let call: PreparedCall
+        if let protoset = options.protoset { return try await ProtobufCall.run(.stream, target: target, options: options, protoset: protoset) }
         do { call = try PreparedCall(target: target, options: options, kind: .stream) } catch { throw error.report() }
         let procedure = StreamProcedure<RiverValue, RiverValue, RiverValue, RiverServiceError>(service: call.service, procedure: call.procedure)
         try await CallRunner(url: target.url, options: options, metadata: call.metadata).run { client, callOptions in

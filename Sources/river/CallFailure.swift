@@ -57,7 +57,7 @@ struct CallFailure {
         return summary.lastDisconnect.map { "disconnected: \($0)" }
     }
 
-    private func connectFailure(_ error: any Error) -> CLIError {
+    func connectFailure(_ error: any Error) -> CLIError {
         if let error = error as? RiverConnectError, error.kind == .invalidURL {
             return CLIError(.invalidInput, "invalid URL \(url): \(error.message)")
         }

@@ -47,12 +47,12 @@ struct CallRunner {
         do {
             webSocket = try WebSocketConnector(url: url, configuration: withLogger)
         } catch {
-            throw connectFailure(error)
+            throw CallFailure(url: url, summary: EventLog.Summary(), lastConnectError: nil).connectFailure(error)
         }
         let connector = TrackingConnector(webSocket)
         let metadata = self.metadata
         var configuration = RiverClient.Configuration(
-            serverID: options.serverID, codec: options.codec.codec,
+            serverID: options.serverID, codec: options.wireCodec,
             isFatalConnectionError: { connector.isFatal($0) })
         if let clientID = options.clientID { configuration.clientID = clientID }
         options.applyTimings(to: &configuration.session)

@@ -54,6 +54,12 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("River serialized schema: validate the init and each request (and, on the way back, results and service errors).", valueName: "file"))
     var schema: String?
 
+    @Option(help: ArgumentHelp("Protobuf descriptor set (protoc --descriptor_set_out --include_imports): call a protobuf service (ProtoCodec), with requests and responses in protobuf's JSON mapping; name the method as package.Service/Method.", valueName: "file"))
+    var protoset: String?
+
+    @Option(name: .customLong("metadata-type"), help: ArgumentHelp("With --protoset: the protobuf message --metadata is encoded as.", valueName: "package.Message"))
+    var metadataType: String?
+
     @Flag(help: "Print connection and session events on stderr.")
     var verbose = false
 

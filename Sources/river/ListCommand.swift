@@ -8,12 +8,21 @@ struct ListCommand: AsyncParsableCommand {
         abstract: "List the services and procedures of a River serialized schema with their kinds and types.")
 
     @Option(help: ArgumentHelp("River serialized schema (serializeSchema output).", valueName: "file"))
-    var schema: String
+    var schema: String?
+
+    @Option(help: ArgumentHelp("Protobuf descriptor set (protoc --descriptor_set_out --include_imports): list its services.", valueName: "file"))
+    var protoset: String?
 
     @Argument(help: ArgumentHelp("Only this service, or this one procedure.", valueName: "service[.procedure]"))
     var filter: String?
 
+    func validate() throws {
+        guard (schema == nil) != (protoset == nil) else { throw ValidationError("give either --schema or --protoset") }
+    }
+
     func run() async throws {
+        if let protoset { return try ProtobufListing.print(protoset: protoset, filter: filter) }
+        guard let schema else { return }
         let document: RiverSchema
         do { document = try RiverSchema.load(path: schema) } catch { throw error.report() }
         let reserved: Set<String> = ["UNCAUGHT_ERROR", "UNEXPECTED_DISCONNECT", "INVALID_REQUEST", "CANCEL"]

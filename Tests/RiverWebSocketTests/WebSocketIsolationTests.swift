@@ -23,7 +23,7 @@ struct WebSocketIsolationTests {
             let connector = try WebSocketConnector(
                 url: "ws://127.0.0.1:\(listener.port)/", configuration: .init(maximumMessageSize: 2 * messageSize))
             var accepted = listener.connections.makeAsyncIterator()
-            let flooded = try await connector.connect(timeout: .seconds(10))
+            let flooded = try #require(try await connector.connect(timeout: .seconds(10)) as? any RiverFastPathConnection)
             let floodServer = try #require(await accepted.next())
             let other = try await connector.connect(timeout: .seconds(10))
             let otherServer = try #require(await accepted.next())

@@ -52,12 +52,14 @@ enum Metric: String, CaseIterable {
     case stream_echo_msgs_per_s
     case upload_msgs_per_s, upload_msgs_total
     case rpc_conc64_cpu_us_per_call
+    case proto_rpc_seq_p50_us, proto_rpc_seq_p99_us, proto_rpc_seq_calls_per_s
     case peak_rss_bytes
 
     var unit: Unit {
         switch self {
-        case .rpc_seq_p50_us, .rpc_seq_p90_us, .rpc_seq_p99_us, .rpc_seq_mean_us, .rpc_conc64_p50_us, .rpc_conc64_p99_us: .us
-        case .rpc_seq_calls_per_s, .rpc_conc64_calls_per_s: .calls_per_s
+        case .rpc_seq_p50_us, .rpc_seq_p90_us, .rpc_seq_p99_us, .rpc_seq_mean_us, .rpc_conc64_p50_us, .rpc_conc64_p99_us,
+            .proto_rpc_seq_p50_us, .proto_rpc_seq_p99_us: .us
+        case .rpc_seq_calls_per_s, .rpc_conc64_calls_per_s, .proto_rpc_seq_calls_per_s: .calls_per_s
         case .stream_echo_msgs_per_s, .upload_msgs_per_s, .upload_msgs_total: .msgs_per_s
         case .rpc_conc64_cpu_us_per_call: .us_cpu
         case .peak_rss_bytes: .bytes
@@ -74,7 +76,7 @@ enum Metric: String, CaseIterable {
 }
 
 enum Scenario: String, CaseIterable, ExpressibleByArgument {
-    case rpc_seq, rpc_conc64, stream_echo, upload
+    case rpc_seq, rpc_conc64, stream_echo, upload, proto_rpc_seq
 }
 
 // MARK: The command
@@ -122,7 +124,7 @@ struct RiverBench: AsyncParsableCommand {
     @Option(name: .customLong("repeat"), help: "Runs (each a fresh session); the BENCH line is the median.")
     var repeatCount: Int = 1
 
-    @Option(help: "Comma-separated scenarios: rpc_seq,rpc_conc64,stream_echo,upload (default: all).")
+    @Option(help: "Comma-separated scenarios: rpc_seq,rpc_conc64,stream_echo,upload,proto_rpc_seq (default: all).")
     var only: String?
 
     func validate() throws {
@@ -138,7 +140,7 @@ struct RiverBench: AsyncParsableCommand {
         return try only.split(separator: ",").map { name in
             let trimmed = String(name.filter { $0 != " " })
             guard let scenario = Scenario(rawValue: trimmed) else {
-                throw ValidationError("unknown scenario '\(trimmed)' (rpc_seq, rpc_conc64, stream_echo, upload)")
+                throw ValidationError("unknown scenario '\(trimmed)' (\(Scenario.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return scenario
         }
@@ -210,6 +212,7 @@ struct RiverBench: AsyncParsableCommand {
                 case .rpc_conc64: try await rpcConcurrent(client, into: &figures)
                 case .stream_echo: try await streamEcho(client, into: &figures)
                 case .upload: try await upload(client, into: &figures)
+                case .proto_rpc_seq: try await protobufRPCSequential(into: &figures)
                 }
             }
             figures[.peak_rss_bytes] = peakRSSBytes()

@@ -25,7 +25,17 @@ final class Call: Sendable {
         transport: ClientTransport, service: String, procedure: String, initPayload: Init, kind: ProcedureKind,
         options: CallOptions, _ body: (Call) async throws -> Value
     ) async throws -> Value {
-        let payload = try encodePayload(initPayload, what: "init")
+        try await run(
+            transport: transport, service: service, procedure: procedure,
+            encodedInit: try encodePayload(initPayload, what: "init"), kind: kind, options: options, body)
+    }
+
+    /// ``run(transport:service:procedure:initPayload:kind:options:_:)`` with an init payload
+    /// already on the wire's terms (protobuf services send raw message bytes).
+    static func run<Value>(
+        transport: ClientTransport, service: String, procedure: String, encodedInit payload: RiverValue,
+        kind: ProcedureKind, options: CallOptions, _ body: (Call) async throws -> Value
+    ) async throws -> Value {
         let call = Call(transport: transport, streamID: RiverID.generate(), kind: kind)
         try transport.register(streamID: call.streamID, inbox: call.inbox)
         defer { transport.release(streamID: call.streamID) }

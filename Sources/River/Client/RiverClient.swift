@@ -130,7 +130,7 @@ public final class RiverClient: Sendable, Service {
     public var lifecycleState: LifecycleState { lifecycle.withLock { $0 } }
 
     /// The transport of the server a call names.
-    private func transport(for options: CallOptions) throws(RiverError) -> ClientTransport {
+    package func transport(for options: CallOptions) throws(RiverError) -> ClientTransport {
         guard let server = options.server else { return transport }
         guard let found = transports[server] else {
             throw RiverError(code: .unknownServer, message: "this client has no server '\(server)'")

@@ -26,6 +26,12 @@ public final class RiverTestServer: Sendable {
         /// Server id `HANDSHAKE_SERVER`, only rpc `test.echo`, metadata `{token}` required and
         /// only `"valid-token"` accepted.
         case handshake
+        /// Server id `SERVER`, protobuf service `river.test.TestService` (use `ProtoCodec`),
+        /// handshake metadata ignored. See `ServerCore+Protobuf.swift`.
+        case protobuf
+        /// Like ``protobuf``, with protobuf handshake metadata `river.test.AuthHandshake`
+        /// required: only token `"let-me-in"` is accepted.
+        case protobufHandshake
     }
 
     /// Timings of the transport; the defaults are the reference's.
@@ -271,7 +277,7 @@ public final class RiverTestServer: Sendable {
     /// River's serialized schema of the mode's services (`serializeSchema(services,
     /// handshakeSchema)` upstream): `{services, handshakeSchema}`.
     public func serializedSchema() -> RiverValue {
-        ServiceCatalog.serializedSchema(configuration.mode == .handshake ? ServiceCatalog.handshake : ServiceCatalog.standard)
+        ServiceCatalog.serializedSchema(ServiceCatalog.procedures(for: configuration.mode))
     }
 
     // MARK: Introspection

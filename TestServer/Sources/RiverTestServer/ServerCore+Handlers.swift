@@ -6,6 +6,7 @@ import River
 /// they ever react to. Payloads were validated against the procedure's schema before these run.
 extension ServerCore {
     func handlerStarted(_ stream: StreamRecord, initPayload: RiverValue) {
+        if protobufMode { return protobufHandlerStarted(stream, initPayload: initPayload) }
         let procedure = stream.procedure
         switch (procedure.key, procedure.kind) {
         case ("test.add", _):
@@ -68,6 +69,7 @@ extension ServerCore {
     }
 
     func handlerReceived(_ stream: StreamRecord, _ value: RiverValue) {
+        if protobufMode { return protobufHandlerReceived(stream, value) }
         switch stream.procedure.key {
         case "test.echo", "test.echoWithPrefix":
             if value["ignore"]?.boolValue == true { return }
@@ -98,6 +100,7 @@ extension ServerCore {
     }
 
     func handlerReadableEnded(_ stream: StreamRecord) {
+        if protobufMode { return protobufHandlerReadableEnded(stream) }
         switch stream.procedure.key {
         case "test.echo" where stream.procedure.kind == .stream:
             closeWritable(stream)

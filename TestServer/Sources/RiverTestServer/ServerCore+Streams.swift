@@ -20,6 +20,9 @@ extension ServerCore {
         }
         guard let serviceName = message.serviceName else { return refuse("missing service name in stream open message") }
         guard let procedureName = message.procedureName else { return refuse("missing procedure name in stream open message") }
+        if protobufMode, let refusal = protobufRefusal(message, service: serviceName, procedure: procedureName) {
+            return cancelNewStream(message.streamId, session: session, error: refusal)
+        }
         guard let service = procedures[serviceName] else { return refuse("couldn't find service \(serviceName)") }
         guard let procedure = service[procedureName] else {
             return refuse("couldn't find a matching procedure for \(serviceName).\(procedureName)")
@@ -37,7 +40,7 @@ extension ServerCore {
         }
     }
 
-    private func cancelNewStream(_ streamID: String, session: SessionRecord, error: ErrorPayload) {
+    func cancelNewStream(_ streamID: String, session: SessionRecord, error: ErrorPayload) {
         tombstones[session.clientID, default: Tombstones()].insert(streamID)
         sendSequenced(session: session, streamID: streamID, flags: .streamCancel, payload: ResultEnvelope.error(error).value)
     }
@@ -102,9 +105,14 @@ extension ServerCore {
 
     /// The handler writes one result; rpc and upload results carry Closed and end the writable.
     func write(_ stream: StreamRecord, _ result: ResultEnvelope) {
+        write(stream, payload: result.value)
+    }
+
+    /// Writes one response payload as is (protobuf services answer with bare message bytes).
+    func write(_ stream: StreamRecord, payload: RiverValue) {
         guard !stream.writableClosed else { return }  // upstream throws inside the handler; nothing is sent
         let closes = stream.procedure.closesWithResponse
-        send(on: stream, flags: closes ? .streamClosed : [], payload: result.value)
+        send(on: stream, flags: closes ? .streamClosed : [], payload: payload)
         if closes { closeWritable(stream) }
     }
 

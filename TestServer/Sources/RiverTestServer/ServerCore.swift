@@ -8,6 +8,10 @@ final class ServerCore {
     let serverID: String
     let codec: any RiverCodec
     let handshakeMode: Bool
+    /// Serving `river.test.TestService` (protobuf payloads, see `ServerCore+Protobuf.swift`).
+    let protobufMode: Bool
+    /// Protobuf mode with `AuthHandshake` metadata required.
+    let protobufHandshakeMode: Bool
     let procedures: [String: [String: ProcedureDescriptor]]
     let maxMessageSize: Int
     let logger: Logger
@@ -26,7 +30,9 @@ final class ServerCore {
         self.serverID = configuration.serverID
         self.codec = configuration.codec
         self.handshakeMode = configuration.mode == .handshake
-        self.procedures = ServiceCatalog.index(configuration.mode == .handshake ? ServiceCatalog.handshake : ServiceCatalog.standard)
+        self.protobufMode = configuration.mode == .protobuf || configuration.mode == .protobufHandshake
+        self.protobufHandshakeMode = configuration.mode == .protobufHandshake
+        self.procedures = ServiceCatalog.index(ServiceCatalog.procedures(for: configuration.mode))
         self.maxMessageSize = configuration.maxMessageSize
         self.timings = configuration.timings
         self.logger = logger
@@ -217,6 +223,14 @@ final class ServerCore {
             return
         }
         var metadata: RiverValue?
+        if protobufHandshakeMode {
+            switch validateProtobufMetadata(request.metadata) {
+            case .success(let parsed): metadata = parsed
+            case .failure(let rejection):
+                reject(record, id: id, to: message.from, code: rejection.code, reason: rejection.reason)
+                return
+            }
+        }
         if handshakeMode {
             guard let meta = request.metadata, ServiceCatalog.handshakeSchema.check(meta) else {
                 reject(record, id: id, to: message.from, code: .malformedHandshakeMeta, reason: "received malformed handshake metadata")
@@ -366,6 +380,14 @@ final class ServerCore {
             logger.warning("malformed rehandshake message, destroying session")
             destroySession(session)
             return
+        }
+        if protobufHandshakeMode {
+            guard case .success(let parsed) = validateProtobufMetadata(metadata) else {
+                logger.warning("rehandshake metadata rejected, destroying session")
+                destroySession(session)
+                return
+            }
+            session.metadata = parsed
         }
         if handshakeMode {
             guard ServiceCatalog.handshakeSchema.check(metadata), metadata["token"]?.stringValue == RiverTestServer.validToken else {

@@ -27,6 +27,9 @@ struct RiverTestServerCommand: AsyncParsableCommand {
     @Flag(help: "Handshake mode: server id HANDSHAKE_SERVER, only test.echo, metadata {token} required.")
     var handshake = false
 
+    @Flag(help: "Serve the protobuf service river.test.TestService over ProtoCodec (--codec is ignored; with --handshake, AuthHandshake metadata with token let-me-in is required).")
+    var proto = false
+
     @Option(help: "TCP port (0 picks a free one).")
     var port: Int = 0
 
@@ -56,11 +59,11 @@ struct RiverTestServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let riverCodec: any RiverCodec = codec == .json ? JSONCodec() : MessagePackCodec()
+        let (riverCodec, mode) = proto ? protobufSetup : (codec == .json ? JSONCodec() : MessagePackCodec(), handshake ? .handshake : .standard)
         let server = RiverTestServer(
             configuration: .init(
                 codec: riverCodec,
-                mode: handshake ? .handshake : .standard,
+                mode: mode,
                 timings: .init(
                     heartbeatInterval: .milliseconds(heartbeatMilliseconds),
                     heartbeatsUntilDead: heartbeatsUntilDead,
