@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import River
+import RiverWebSocket
+
+// The scale scenarios: big messages, many subscriptions on one session, many idle sessions.
+
+struct BinaryInit: Codable, Sendable { var data: Data }
+struct BinaryOutput: Codable, Sendable { var data: Data; var length: Double }
+struct CountOutput: Codable, Sendable { var count: Double }
+
+extension Procedures {
+    static let echoBinary = RPCProcedure<BinaryInit, BinaryOutput, RiverServiceError>(service: "test", procedure: "echoBinary")
+    static let subscribableValue = SubscriptionProcedure<Empty, CountOutput, RiverServiceError>(
+        service: "subscribable", procedure: "value")
+    static let subscribableAdd = RPCProcedure<NumberInit, ResultOutput, RiverServiceError>(service: "subscribable", procedure: "add")
+}
+
+extension RiverBench {
+    /// `big_echo`: `--big-rounds` `test.echoBinary` round trips of 1 MB, then of 8 MB. For each
+    /// size: the median round trip, and how far the resident set rose above where it was before
+    /// the first round trip of that size (the peak during the rounds, and what stays afterwards).
+    func bigEcho(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
+        for (size, p50, peak, retained) in [
+            (1 << 20, Metric.big_echo_1mb_p50_us, Metric.big_echo_1mb_peak_rss_growth_bytes, Metric.big_echo_1mb_retained_rss_bytes),
+            (8 << 20, .big_echo_8mb_p50_us, .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes),
+        ] {
+            var generator = SplitMix64(seed: UInt64(size))
+            let payload = Data((0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+            let request = BinaryInit(data: payload)
+            var samples: [UInt64] = []
+            let before = ProcessMemory.residentBytes()
+            ProcessMemory.resetPeak()
+            for _ in 0..<bigRounds {
+                let start = nowNanos()
+                let result = try await client.rpc(Procedures.echoBinary, request)
+                samples.append(nowNanos() - start)
+                guard case .success(let output) = result, output.data == payload, output.length == Double(size) else {
+                    throw BenchFailure("big_echo: the \(size)-byte echo came back different")
+                }
+            }
+            let peakBytes = ProcessMemory.peakBytes()
+            let after = ProcessMemory.residentBytes()
+            figures[p50] = Latencies(samples).percentile(0.5)
+            if let before, let after, let peakBytes {
+                figures[peak] = max(0, peakBytes - before)
+                figures[retained] = max(0, after - before)
+            }
+        }
+    }
+
+    /// `stream_1mb`: one `test.echo` stream of 1 MiB messages, at most `--big-window` in
+    /// flight, for `--duration` s; payload bytes echoed per second (one direction).
+    func streamLarge(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
+        let size = 1 << 20
+        let window = bigWindow
+        let deadline = nowNanos() + UInt64(duration * 1e9)
+        let gate = ArrivalGate()
+        let message = EchoInput(msg: String(repeating: "r", count: size))
+        let (sent, received, start, last) = try await client.stream(Procedures.echo, Empty()) {
+            writer, responses -> (Int, Int, UInt64, UInt64) in
+            try await withThrowingTaskGroup(of: Void.self, returning: (Int, Int, UInt64, UInt64).self) { group in
+                group.addTask {
+                    defer { gate.end() }
+                    for try await result in responses {
+                        guard case .success(let output) = result, output.response.utf8.count == size else {
+                            throw BenchFailure("stream_1mb: an echo came back different")
+                        }
+                        gate.receivedOne()
+                    }
+                }
+                let start = nowNanos()
+                var sent = 0
+                while nowNanos() < deadline {
+                    for _ in 0..<(window - (sent - gate.received.count)) {
+                        try await writer.write(message)
+                        sent += 1
+                    }
+                    await gate.wait(untilReceived: sent - window / 2)
+                }
+                try await writer.finish()
+                try await group.waitForAll()
+                let (received, last) = gate.received
+                return (sent, received, start, last)
+            }
+        }
+        guard sent == received else { throw BenchFailure("stream_1mb: sent \(sent) messages but received \(received) echoes") }
+        figures[.stream_1mb_mb_per_s] = Double(received * size) / 1e6 / (Double(last - start) / 1e9)
+    }
+
+    /// `subs`: `--subs` subscriptions to `subscribable.value` on the one session. Times until
+    /// every one has its first value (open), until every one has the value one
+    /// `subscribable.add` fans out (fan-out), and from cancelling them all until the last one
+    /// ended and the server answered an rpc sent after the cancels (cancel); the resident set's
+    /// growth per open subscription.
+    func subscriptions(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
+        let count = subs
+        let opened = ArrivalGate()
+        let updated = ArrivalGate()
+        let before = ProcessMemory.residentBytes()
+        let openStart = nowNanos()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    do {
+                        try await client.subscribe(Procedures.subscribableValue, Empty()) { results in
+                            var iterator = results.makeAsyncIterator()
+                            guard case .success? = try await iterator.next() else { throw BenchFailure("subs: no first value") }
+                            opened.receivedOne()
+                            guard case .success? = try await iterator.next() else { throw BenchFailure("subs: no update") }
+                            updated.receivedOne()
+                            _ = try await iterator.next()  // until cancelled
+                        }
+                    } catch where Task.isCancelled {
+                        return
+                    } catch {
+                        opened.end()
+                        updated.end()
+                        throw error
+                    }
+                }
+            }
+            await opened.wait(untilReceived: count)
+            guard opened.received.count == count else { return try await group.waitForAll() }
+            figures[.subs_open_ms] = Double(nowNanos() - openStart) / 1e6
+            if let before, let after = ProcessMemory.residentBytes() {
+                figures[.subs_rss_per_sub_bytes] = (after - before) / Double(count)
+            }
+
+            let fanOutStart = nowNanos()
+            guard case .success = try await client.rpc(Procedures.subscribableAdd, NumberInit(n: 1)) else {
+                throw BenchFailure("subs: subscribable.add failed")
+            }
+            await updated.wait(untilReceived: count)
+            guard updated.received.count == count else { return try await group.waitForAll() }
+            figures[.subs_fanout_ms] = Double(nowNanos() - fanOutStart) / 1e6
+
+            let cancelStart = nowNanos()
+            group.cancelAll()
+            try await group.waitForAll()
+            try await Self.add(client)
+            figures[.subs_cancel_ms] = Double(nowNanos() - cancelStart) / 1e6
+        }
+    }
+
+    /// `sessions`: `--sessions` further clients, each with its own session and connection,
+    /// connected with one rpc each and left idle: resident-set growth per session, and the
+    /// process's CPU over `--idle-window` s as a percentage of one core.
+    func idleSessions(url: String, into figures: inout [Metric: Double]) async throws {
+        let count = sessions
+        let before = ProcessMemory.residentBytes()
+        let clients = (0..<count).map { _ in
+            RiverClient(
+                connector: WebSocketConnector(url: url), configuration: clientConfiguration(),
+                logger: Logger(label: "river-bench.client", factory: { _ in SwiftLogNoOpLogHandler() }))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for client in clients { group.addTask { try await client.run() } }
+            defer { for client in clients { client.close() } }
+            // Connect them, 32 at a time.
+            try await withThrowingTaskGroup(of: Void.self) { connecting in
+                var pending = clients[...]
+                for client in pending.prefix(32) { connecting.addTask { try await Self.add(client) } }
+                pending = pending.dropFirst(32)
+                while try await connecting.next() != nil {
+                    guard let client = pending.popFirst() else { continue }
+                    connecting.addTask { try await Self.add(client) }
+                }
+            }
+            // Let the connections settle (their timers start, first heartbeats pass).
+            try await Task.sleep(for: .seconds(2))
+            if let before, let after = ProcessMemory.residentBytes() {
+                figures[.sessions_rss_per_session_bytes] = (after - before) / Double(count)
+            }
+            let cpuBefore = processCPUMicroseconds()
+            let start = nowNanos()
+            try await Task.sleep(for: .seconds(idleWindow))
+            let elapsed = Double(nowNanos() - start) / 1e3
+            figures[.sessions_idle_cpu_percent] = (processCPUMicroseconds() - cpuBefore) / elapsed * 100
+            for client in clients { client.close() }
+            try await group.waitForAll()
+        }
+    }
+}
+
+/// A small seeded generator for benchmark payloads (SplitMix64).
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
