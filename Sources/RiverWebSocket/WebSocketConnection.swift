@@ -371,6 +371,14 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
         if !receiveInMessage {
             receiveInMessage = true
             receiveIsText = lws_frame_is_binary(wsi) == 0
+            // Room for the whole frame at once (lws hands it over in rx-buffer-sized pieces):
+            // growing by doubling would copy a big message about once more and hold up to
+            // twice its size while it arrives. Capped by the limit, whatever the header claims.
+            let remaining = lws_remaining_packet_payload(wsi)
+            let frameBytes = remaining >= 0 && remaining <= maximumMessageSize ? bytes.count + remaining : maximumMessageSize
+            if frameBytes > receiveBuffer.capacity {
+                receiveBuffer.reserveCapacity(min(frameBytes, maximumMessageSize))
+            }
         }
         if receiveBuffer.count + bytes.count > maximumMessageSize {
             let reason = "message larger than \(maximumMessageSize) bytes"

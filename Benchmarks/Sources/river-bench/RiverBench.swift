@@ -52,8 +52,8 @@ enum Metric: String, CaseIterable {
     case stream_echo_msgs_per_s
     case upload_msgs_per_s, upload_msgs_total
     case rpc_conc64_cpu_us_per_call
-    case big_echo_1mb_p50_us, big_echo_1mb_peak_rss_growth_bytes, big_echo_1mb_retained_rss_bytes
-    case big_echo_8mb_p50_us, big_echo_8mb_peak_rss_growth_bytes, big_echo_8mb_retained_rss_bytes
+    case big_echo_1mb_p50_us, big_echo_1mb_cpu_us, big_echo_1mb_peak_rss_growth_bytes, big_echo_1mb_retained_rss_bytes
+    case big_echo_8mb_p50_us, big_echo_8mb_cpu_us, big_echo_8mb_peak_rss_growth_bytes, big_echo_8mb_retained_rss_bytes
     case stream_1mb_mb_per_s
     case subs_open_ms, subs_fanout_ms, subs_cancel_ms, subs_rss_per_sub_bytes
     case sessions_rss_per_session_bytes, sessions_idle_cpu_percent
@@ -68,7 +68,7 @@ enum Metric: String, CaseIterable {
         case .rpc_seq_calls_per_s, .rpc_conc64_calls_per_s: .calls_per_s
         case .stream_echo_msgs_per_s, .upload_msgs_per_s, .upload_msgs_total: .msgs_per_s
         case .stream_1mb_mb_per_s: .mb_per_s
-        case .rpc_conc64_cpu_us_per_call: .us_cpu
+        case .rpc_conc64_cpu_us_per_call, .big_echo_1mb_cpu_us, .big_echo_8mb_cpu_us: .us_cpu
         case .peak_rss_bytes, .big_echo_1mb_peak_rss_growth_bytes, .big_echo_1mb_retained_rss_bytes,
             .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes, .subs_rss_per_sub_bytes,
             .sessions_rss_per_session_bytes:

@@ -18,23 +18,29 @@ extension Procedures {
 
 extension RiverBench {
     /// `big_echo`: `--big-rounds` `test.echoBinary` round trips of 1 MB, then of 8 MB. For each
-    /// size: the median round trip, and how far the resident set rose above where it was before
+    /// size: the median round trip, the process CPU per round trip, and how far the resident set rose above where it was before
     /// the first round trip of that size (the peak during the rounds, and what stays afterwards).
     func bigEcho(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
-        for (size, p50, peak, retained) in [
-            (1 << 20, Metric.big_echo_1mb_p50_us, Metric.big_echo_1mb_peak_rss_growth_bytes, Metric.big_echo_1mb_retained_rss_bytes),
-            (8 << 20, .big_echo_8mb_p50_us, .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes),
+        for (size, p50, cpuPerRound, peak, retained) in [
+            (
+                1 << 20, Metric.big_echo_1mb_p50_us, Metric.big_echo_1mb_cpu_us, Metric.big_echo_1mb_peak_rss_growth_bytes,
+                Metric.big_echo_1mb_retained_rss_bytes
+            ),
+            (8 << 20, .big_echo_8mb_p50_us, .big_echo_8mb_cpu_us, .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes),
         ] {
             var generator = SplitMix64(seed: UInt64(size))
             let payload = Data((0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
             let request = BinaryInit(data: payload)
             var samples: [UInt64] = []
+            var cpu = 0.0
             let before = ProcessMemory.residentBytes()
             ProcessMemory.resetPeak()
             for _ in 0..<bigRounds {
+                let cpuBefore = processCPUMicroseconds()
                 let start = nowNanos()
                 let result = try await client.rpc(Procedures.echoBinary, request)
                 samples.append(nowNanos() - start)
+                cpu += processCPUMicroseconds() - cpuBefore
                 guard case .success(let output) = result, output.data == payload, output.length == Double(size) else {
                     throw BenchFailure("big_echo: the \(size)-byte echo came back different")
                 }
@@ -42,6 +48,7 @@ extension RiverBench {
             let peakBytes = ProcessMemory.peakBytes()
             let after = ProcessMemory.residentBytes()
             figures[p50] = Latencies(samples).percentile(0.5)
+            figures[cpuPerRound] = cpu / Double(bigRounds)
             if let before, let after, let peakBytes {
                 figures[peak] = max(0, peakBytes - before)
                 figures[retained] = max(0, after - before)
