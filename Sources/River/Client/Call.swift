@@ -229,41 +229,52 @@ struct CallReader {
     }
 
     /// The next result, `nil` once the server closed its side.
+    ///
+    /// Only the wait is in this async function; what an event means is worked out by the
+    /// synchronous ``result(of:_:_:)`` (not inlined), so its locals live on the thread's stack
+    /// and not in the async frame a waiting reader keeps: that frame is most of what an idle
+    /// subscription costs.
     mutating func next<Output: Decodable, Failure: Error & Decodable>(
         _: Output.Type, _: Failure.Type
     ) async throws(RiverError) -> Result<Output, Failure>? {
         guard !done else { return nil }
-        while true {
-            guard let event = await call.inbox.next(interruptible: interruptible) else {
-                done = true
-                if call.isFinished || Task.isCancelled {
-                    throw RiverError(code: .cancel, message: "cancelled by client")
-                }
-                return nil
+        guard let event = await call.inbox.next(interruptible: interruptible) else {
+            done = true
+            if call.isFinished || Task.isCancelled {
+                throw RiverError(code: .cancel, message: "cancelled by client")
             }
-            switch event {
-            case .failed(let error):
+            return nil
+        }
+        return try result(of: event, Output.self, Failure.self)
+    }
+
+    /// The result one inbox event stands for (`nil`: the server closed its side).
+    @inline(never)
+    private mutating func result<Output: Decodable, Failure: Error & Decodable>(
+        of event: ClientTransport.StreamEvent, _: Output.Type, _: Failure.Type
+    ) throws(RiverError) -> Result<Output, Failure>? {
+        switch event {
+        case .failed(let error):
+            done = true
+            call.markFinished()
+            throw error
+        case .message(let message):
+            if message.controlFlags.contains(.streamCancel) {
                 done = true
                 call.markFinished()
-                throw error
-            case .message(let message):
-                if message.controlFlags.contains(.streamCancel) {
-                    done = true
-                    call.markFinished()
-                    throw Self.cancelError(message.payload)
-                }
-                let closes = message.controlFlags.contains(.streamClosed)
-                if closes, case .close? = try? ControlPayload.parse(message.payload) {
-                    done = true
-                    call.markRemoteClosed()
-                    return nil
-                }
-                if closes {
-                    call.markRemoteClosed()
-                    done = true
-                }
-                return try Self.decodeResult(message.payload, Output.self, Failure.self)
+                throw Self.cancelError(message.payload)
             }
+            let closes = message.controlFlags.contains(.streamClosed)
+            if closes, case .close? = try? ControlPayload.parse(message.payload) {
+                done = true
+                call.markRemoteClosed()
+                return nil
+            }
+            if closes {
+                call.markRemoteClosed()
+                done = true
+            }
+            return try Self.decodeResult(message.payload, Output.self, Failure.self)
         }
     }
 
