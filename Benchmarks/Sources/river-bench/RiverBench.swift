@@ -331,19 +331,31 @@ struct RiverBench: AsyncParsableCommand {
     }
 
     private func streamEcho(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
-        let window = self.window
+        let echoes = try await Self.echoWindowed(
+            client, message: EchoInput(msg: "hello"), window: window, duration: duration, scenario: "stream_echo"
+        ) { $0.response == "hello" }
+        figures[.stream_echo_msgs_per_s] = Double(echoes.count) / (Double(echoes.nanoseconds) / 1e9)
+    }
+
+    /// One `test.echo` stream: at most `window` copies of `message` in flight, refilled to the
+    /// window whenever half have come back, for `duration` s; then CLOSE and drain. Returns the
+    /// echoes received and the time from the first write to the last echo; fails unless every
+    /// echo passes `isEcho` and as many came back as were sent.
+    static func echoWindowed(
+        _ client: RiverClient, message: EchoInput, window: Int, duration: Double, scenario: String,
+        isEcho: @escaping @Sendable (EchoOutput) -> Bool
+    ) async throws -> (count: Int, nanoseconds: UInt64) {
         let half = window / 2
         let deadline = nowNanos() + UInt64(duration * 1e9)
         let gate = ArrivalGate()
-        let message = EchoInput(msg: "hello")
         let (sent, received, start, last) = try await client.stream(Procedures.echo, Empty()) {
             writer, responses -> (Int, Int, UInt64, UInt64) in
             try await withThrowingTaskGroup(of: Void.self, returning: (Int, Int, UInt64, UInt64).self) { group in
                 group.addTask {
                     defer { gate.end() }
                     for try await result in responses {
-                        guard case .success(let output) = result, output.response == "hello" else {
-                            throw BenchFailure("unexpected echo: \(result)")
+                        guard case .success(let output) = result, isEcho(output) else {
+                            throw BenchFailure("\(scenario): an echo came back different")
                         }
                         gate.receivedOne()
                     }
@@ -365,8 +377,8 @@ struct RiverBench: AsyncParsableCommand {
                 return (sent, received, start, last)
             }
         }
-        guard sent == received else { throw BenchFailure("stream_echo: sent \(sent) messages but received \(received) echoes") }
-        figures[.stream_echo_msgs_per_s] = Double(received) / (Double(last - start) / 1e9)
+        guard sent == received else { throw BenchFailure("\(scenario): sent \(sent) messages but received \(received) echoes") }
+        return (received, last - start)
     }
 
     private func upload(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {

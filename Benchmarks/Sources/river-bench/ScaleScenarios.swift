@@ -28,8 +28,8 @@ extension RiverBench {
             ),
             (8 << 20, .big_echo_8mb_p50_us, .big_echo_8mb_cpu_us, .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes),
         ] {
-            var generator = SplitMix64(seed: UInt64(size))
-            let payload = Data((0..<size).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+            // Bytes that vary (a multiplicative hash of the index), so no layer can shortcut them.
+            let payload = Data((0..<size).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) })
             let request = BinaryInit(data: payload)
             var samples: [UInt64] = []
             var cpu = 0.0
@@ -60,39 +60,11 @@ extension RiverBench {
     /// flight, for `--duration` s; payload bytes echoed per second (one direction).
     func streamLarge(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
         let size = 1 << 20
-        let window = bigWindow
-        let deadline = nowNanos() + UInt64(duration * 1e9)
-        let gate = ArrivalGate()
-        let message = EchoInput(msg: String(repeating: "r", count: size))
-        let (sent, received, start, last) = try await client.stream(Procedures.echo, Empty()) {
-            writer, responses -> (Int, Int, UInt64, UInt64) in
-            try await withThrowingTaskGroup(of: Void.self, returning: (Int, Int, UInt64, UInt64).self) { group in
-                group.addTask {
-                    defer { gate.end() }
-                    for try await result in responses {
-                        guard case .success(let output) = result, output.response.utf8.count == size else {
-                            throw BenchFailure("stream_1mb: an echo came back different")
-                        }
-                        gate.receivedOne()
-                    }
-                }
-                let start = nowNanos()
-                var sent = 0
-                while nowNanos() < deadline {
-                    for _ in 0..<(window - (sent - gate.received.count)) {
-                        try await writer.write(message)
-                        sent += 1
-                    }
-                    await gate.wait(untilReceived: sent - window / 2)
-                }
-                try await writer.finish()
-                try await group.waitForAll()
-                let (received, last) = gate.received
-                return (sent, received, start, last)
-            }
-        }
-        guard sent == received else { throw BenchFailure("stream_1mb: sent \(sent) messages but received \(received) echoes") }
-        figures[.stream_1mb_mb_per_s] = Double(received * size) / 1e6 / (Double(last - start) / 1e9)
+        let echoes = try await Self.echoWindowed(
+            client, message: EchoInput(msg: String(repeating: "r", count: size)), window: bigWindow, duration: duration,
+            scenario: "stream_1mb"
+        ) { $0.response.utf8.count == size }
+        figures[.stream_1mb_mb_per_s] = Double(echoes.count * size) / 1e6 / (Double(echoes.nanoseconds) / 1e9)
     }
 
     /// `subs`: `--subs` subscriptions to `subscribable.value` on the one session. Times until
@@ -187,18 +159,5 @@ extension RiverBench {
             for client in clients { client.close() }
             try await group.waitForAll()
         }
-    }
-}
-
-/// A small seeded generator for benchmark payloads (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
