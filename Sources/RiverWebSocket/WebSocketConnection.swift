@@ -373,11 +373,11 @@ public final class WebSocketConnection: RiverConnection, @unchecked Sendable {
             receiveIsText = lws_frame_is_binary(wsi) == 0
             // Room for the whole frame at once (lws hands it over in rx-buffer-sized pieces):
             // growing by doubling would copy a big message about once more and hold up to
-            // twice its size while it arrives. Capped by the limit, whatever the header claims.
+            // twice its size while it arrives. A frame that claims more than the limit gets no
+            // reservation (it is refused below once it exceeds the limit).
             let remaining = lws_remaining_packet_payload(wsi)
-            let frameBytes = remaining >= 0 && remaining <= maximumMessageSize ? bytes.count + remaining : maximumMessageSize
-            if frameBytes > receiveBuffer.capacity {
-                receiveBuffer.reserveCapacity(min(frameBytes, maximumMessageSize))
+            if remaining > 0, remaining <= maximumMessageSize - bytes.count {
+                receiveBuffer.reserveCapacity(bytes.count + remaining)
             }
         }
         if receiveBuffer.count + bytes.count > maximumMessageSize {
