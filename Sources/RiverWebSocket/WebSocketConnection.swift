@@ -421,6 +421,14 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         if !receiveInMessage {
             receiveInMessage = true
             receiveIsText = lws_frame_is_binary(wsi) == 0
+            // Room for the whole frame at once (lws hands it over in rx-buffer-sized pieces):
+            // growing by doubling would copy a big message about once more and hold up to
+            // twice its size while it arrives. A frame that claims more than the limit gets no
+            // reservation (it is refused below once it exceeds the limit).
+            let remaining = lws_remaining_packet_payload(wsi)
+            if remaining > 0, remaining <= maximumMessageSize - bytes.count {
+                receiveBuffer.reserveCapacity(bytes.count + remaining)
+            }
         }
         if serviceThreadExceedsLimit(wsi, adding: bytes.count) {
             serviceThreadRefuseOversized(wsi)

@@ -52,6 +52,8 @@ struct CallFailure {
     /// Why the connection or session failed: the error's own account when the library gives
     /// one, else what the events said (why the session was lost, the last disconnect).
     func cause(of error: RiverError) -> String? {
+        // The library's typed cause is already in the error's message.
+        if error.cause != nil { return nil }
         if let underlying = error.underlying { return "\(underlying)" }
         if let loss = summary.sessionLoss { return "session lost: \(loss)" }
         return summary.lastDisconnect.map { "disconnected: \($0)" }

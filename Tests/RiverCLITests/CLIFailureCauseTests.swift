@@ -18,9 +18,10 @@ struct CLIFailureCauseTests {
             let result = try await river.finish(timeout: .seconds(60))
             #expect(result.status == 6, "\(result)")
             #expect(result.stderr.contains("UNEXPECTED_DISCONNECT"), "\(result)")
-            #expect(
-                result.stderr.contains("(cause: session lost: handshake failed: client is trying to reconnect to a session the server don't know about"),
-                "\(result)")
+            // The typed cause: the server restarted (it refused the session with its wire code).
+            #expect(result.stderr.contains("serverRestarted"), "\(result)")
+            #expect(result.stderr.contains("SESSION_STATE_MISMATCH"), "\(result)")
+            #expect(!result.stderr.contains("(cause:"), "the cause is named once: \(result)")
         }
     }
 
@@ -34,7 +35,7 @@ struct CLIFailureCauseTests {
             let result = try await runRiver(["call", "--connect-timeout", "5", url, "test.add", #"{"n":1}"#])
             #expect(result.status == 4, "\(result)")
             #expect(
-                result.stderr.contains("cannot connect to \(url): handshake timed out (gave up: session disconnect grace period elapsed)"),
+                result.stderr.contains("cannot connect to \(url): handshakeTimeout") && result.stderr.contains("(gave up: graceExpired"),
                 "\(result)")
         }
     }
@@ -57,7 +58,7 @@ struct CLIFailureCauseTests {
         try await server.waitForStderr(containing: "ok restarted")
         let ended = try await subscriber.finish(timeout: .seconds(60))
         #expect(ended.status == 6, "\(ended)")
-        #expect(ended.stderr.contains("cause: session lost"), "\(ended)")
+        #expect(ended.stderr.contains("serverRestarted"), "\(ended)")
 
         // The end of stdin leaves the server serving.
         server.closeInput()

@@ -18,6 +18,12 @@ import Testing
             do {
                 return "ok:" + (try await test.echo(.with { $0.text = text })).text
             } catch let error as ProtobufRPCError {
+                // This client's UNEXPECTED_DISCONNECT names its cause (here the rejection's wire
+                // code) where the reference says only "SERVER unexpectedly disconnected": the
+                // code is compared, and the message must name the wire code.
+                if error.code.rawValue == "UNEXPECTED_DISCONNECT" {
+                    return error.message.contains("REJECTED_BY_CUSTOM_HANDLER") ? "err:UNEXPECTED_DISCONNECT" : "err:\(error.code):\(error.message)"
+                }
                 return "err:\(error.code):\(error.message)"
             } catch {
                 return "other:\(error)"
@@ -109,6 +115,7 @@ import Testing
                 let value = payload["text"] ?? payload["value"] ?? payload["total"] ?? ""
                 return "ok:\(value)"
             }
+            if payload["code"] as? String == "UNEXPECTED_DISCONNECT" { return "err:UNEXPECTED_DISCONNECT" }
             return "err:\(payload["code"] ?? ""):\(payload["message"] ?? "")"
         }
     }

@@ -73,8 +73,9 @@ func median(_ values: [Double]) -> Double {
     return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
-/// Counts echoed messages and lets the writer wait until enough have come back.
-final class EchoGate: Sendable {
+/// Counts arrivals (echoes, subscription results, finished tasks) and lets one waiter wait until
+/// enough have come.
+final class ArrivalGate: Sendable {
     private struct State {
         var received = 0
         var lastReceived: UInt64 = 0
@@ -84,7 +85,7 @@ final class EchoGate: Sendable {
 
     private let state = Mutex(State())
 
-    /// One echo arrived.
+    /// One arrival.
     func receivedOne() {
         let now = nowNanos()
         let ready = state.withLock { state -> CheckedContinuation<Void, Never>? in
@@ -97,7 +98,7 @@ final class EchoGate: Sendable {
         ready?.resume()
     }
 
-    /// The response side ended: release any waiter.
+    /// Nothing more will arrive: release any waiter.
     func end() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.ended = true
@@ -107,10 +108,10 @@ final class EchoGate: Sendable {
         waiter?.resume()
     }
 
-    /// Echoes received so far, and when the last one arrived.
+    /// Arrivals so far, and when the last one came.
     var received: (count: Int, last: UInt64) { state.withLock { ($0.received, $0.lastReceived) } }
 
-    /// Returns once `threshold` echoes have arrived (or the responses ended).
+    /// Returns once `threshold` arrivals have come (or ``end()`` was called).
     func wait(untilReceived threshold: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state -> Bool in

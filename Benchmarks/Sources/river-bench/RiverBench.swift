@@ -42,7 +42,7 @@ struct BenchFailure: Error, CustomStringConvertible {
 // MARK: Metrics
 
 enum Unit: String {
-    case us, calls_per_s, msgs_per_s, us_cpu, bytes
+    case us, ms, calls_per_s, msgs_per_s, mb_per_s, us_cpu, bytes, percent
 }
 
 /// The metrics, in output order.
@@ -52,24 +52,38 @@ enum Metric: String, CaseIterable {
     case stream_echo_msgs_per_s
     case upload_msgs_per_s, upload_msgs_total
     case rpc_conc64_cpu_us_per_call
+    case big_echo_1mb_p50_us, big_echo_1mb_cpu_us, big_echo_1mb_peak_rss_growth_bytes, big_echo_1mb_retained_rss_bytes
+    case big_echo_8mb_p50_us, big_echo_8mb_cpu_us, big_echo_8mb_peak_rss_growth_bytes, big_echo_8mb_retained_rss_bytes
+    case stream_1mb_mb_per_s
+    case subs_open_ms, subs_fanout_ms, subs_cancel_ms, subs_rss_per_sub_bytes
+    case sessions_rss_per_session_bytes, sessions_idle_cpu_percent
     case proto_rpc_seq_p50_us, proto_rpc_seq_p99_us, proto_rpc_seq_calls_per_s
     case peak_rss_bytes
 
     var unit: Unit {
         switch self {
         case .rpc_seq_p50_us, .rpc_seq_p90_us, .rpc_seq_p99_us, .rpc_seq_mean_us, .rpc_conc64_p50_us, .rpc_conc64_p99_us,
-            .proto_rpc_seq_p50_us, .proto_rpc_seq_p99_us: .us
+            .big_echo_1mb_p50_us, .big_echo_8mb_p50_us, .proto_rpc_seq_p50_us, .proto_rpc_seq_p99_us:
+            .us
+        case .subs_open_ms, .subs_fanout_ms, .subs_cancel_ms: .ms
         case .rpc_seq_calls_per_s, .rpc_conc64_calls_per_s, .proto_rpc_seq_calls_per_s: .calls_per_s
         case .stream_echo_msgs_per_s, .upload_msgs_per_s, .upload_msgs_total: .msgs_per_s
-        case .rpc_conc64_cpu_us_per_call: .us_cpu
-        case .peak_rss_bytes: .bytes
+        case .stream_1mb_mb_per_s: .mb_per_s
+        case .rpc_conc64_cpu_us_per_call, .big_echo_1mb_cpu_us, .big_echo_8mb_cpu_us: .us_cpu
+        case .peak_rss_bytes, .big_echo_1mb_peak_rss_growth_bytes, .big_echo_1mb_retained_rss_bytes,
+            .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes, .subs_rss_per_sub_bytes,
+            .sessions_rss_per_session_bytes:
+            .bytes
+        case .sessions_idle_cpu_percent: .percent
         }
     }
 
     func format(_ value: Double) -> String {
         switch self {
-        case .peak_rss_bytes, .upload_msgs_total: String(Int64(value.rounded()))
-        case .rpc_conc64_cpu_us_per_call: String(Double(Int64((value * 100).rounded())) / 100)
+        case .peak_rss_bytes, .upload_msgs_total, .big_echo_1mb_peak_rss_growth_bytes, .big_echo_1mb_retained_rss_bytes,
+            .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes:
+            String(Int64(value.rounded()))
+        case .rpc_conc64_cpu_us_per_call, .sessions_idle_cpu_percent: String(Double(Int64((value * 100).rounded())) / 100)
         default: String(Double(Int64((value * 10).rounded())) / 10)
         }
     }
@@ -77,6 +91,12 @@ enum Metric: String, CaseIterable {
 
 enum Scenario: String, CaseIterable, ExpressibleByArgument {
     case rpc_seq, rpc_conc64, stream_echo, upload, proto_rpc_seq
+    case big_echo, stream_1mb, subs, sessions
+
+    /// The scenarios a run without `--only` selects: the per-call ones. The scale scenarios
+    /// (big messages, many subscriptions or sessions) are selected by name or with `--only scale`.
+    static let perCall: [Scenario] = [.rpc_seq, .rpc_conc64, .stream_echo, .upload, .proto_rpc_seq]
+    static let scale: [Scenario] = [.big_echo, .stream_1mb, .subs, .sessions]
 }
 
 // MARK: The command
@@ -124,7 +144,25 @@ struct RiverBench: AsyncParsableCommand {
     @Option(name: .customLong("repeat"), help: "Runs (each a fresh session); the BENCH line is the median.")
     var repeatCount: Int = 1
 
-    @Option(help: "Comma-separated scenarios: rpc_seq,rpc_conc64,stream_echo,upload,proto_rpc_seq (default: all).")
+    @Option(help: "Round trips of each size in big_echo.")
+    var bigRounds: Int = 10
+
+    @Option(help: "Most 1 MiB messages in flight in stream_1mb (refilled when half drained).")
+    var bigWindow: Int = 8
+
+    @Option(help: "Subscriptions opened on the one session in subs.")
+    var subs: Int = 10_000
+
+    @Option(help: "Further idle sessions (clients) in sessions.")
+    var sessions: Int = 500
+
+    @Option(help: "Seconds over which sessions measures the idle CPU.")
+    var idleWindow: Double = 10
+
+    @Option(help: """
+        Comma-separated scenarios: rpc_seq,rpc_conc64,stream_echo,upload,proto_rpc_seq (the default), \
+        big_echo,stream_1mb,subs,sessions, or the groups 'scale' and 'all'.
+        """)
     var only: String?
 
     func validate() throws {
@@ -132,17 +170,23 @@ struct RiverBench: AsyncParsableCommand {
         guard seq > 0, concurrency > 0, window > 1, warmup >= 0, repeatCount > 0 else {
             throw ValidationError("--seq, --concurrency and --repeat must be positive; --window > 1")
         }
+        guard bigRounds > 0, bigWindow > 1, subs > 0, sessions > 0, idleWindow > 0 else {
+            throw ValidationError("--big-rounds, --subs, --sessions and --idle-window must be positive; --big-window > 1")
+        }
         _ = try scenarios()
     }
 
     func scenarios() throws -> [Scenario] {
-        guard let only else { return Scenario.allCases }
-        return try only.split(separator: ",").map { name in
+        guard let only else { return Scenario.perCall }
+        return try only.split(separator: ",").flatMap { name -> [Scenario] in
             let trimmed = String(name.filter { $0 != " " })
+            if trimmed == "scale" { return Scenario.scale }
+            if trimmed == "all" { return Scenario.allCases }
             guard let scenario = Scenario(rawValue: trimmed) else {
-                throw ValidationError("unknown scenario '\(trimmed)' (\(Scenario.allCases.map(\.rawValue).joined(separator: ", ")))")
+                let known = Scenario.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("unknown scenario '\(trimmed)' (\(known), scale, all)")
             }
-            return scenario
+            return [scenario]
         }
     }
 
@@ -167,7 +211,7 @@ struct RiverBench: AsyncParsableCommand {
             }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw BenchFailure("the test server did not start") }
-            note("server: in-process Swift test server on ws://127.0.0.1:\(port) (its CPU time counts in rpc_conc64_cpu_us_per_call)")
+            note("server: in-process Swift test server on ws://127.0.0.1:\(port) (its CPU time and memory count in the CPU and RSS figures)")
             do {
                 try await runAll(url: "ws://127.0.0.1:\(port)")
             } catch {
@@ -201,7 +245,7 @@ struct RiverBench: AsyncParsableCommand {
     /// One run: a fresh client session, the warm-up, then the selected scenarios.
     private func runOnce(url: String, scenarios: [Scenario]) async throws -> [Metric: Double] {
         let connector = try WebSocketConnector(url: url)
-        let configuration = RiverClient.Configuration(serverID: serverID, codec: riverCodec)
+        let configuration = clientConfiguration()
         let logger = Logger(label: "river-bench.client", factory: { _ in SwiftLogNoOpLogHandler() })
         return try await withRiverClient(connector: connector, configuration: configuration, logger: logger) { client in
             for _ in 0..<warmup { try await Self.add(client) }
@@ -213,6 +257,10 @@ struct RiverBench: AsyncParsableCommand {
                 case .stream_echo: try await streamEcho(client, into: &figures)
                 case .upload: try await upload(client, into: &figures)
                 case .proto_rpc_seq: try await protobufRPCSequential(into: &figures)
+                case .big_echo: try await bigEcho(client, into: &figures)
+                case .stream_1mb: try await streamLarge(client, into: &figures)
+                case .subs: try await subscriptions(client, into: &figures)
+                case .sessions: try await idleSessions(url: url, into: &figures)
                 }
             }
             figures[.peak_rss_bytes] = peakRSSBytes()
@@ -220,8 +268,13 @@ struct RiverBench: AsyncParsableCommand {
         }
     }
 
+    /// The settings of every client the benchmark opens.
+    func clientConfiguration() -> RiverClient.Configuration {
+        RiverClient.Configuration(serverID: serverID, codec: riverCodec)
+    }
+
     @inline(__always)
-    private static func add(_ client: RiverClient) async throws {
+    static func add(_ client: RiverClient) async throws {
         switch try await client.rpc(Procedures.add, NumberInit(n: 1)) {
         case .success: return
         case .failure(let error): throw BenchFailure("test.add failed: \(error)")
@@ -280,19 +333,31 @@ struct RiverBench: AsyncParsableCommand {
     }
 
     private func streamEcho(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
-        let window = self.window
+        let echoes = try await Self.echoWindowed(
+            client, message: EchoInput(msg: "hello"), window: window, duration: duration, scenario: "stream_echo"
+        ) { $0.response == "hello" }
+        figures[.stream_echo_msgs_per_s] = Double(echoes.count) / (Double(echoes.nanoseconds) / 1e9)
+    }
+
+    /// One `test.echo` stream: at most `window` copies of `message` in flight, refilled to the
+    /// window whenever half have come back, for `duration` s; then CLOSE and drain. Returns the
+    /// echoes received and the time from the first write to the last echo; fails unless every
+    /// echo passes `isEcho` and as many came back as were sent.
+    static func echoWindowed(
+        _ client: RiverClient, message: EchoInput, window: Int, duration: Double, scenario: String,
+        isEcho: @escaping @Sendable (EchoOutput) -> Bool
+    ) async throws -> (count: Int, nanoseconds: UInt64) {
         let half = window / 2
         let deadline = nowNanos() + UInt64(duration * 1e9)
-        let gate = EchoGate()
-        let message = EchoInput(msg: "hello")
+        let gate = ArrivalGate()
         let (sent, received, start, last) = try await client.stream(Procedures.echo, Empty()) {
             writer, responses -> (Int, Int, UInt64, UInt64) in
             try await withThrowingTaskGroup(of: Void.self, returning: (Int, Int, UInt64, UInt64).self) { group in
                 group.addTask {
                     defer { gate.end() }
                     for try await result in responses {
-                        guard case .success(let output) = result, output.response == "hello" else {
-                            throw BenchFailure("unexpected echo: \(result)")
+                        guard case .success(let output) = result, isEcho(output) else {
+                            throw BenchFailure("\(scenario): an echo came back different")
                         }
                         gate.receivedOne()
                     }
@@ -314,8 +379,8 @@ struct RiverBench: AsyncParsableCommand {
                 return (sent, received, start, last)
             }
         }
-        guard sent == received else { throw BenchFailure("stream_echo: sent \(sent) messages but received \(received) echoes") }
-        figures[.stream_echo_msgs_per_s] = Double(received) / (Double(last - start) / 1e9)
+        guard sent == received else { throw BenchFailure("\(scenario): sent \(sent) messages but received \(received) echoes") }
+        return (received, last - start)
     }
 
     private func upload(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {

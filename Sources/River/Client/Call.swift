@@ -115,6 +115,11 @@ struct CallReader {
     }
 
     /// The next result, `nil` once the server closed its side.
+    ///
+    /// Only the wait is in this async function; what an event means is worked out by the
+    /// synchronous ``result(of:_:_:)`` (not inlined), so its locals live on the thread's stack
+    /// and not in the async frame a waiting reader keeps: that frame is most of what an idle
+    /// subscription costs.
     mutating func next<Output: Decodable, Failure: Error & Decodable>(
         _: Output.Type, _: Failure.Type
     ) async throws(RiverError) -> Result<Output, Failure>? {
@@ -125,6 +130,14 @@ struct CallReader {
             done = true
             throw call.endedError ?? RiverError(code: .cancel, message: "cancelled by client")
         }
+        return try result(of: event, Output.self, Failure.self)
+    }
+
+    /// The result one inbox event stands for (`nil`: the server closed its side).
+    @inline(never)
+    private mutating func result<Output: Decodable, Failure: Error & Decodable>(
+        of event: ClientTransport.StreamEvent, _: Output.Type, _: Failure.Type
+    ) throws(RiverError) -> Result<Output, Failure>? {
         switch event {
         case .failed(let error):
             done = true

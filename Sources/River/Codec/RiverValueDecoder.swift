@@ -120,7 +120,27 @@ enum RiverValueUnboxer {
 
     static func data(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> Data {
         guard case .bytes(let bytes) = value else { throw mismatch(Data.self, value, path()) }
-        return Data(bytes)
+        return sharingStorage(bytes)
+    }
+
+    /// Byte arrays from this size up become `Data` without a copy (smaller ones are copied:
+    /// the closure that keeps the array alive costs more than copying a few bytes).
+    static let sharedDataThreshold = 4096
+
+    /// `bytes` as `Data`; from ``sharedDataThreshold`` bytes up the `Data` reads the array's own
+    /// storage and keeps the array alive until the `Data` is freed, so a big binary payload is
+    /// not copied a second time after the codec made it.
+    ///
+    /// Safe because a native Swift array's elements sit in one heap object that never moves:
+    /// the deallocator closure holds an immutable copy of the array (a reference to that
+    /// object), so the storage stays alive and unmodified for as long as the `Data` uses it.
+    static func sharingStorage(_ bytes: [UInt8]) -> Data {
+        guard bytes.count >= sharedDataThreshold else { return Data(bytes) }
+        let base = bytes.withUnsafeBytes { $0.baseAddress }
+        guard let base else { return Data(bytes) }
+        return Data(
+            bytesNoCopy: UnsafeMutableRawPointer(mutating: base), count: bytes.count,
+            deallocator: .custom { _, _ in withExtendedLifetime(bytes) {} })
     }
 
     static func date(_ value: RiverValue, path: @autoclosure () -> [any CodingKey]) throws -> Date {

@@ -41,7 +41,7 @@ extension ServerCore {
         case ("subscribable.add", _):
             services.subscriptionCount += number(initPayload["n"])
             let count = jsNumber(services.subscriptionCount)
-            for id in services.subscribers {
+            for id in services.subscribers.members {
                 if let subscriber = streams[id] { write(subscriber, .ok(["count": count])) }
             }
             write(stream, .ok(["result": count]))
@@ -120,7 +120,7 @@ extension ServerCore {
     /// The stream finished or was torn down (upstream aborts `ctx.signal`).
     func handlerAborted(_ stream: StreamRecord) {
         if stream.procedure.key == "subscribable.value" {
-            services.subscribers.removeAll { $0 == stream.id }
+            services.subscribers.remove(stream.id)
             closeWritable(stream)
         }
     }

@@ -30,7 +30,7 @@ extension ServerCore {
         guard procedure.initSchema.check(message.payload) else { return refuse("procedure init failed validation") }
 
         let stream = StreamRecord(id: message.streamId, clientID: session.clientID, sessionID: session.id, procedure: procedure)
-        streams[stream.id] = stream
+        addStream(stream)
         if message.controlFlags.contains(.streamClosed) {
             stream.readableClosed = true
         }
@@ -148,7 +148,7 @@ extension ServerCore {
 
     private func cleanup(_ stream: StreamRecord) {
         guard streams[stream.id] === stream else { return }
-        streams.removeValue(forKey: stream.id)
+        removeStream(stream)
         handlerAborted(stream)
     }
 }

@@ -20,7 +20,10 @@ final class ServerCore {
 
     var connections: [ConnectionID: ConnectionRecord] = [:]
     var sessions: [String: SessionRecord] = [:]
-    var streams: [String: StreamRecord] = [:]
+    /// Open procedure streams by stream id; add and remove them with `addStream`/`removeStream`.
+    private(set) var streams: [String: StreamRecord] = [:]
+    /// The ids of each client's open streams, so a session's teardown visits only its own.
+    private var streamIDsByClient: [String: Set<String>] = [:]
     var tombstones: [String: Tombstones] = [:]
     var services = ServiceState()
     private var nextConnectionID: ConnectionID = 0
@@ -115,6 +118,7 @@ final class ServerCore {
         for record in connections.values { record.closing = true }
         sessions.removeAll()
         streams.removeAll()
+        streamIDsByClient.removeAll()
         tombstones.removeAll()
         services = ServiceState()
         return all
@@ -411,10 +415,28 @@ final class ServerCore {
             closeConnection(id)
             session.connectionID = nil
         }
-        for stream in streams.values where stream.clientID == session.clientID {
-            sessionLost(stream)
+        for id in streamIDsByClient[session.clientID] ?? [] {
+            if let stream = streams[id] { sessionLost(stream) }
         }
         tombstones.removeValue(forKey: session.clientID)
+    }
+
+    // MARK: Streams
+
+    /// Registers a newly opened stream.
+    func addStream(_ stream: StreamRecord) {
+        streams[stream.id] = stream
+        streamIDsByClient[stream.clientID, default: []].insert(stream.id)
+    }
+
+    /// Forgets a stream (if it is the one registered under its id).
+    func removeStream(_ stream: StreamRecord) {
+        guard streams[stream.id] === stream else { return }
+        streams.removeValue(forKey: stream.id)
+        if var ids = streamIDsByClient.removeValue(forKey: stream.clientID) {
+            ids.remove(stream.id)
+            if !ids.isEmpty { streamIDsByClient[stream.clientID] = ids }
+        }
     }
 
     /// Encodes, sequences, buffers and (when connected) sends one message of `session`.

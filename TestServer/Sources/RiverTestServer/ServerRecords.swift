@@ -146,5 +146,5 @@ struct ServiceState {
     var orderingMessages: [RiverValue] = []
     var subscriptionCount: Double = 0
     /// Stream ids of live `subscribable.value` subscriptions, in subscription order.
-    var subscribers: [String] = []
+    var subscribers = InsertionOrderedSet<String>()
 }
