@@ -128,8 +128,8 @@ extension RiverBench {
     func idleSessions(url: String, into figures: inout [Metric: Double]) async throws {
         let count = sessions
         let before = ProcessMemory.residentBytes()
-        let clients = (0..<count).map { _ in
-            RiverClient(
+        let clients = try (0..<count).map { _ in
+            try RiverClient(
                 connector: WebSocketConnector(url: url), configuration: clientConfiguration(),
                 logger: Logger(label: "river-bench.client", factory: { _ in SwiftLogNoOpLogHandler() }))
         }
