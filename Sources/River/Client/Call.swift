@@ -26,13 +26,17 @@ final class Call: Sendable {
     /// Where the transport delivers the call's messages, and records why it ended the call
     /// (a lost session, a server cancel): the transport's table holds the inbox, never the call.
     let inbox: CallInbox
+    /// The interceptors' transforms and the call's span; `nil` (nothing to do) without
+    /// interceptor transforms or a tracer.
+    let hooks: CallHooks?
     private let flags = Mutex(Flags())
 
-    private init(transport: ClientTransport, streamID: String, kind: ProcedureKind) {
+    private init(transport: ClientTransport, streamID: String, kind: ProcedureKind, hooks: CallHooks?) {
         self.transport = transport
         self.streamID = streamID
         self.kind = kind
         self.inbox = CallInbox()
+        self.hooks = hooks
     }
 
     /// Which sides are closed and whether (and why) the call ended, with the transport's
@@ -57,22 +61,24 @@ final class Call: Sendable {
         return status
     }
 
-    /// Registers a new stream and sends its open message.
-    static func open<Init: Encodable & Sendable>(
-        transport: ClientTransport, service: String, procedure: String, initPayload: Init, kind: ProcedureKind,
-        tracing: TracingContext?
+    /// Registers a new stream and sends its open message (the init payload of `request`,
+    /// with `tracing`).
+    static func open(
+        transport: ClientTransport, request: RiverClientRequest, observation: CallObservation, tracing: TracingContext
     ) async throws(RiverError) -> Call {
-        let payload = try encodePayload(initPayload, what: "init")
-        let streamID = RiverID.generate()
-        let call = Call(transport: transport, streamID: streamID, kind: kind)
+        let descriptor = observation.descriptor
+        let kind = descriptor.kind
+        let call = Call(
+            transport: transport, streamID: observation.streamID, kind: kind,
+            hooks: CallHooks(request: request, observation: observation))
         var openFlags: ControlFlags = .streamOpen
         if kind == .rpc || kind == .subscription {
             openFlags.insert(.streamClosed)
             call.flags.withLock { $0.localClosed = true }
         }
         let outbound = SessionStateMachine.Outbound(
-            streamId: streamID, controlFlags: openFlags, payload: payload,
-            serviceName: service, procedureName: procedure, tracing: tracing ?? .empty)
+            streamId: call.streamID, controlFlags: openFlags, payload: request.initPayload,
+            serviceName: descriptor.serviceName, procedureName: descriptor.procedureName, tracing: tracing)
         do {
             let sessionID = try await transport.open(outbound, inbox: call.inbox)
             call.flags.withLock { $0.sessionID = sessionID }
@@ -89,6 +95,9 @@ final class Call: Sendable {
 
     /// Whether the call can no longer send (cancelled, failed, or ended by the server).
     var isFinished: Bool { status().finished }
+
+    /// The id of the session the call was opened in.
+    var sessionID: String? { flags.withLock { $0.sessionID } }
 
     /// Runs `body` as the call's lifetime: task cancellation and the deadline cancel the call;
     /// when `body` ends, a call that is still open is closed (CLOSE) or cancelled.
@@ -231,7 +240,7 @@ struct CallReader {
     /// The next result, `nil` once the server closed its side.
     mutating func next<Output: Decodable, Failure: Error & Decodable>(
         _: Output.Type, _: Failure.Type
-    ) async throws(RiverError) -> Result<Output, Failure>? {
+    ) async throws -> Result<Output, Failure>? {
         guard !done else { return nil }
         while true {
             guard let event = await call.inbox.next(interruptible: interruptible) else {
@@ -262,7 +271,8 @@ struct CallReader {
                     call.markRemoteClosed()
                     done = true
                 }
-                return try Self.decodeResult(message.payload, Output.self, Failure.self)
+                if let hooks = call.hooks { return try hooks.decodeResult(message.payload, Output.self, Failure.self) }
+                return try Self.decodeResult(Self.parseResult(message.payload), Output.self, Failure.self)
             }
         }
     }
@@ -274,15 +284,18 @@ struct CallReader {
         return RiverError(code: RiverError.Code(rawValue: error.code), message: error.message, extras: error.extras)
     }
 
-    static func decodeResult<Output: Decodable, Failure: Error & Decodable>(
-        _ payload: RiverValue, _: Output.Type, _: Failure.Type
-    ) throws(RiverError) -> Result<Output, Failure> {
-        let envelope: ResultEnvelope
+    /// A result message's payload as a result envelope.
+    static func parseResult(_ payload: RiverValue) throws(RiverError) -> ResultEnvelope {
         do {
-            envelope = try ResultEnvelope(parsing: payload)
+            return try ResultEnvelope(parsing: payload)
         } catch {
             throw RiverError(code: .protocolViolation, message: "malformed result: \(error)")
         }
+    }
+
+    static func decodeResult<Output: Decodable, Failure: Error & Decodable>(
+        _ envelope: ResultEnvelope, _: Output.Type, _: Failure.Type
+    ) throws(RiverError) -> Result<Output, Failure> {
         switch envelope {
         case .ok(let value):
             do {

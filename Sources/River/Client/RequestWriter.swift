@@ -12,9 +12,10 @@ public struct RequestWriter<Input: RiverRequestPayload>: Sendable {
     /// Sends one request, waiting for room in the session's send buffer.
     /// - Throws: ``RiverError``: ``RiverError/Code/encodingFailure``,
     ///   ``RiverError/Code/payloadTooLarge``, or ``RiverError/Code/cancel`` when the request
-    ///   side is closed.
+    ///   side is closed; or what an interceptor's input transform threw.
     public func write(_ request: Input) async throws {
-        let payload = try Call.encodePayload(request, what: "request")
+        var payload = try Call.encodePayload(request, what: "request")
+        if let hooks = call.hooks { payload = try hooks.input(payload) }
         try await call.write(payload)
     }
 

@@ -1,5 +1,7 @@
+public import CoreMetrics
 public import Logging
 public import ServiceLifecycle
+public import Tracing
 
 /// A River client: calls procedures on one River server over a long-lived session that
 /// survives connection loss.
@@ -36,6 +38,16 @@ public final class RiverClient: Sendable, Service {
         /// Further servers this client talks to, by server id, each over its own session with
         /// the same settings. Calls choose one with ``CallOptions/server``.
         public var additionalServers: [String: any RiverConnector]
+        /// Interceptors every call goes through, in order, before the call's own
+        /// (``CallOptions/interceptors``).
+        public var interceptors: [any RiverClientInterceptor]
+        /// The tracer for the client's spans (calls, sessions, connections). `nil`: the one
+        /// bootstrapped (or bound with `withTracer`) when the client is created; none means
+        /// no spans and empty `tracing` fields.
+        public var tracer: (any Tracer)?
+        /// The metrics factory. `nil`: the one bootstrapped (or bound with
+        /// `withMetricsFactory`) when the client is created; none means no metrics.
+        public var metricsFactory: (any MetricsFactory)?
 
         /// Creates settings.
         public init(
@@ -48,7 +60,10 @@ public final class RiverClient: Sendable, Service {
             prefetchHandshakeMetadata: Bool = false,
             isFatalConnectionError: @escaping @Sendable (any Error) -> Bool = { _ in false },
             randomSeed: UInt64? = nil,
-            additionalServers: [String: any RiverConnector] = [:]
+            additionalServers: [String: any RiverConnector] = [:],
+            interceptors: [any RiverClientInterceptor] = [],
+            tracer: (any Tracer)? = nil,
+            metricsFactory: (any MetricsFactory)? = nil
         ) {
             self.clientID = clientID
             self.serverID = serverID
@@ -60,6 +75,9 @@ public final class RiverClient: Sendable, Service {
             self.isFatalConnectionError = isFatalConnectionError
             self.randomSeed = randomSeed
             self.additionalServers = additionalServers
+            self.interceptors = interceptors
+            self.tracer = tracer
+            self.metricsFactory = metricsFactory
         }
     }
 
@@ -71,23 +89,26 @@ public final class RiverClient: Sendable, Service {
     /// Every server's transport, by server id (the main one included).
     private let transports: [String: ClientTransport]
     private let configuration: Configuration
-    private let logger: Logger
+    /// Where the client reports spans, metrics and log lines.
+    private let instruments: RiverInstruments
 
     /// Creates a client. Nothing happens until ``run()`` runs.
     /// - Parameters:
     ///   - connector: Opens connections to the server (for example a `WebSocketConnector`).
     ///   - configuration: Settings.
-    ///   - logger: Where the client logs (at info and below).
+    ///   - logger: Where the client logs: connection and session changes at info and warning,
+    ///     each call's start and end at debug (see ``RiverLogMetadataKey``).
     public init(connector: any RiverConnector, configuration: Configuration, logger: Logger = RiverClient.silentLogger) {
         self.configuration = configuration
-        self.logger = logger
+        let instruments = RiverInstruments(tracer: configuration.tracer, metrics: configuration.metricsFactory, logger: logger)
+        self.instruments = instruments
         func makeTransport(serverID: String, connector: any RiverConnector, seed: UInt64?) -> ClientTransport {
             ClientTransport(
                 connector: connector, codec: configuration.codec, clientID: configuration.clientID,
                 serverID: serverID, configuration: configuration.session,
                 metadata: configuration.handshakeMetadata,
                 prefetchMetadata: configuration.prefetchHandshakeMetadata, isFatalConnectionError: configuration.isFatalConnectionError,
-                randomSeed: seed, logger: logger)
+                randomSeed: seed, instruments: instruments)
         }
         let main = makeTransport(serverID: configuration.serverID, connector: connector, seed: configuration.randomSeed)
         var transports = [configuration.serverID: main]
@@ -161,7 +182,7 @@ public final class RiverClient: Sendable, Service {
     /// - Parameters:
     ///   - procedure: The procedure.
     ///   - initPayload: Its init message.
-    ///   - options: Per-call options (deadline).
+    ///   - options: Per-call options (deadline, server, interceptors).
     /// - Returns: The output, or the service error the procedure declared.
     /// - Throws: ``RiverError`` for protocol errors, lost sessions and local failures;
     ///   cancelling the task sends CANCEL and throws ``RiverError/Code/cancel``.
@@ -170,10 +191,7 @@ public final class RiverClient: Sendable, Service {
         _ initPayload: Init,
         options: CallOptions = .defaults
     ) async throws -> Result<Output, Failure> {
-        let call = try await Call.open(
-            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .rpc, tracing: options.tracing)
-        return try await call.withLifetime(options: options) {
+        try await call(procedure.descriptor, initPayload, options: options, ending: CallEnding.init(result:)) { call in
             var reader = CallReader(call: call, interruptible: false)
             guard let result = try await reader.next(Output.self, Failure.self) else {
                 throw RiverError(code: .protocolViolation, message: "the server closed the rpc without a result")
@@ -192,10 +210,7 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         requests: (RequestWriter<Input>) async throws -> Void
     ) async throws -> Result<Output, Failure> {
-        let call = try await Call.open(
-            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .upload, tracing: options.tracing)
-        return try await call.withLifetime(options: options) {
+        try await call(procedure.descriptor, initPayload, options: options, ending: CallEnding.init(result:)) { call in
             let writer = RequestWriter<Input>(call: call)
             var reader = CallReader(call: call, interruptible: false)
             do {
@@ -223,10 +238,7 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         body: (ResponseStream<Output, Failure>) async throws -> Value
     ) async throws -> Value {
-        let call = try await Call.open(
-            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .subscription, tracing: options.tracing)
-        return try await call.withLifetime(options: options) {
+        try await call(procedure.descriptor, initPayload, options: options, ending: { _ in .ok }) { call in
             try await body(ResponseStream(call: call))
         }
     }
@@ -241,11 +253,61 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         body: (RequestWriter<Input>, ResponseStream<Output, Failure>) async throws -> Value
     ) async throws -> Value {
-        let call = try await Call.open(
-            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .stream, tracing: options.tracing)
-        return try await call.withLifetime(options: options) {
+        try await call(procedure.descriptor, initPayload, options: options, ending: { _ in .ok }) { call in
             try await body(RequestWriter(call: call), ResponseStream(call: call))
+        }
+    }
+
+    // MARK: The call layer
+
+    /// Every call: encodes the init payload, runs the interceptors (the client's, then the
+    /// call's) around ``perform(_:_:ending:body:)``.
+    private func call<Init: RiverRequestPayload, Value: Sendable>(
+        _ descriptor: RiverProcedureDescriptor,
+        _ initPayload: Init,
+        options: CallOptions,
+        ending: (Value) -> CallEnding,
+        body: (Call) async throws -> Value
+    ) async throws -> Value {
+        let request = RiverClientRequest(initPayload: try Call.encodePayload(initPayload, what: "init"))
+        let context = RiverClientContext(descriptor: descriptor, options: options, serviceContext: .current ?? .topLevel)
+        if configuration.interceptors.isEmpty && options.interceptors.isEmpty {
+            return try await perform(request, context, ending: ending, body: body)
+        }
+        let interceptors = configuration.interceptors + options.interceptors
+        return try await InterceptorChain.run(interceptors[...], request: request, context: context) { request, context in
+            try await perform(request, context, ending: ending, body: body)
+        }
+    }
+
+    /// One call on the wire: its span, metrics and log lines around opening the stream and
+    /// running `body` as the call's lifetime.
+    private func perform<Value: Sendable>(
+        _ request: RiverClientRequest,
+        _ context: RiverClientContext,
+        ending: (Value) -> CallEnding,
+        body: (Call) async throws -> Value
+    ) async throws -> Value {
+        let observation = CallObservation(
+            descriptor: context.descriptor, streamID: RiverID.generate(), context: context.serviceContext, instruments: instruments)
+        let call: Call
+        do {
+            let transport = try transport(for: context.options)
+            call = try await Call.open(
+                transport: transport, request: request, observation: observation,
+                tracing: observation.tracing(override: context.options.tracing))
+            if observation.span != nil { observation.link(toSession: transport.observation.sessionSpanContext) }
+        } catch {
+            observation.finish(.threw(error), sessionID: nil)
+            throw error
+        }
+        do {
+            let value = try await call.withLifetime(options: context.options) { try await body(call) }
+            observation.finish(ending(value), sessionID: call.sessionID)
+            return value
+        } catch {
+            observation.finish(.threw(error), sessionID: call.sessionID)
+            throw error
         }
     }
 }

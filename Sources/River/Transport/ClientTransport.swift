@@ -1,6 +1,6 @@
 import Dispatch
 import DequeModule
-package import Logging
+import Logging
 import Synchronization
 
 /// The shell around ``SessionStateMachine``: it dials through a ``RiverConnector``, feeds
@@ -148,6 +148,8 @@ package final class ClientTransport: Sendable {
     private let prefetchMetadata: Bool
     private let isFatalConnectionError: @Sendable (any Error) -> Bool
     private let logger: Logger
+    /// Spans, metrics and log lines for the machine's connection and session events.
+    package let observation: TransportObservation
     private let clock = ContinuousClock()
 
     /// The server's id.
@@ -165,7 +167,7 @@ package final class ClientTransport: Sendable {
         prefetchMetadata: Bool = false,
         isFatalConnectionError: @escaping @Sendable (any Error) -> Bool,
         randomSeed: UInt64?,
-        logger: Logger
+        instruments: RiverInstruments
     ) {
         let machine = SessionStateMachine(configuration: configuration, clientID: clientID, serverID: serverID, codec: codec)
         self.encoder = machine.encoder
@@ -177,7 +179,8 @@ package final class ClientTransport: Sendable {
         self.metadata = metadata
         self.prefetchMetadata = prefetchMetadata && metadata != nil
         self.isFatalConnectionError = isFatalConnectionError
-        self.logger = logger
+        self.logger = instruments.logger
+        self.observation = TransportObservation(instruments: instruments, serverID: serverID, clientID: clientID)
         self.serverID = serverID
         self.clientID = clientID
     }
@@ -230,6 +233,7 @@ package final class ClientTransport: Sendable {
             return subscribers
         }
         for subscriber in subscribers { subscriber.finish() }
+        observation.finish()
         jobsContinuation.yield(.stop)
         jobsContinuation.finish()
     }
@@ -486,6 +490,11 @@ package final class ClientTransport: Sendable {
     /// Carries out actions under the lock, in order, moving each out of `actions` (which ends
     /// empty, its memory kept); async work is handed to ``run()``.
     private func perform(_ actions: inout [SessionStateMachine.Action], in inner: inout Inner) {
+        defer {
+            if observation.recordsSendBuffer {
+                observation.recordSendBuffer(messages: inner.machine.bufferedCount, bytes: inner.machine.bufferedBytes)
+            }
+        }
         // Reversed once, then popped from the end: each action is moved out, not copied.
         actions.reverse()
         while let action = actions.popLast() {
@@ -541,18 +550,10 @@ package final class ClientTransport: Sendable {
                 for waiter in inner.roomWaiters.values { inner.wakeups.append(waiter) }
                 inner.roomWaiters.removeAll()
             case .emit(let event):
-                log(event)
+                // A new session's span context goes into its handshakes.
+                if let tracing = observation.record(event) { inner.machine.handshakeTracing = tracing }
                 for subscriber in inner.subscribers.values { subscriber.yield(event) }
             }
-        }
-    }
-
-    private func log(_ event: RiverEvent) {
-        switch event {
-        case .protocolError(let error):
-            logger.warning("river protocol error", metadata: ["river.error": "\(error)", "river.server_id": "\(serverID)"])
-        default:
-            logger.debug("river event", metadata: ["river.event": "\(event)", "river.server_id": "\(serverID)"])
         }
     }
 

@@ -1,0 +1,44 @@
+/// How a call ended, as metrics labels and log lines name it: a bounded set of values.
+struct CallEnding: Sendable, Hashable {
+    /// The label: `OK`, `SERVICE_ERROR`, a protocol or local ``RiverError/Code``, or `OTHER`.
+    let label: String
+    /// The error, when the call threw.
+    let error: (any Error)?
+
+    init(label: String, error: (any Error)?) {
+        self.label = label
+        self.error = error
+    }
+
+    static func == (lhs: CallEnding, rhs: CallEnding) -> Bool { lhs.label == rhs.label }
+    func hash(into hasher: inout Hasher) { hasher.combine(label) }
+
+    /// The call completed (for an rpc or upload: with its output).
+    static let ok = CallEnding(label: "OK", error: nil)
+    /// An rpc or upload ended with a service error the procedure declares.
+    static let serviceError = CallEnding(label: "SERVICE_ERROR", error: nil)
+
+    /// An rpc's or upload's result: ``ok``, or ``serviceError`` for a declared service error.
+    init<Output, Failure>(result: Result<Output, Failure>) {
+        switch result {
+        case .success: self = .ok
+        case .failure: self = .serviceError
+        }
+    }
+
+    /// The call threw `error`. A code from the wire that River does not know becomes `OTHER`,
+    /// so a server cannot grow the label set.
+    static func threw(_ error: any Error) -> CallEnding {
+        guard let error = error as? RiverError else {
+            return CallEnding(label: error is CancellationError ? RiverError.Code.cancel.rawValue : "OTHER", error: error)
+        }
+        let label = knownCodes.contains(error.code) ? error.code.rawValue : "OTHER"
+        return CallEnding(label: label, error: error)
+    }
+
+    /// The codes that are labels of their own.
+    private static let knownCodes: Set<RiverError.Code> = [
+        .uncaughtError, .invalidRequest, .cancel, .unexpectedDisconnect,
+        .encodingFailure, .decodingFailure, .payloadTooLarge, .deadlineExceeded, .unknownServer, .protocolViolation,
+    ]
+}
