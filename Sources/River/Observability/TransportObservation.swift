@@ -91,7 +91,9 @@ package final class TransportObservation: Sendable {
                 span.attributes["river.session.destroy_reason"] = reason
                 span.end()
             }
-            log(.warning, "river session destroyed", sessionID: sessionID, [RiverLogMetadataKey.reason: "\(reason)"])
+            // Closing the client ends its session on purpose: not a warning.
+            let level: Logger.Level = reason == SessionStateMachine.closedReason ? .info : .warning
+            log(level, "river session destroyed", sessionID: sessionID, [RiverLogMetadataKey.reason: "\(reason)"])
         case .connectionStatus(.connecting(let attempt)):
             metrics?.connectionAttempts.increment()
             metrics?.connectionState.record(1)

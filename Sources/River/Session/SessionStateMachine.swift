@@ -526,12 +526,15 @@ public struct SessionStateMachine: Sendable {
         return actions
     }
 
+    /// The reason a session destroyed by ``close()`` gives.
+    public static let closedReason = "client closed"
+
     /// Closes for good: the session is destroyed and every later send fails.
     public mutating func close() -> [Action] {
         var actions: [Action] = []
         abandonCurrent(actions: &actions)
         state = .destroyed
-        destroySession(message: "transport is closed", reason: "client closed", actions: &actions)
+        destroySession(message: "transport is closed", reason: Self.closedReason, actions: &actions)
         return actions
     }
 
