@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "RiverObservabilityTests",
             dependencies: [
-                "River", "RiverTestServer", "RiverReferenceClient",
+                "River", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -70,7 +70,7 @@ final class Call: Sendable {
         let kind = descriptor.kind
         let call = Call(
             transport: transport, streamID: observation.streamID, kind: kind,
-            hooks: CallHooks(request: request, observation: observation))
+            hooks: CallHooks.make(request: request, observation: observation))
         var openFlags: ControlFlags = .streamOpen
         if kind == .rpc || kind == .subscription {
             openFlags.insert(.streamClosed)

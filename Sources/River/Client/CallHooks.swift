@@ -6,9 +6,14 @@ final class CallHooks: Sendable {
     private let resultTransform: (@Sendable (ResultEnvelope) throws -> ResultEnvelope)?
     private let observation: CallObservation?
 
-    /// The hooks `request` and `observation` ask for; `nil` when there are none.
-    init?(request: RiverClientRequest, observation: CallObservation) {
+    /// The hooks `request` and `observation` ask for; `nil` when there are none (checked
+    /// before allocating: most calls have none).
+    static func make(request: RiverClientRequest, observation: CallObservation) -> CallHooks? {
         guard request.inputTransform != nil || request.resultTransform != nil || observation.span != nil else { return nil }
+        return CallHooks(request: request, observation: observation)
+    }
+
+    private init(request: RiverClientRequest, observation: CallObservation) {
         inputTransform = request.inputTransform
         resultTransform = request.resultTransform
         self.observation = observation.span == nil ? nil : observation

@@ -1,5 +1,5 @@
 /// How a call ended, as metrics labels and log lines name it: a bounded set of values.
-struct CallEnding: Sendable, Hashable {
+struct CallEnding: Sendable {
     /// The label: `OK`, `SERVICE_ERROR`, a protocol or local ``RiverError/Code``, or `OTHER`.
     let label: String
     /// The error, when the call threw.
@@ -9,9 +9,6 @@ struct CallEnding: Sendable, Hashable {
         self.label = label
         self.error = error
     }
-
-    static func == (lhs: CallEnding, rhs: CallEnding) -> Bool { lhs.label == rhs.label }
-    func hash(into hasher: inout Hasher) { hasher.combine(label) }
 
     /// The call completed (for an rpc or upload: with its output).
     static let ok = CallEnding(label: "OK", error: nil)

@@ -34,7 +34,4 @@ package final class RiverInstruments: Sendable {
         self.metrics = factory is NOOPMetricsHandler ? nil : factory
         self.logger = logger
     }
-
-    /// No tracer, no metrics, a silent logger.
-    package static let none = RiverInstruments(tracer: NoOpTracer(), metrics: NOOPMetricsHandler.instance, logger: RiverClient.silentLogger)
 }
