@@ -33,6 +33,9 @@ struct LoggingTests {
         let failed = try #require(entries.first { $0.message == "river call finished" && $0.metadata[Key.procedure] == "cancel.blockingRpc" })
         #expect(failed.metadata[Key.result] == "DEADLINE_EXCEEDED")
         #expect(failed.metadata[Key.errorCode] == "DEADLINE_EXCEEDED")
+        let closed = try #require(entries.last { $0.message == "river session destroyed" })
+        #expect(closed.level == .info, "closing the client is not a warning")
+        #expect(closed.metadata[Key.reason] == "client closed")
     }
 
     @Test func connectionAndSessionChangesLogOneLineEachWithTheirCause() async throws {
