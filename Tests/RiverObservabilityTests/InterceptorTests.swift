@@ -111,6 +111,24 @@ struct InterceptorTests {
         }
     }
 
+    @Test func aSessionLostToAServerRestartIsRetriedOnANewSession() async throws {
+        let attempts = Recorder()
+        let retry = RetryInterceptor(retrying: [Test.Add.procedure.descriptor], backoff: .init(initial: .milliseconds(1), jitter: false))
+        try await withClient(interceptors: [retry, Probe(name: "attempt", recorder: attempts)]) { client, server in
+            _ = try await Test.Client(client).add(.init(n: 100)).get()
+            // The first attempt is in flight (its result held back by the server) when the server
+            // restarts, so the resumed session is refused and the call fails with
+            // UNEXPECTED_DISCONNECT. The retry runs on a new session, against the fresh server.
+            server.setOutgoingDelay(.seconds(30))
+            async let sum = Test.Client(client).add(.init(n: 5))
+            try await waitUntil("the first attempt to be in flight") { client.transport.registeredStreamCount == 1 }
+            server.setOutgoingDelay(nil)
+            server.restart()
+            #expect(try await sum.get().result == 5, "the restarted server's running total starts at 0")
+        }
+        #expect(attempts.names.count == 3, "the warm-up call, the lost attempt and the retry")
+    }
+
     @Test func theLoggingInterceptorLogsEachCallAtItsLevel() async throws {
         let (logger, handler) = LoggingTests.capturingLogger(level: .debug)
         try await withClient(interceptors: [LoggingInterceptor(logger: logger, logsPayloads: true)]) { client, _ in

@@ -116,9 +116,3 @@ struct MetricsTests {
         }
     }
 }
-
-/// Waits for the first event `matches` accepts.
-func waitFor(_ events: AsyncStream<RiverEvent>, _ matches: (RiverEvent) -> Bool) async throws {
-    for await event in events where matches(event) { return }
-    Issue.record("the events ended first")
-}
