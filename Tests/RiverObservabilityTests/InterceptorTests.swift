@@ -39,7 +39,7 @@ struct InterceptorTests {
         #expect(seen.names == ["client-1", "client-2", "call"])
         let context = try #require(seen.contexts.first)
         #expect(context.descriptor == RiverProcedureDescriptor(service: "test", procedure: "add", kind: .rpc))
-        #expect(context.options.timeout == .seconds(30))
+        #expect(context.timeout == .seconds(30))
         #expect(seen.payloads.first == .object(["n": .double(4)]))
     }
 
@@ -77,7 +77,7 @@ struct InterceptorTests {
             try await client.stream(Test.Echo.procedure, .init(), options: CallOptions(interceptors: [Probe(name: "stream", recorder: seen)])) {
                 writer, _ in try await writer.finish()
             }
-            #expect(seen.contexts.map(\.options.timeout) == [.seconds(9), nil])
+            #expect(seen.contexts.map(\.timeout) == [.seconds(9), nil])
         }
     }
 
@@ -160,18 +160,23 @@ struct InterceptorTests {
 
 // MARK: Test interceptors
 
-/// Records what interceptors saw.
+/// Records what interceptors saw. (It keeps what it needs of each context, not the context:
+/// a context's options hold the interceptors, which hold the recorder.)
 final class Recorder: Sendable {
-    private let state = Mutex<(names: [String], contexts: [RiverClientContext], payloads: [RiverValue])>(([], [], []))
+    struct Seen: Sendable {
+        var descriptor: RiverProcedureDescriptor
+        var timeout: Duration?
+    }
+    private let state = Mutex<(names: [String], seen: [Seen], payloads: [RiverValue])>(([], [], []))
     func record(_ name: String, _ context: RiverClientContext, _ payload: RiverValue) {
         state.withLock {
             $0.names.append(name)
-            $0.contexts.append(context)
+            $0.seen.append(Seen(descriptor: context.descriptor, timeout: context.options.timeout))
             $0.payloads.append(payload)
         }
     }
     var names: [String] { state.withLock { $0.names } }
-    var contexts: [RiverClientContext] { state.withLock { $0.contexts } }
+    var contexts: [Seen] { state.withLock { $0.seen } }
     var payloads: [RiverValue] { state.withLock { $0.payloads } }
 }
 
