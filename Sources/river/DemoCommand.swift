@@ -93,7 +93,7 @@ struct DemoCommand: AsyncParsableCommand {
             Console.output("  server: dropped \(server.dropAllConnections()) connection(s) mid-stream")
             try await withDeadline(.seconds(10)) {
                 for await event in events {
-                    Console.output("  event: \(EventLog.describe(event, endpoint: "the server"))")
+                    Console.output("  event: \(event)")
                     if case .sessionStatus(.resumed) = event { return }
                     if case .sessionStatus(.destroyed) = event { throw CLIError(.internalError, "the session was lost") }
                 }

@@ -4,7 +4,7 @@ import Synchronization
 /// Watches a client's ``RiverEvent``s: remembers what explains a failure (a rejected
 /// handshake and its wire code, an exhausted retry budget, the last disconnect reason, why the
 /// session was lost) and, with `--verbose`,
-/// prints each event on stderr.
+/// prints each event on stderr (the library's ``RiverEvent/description``, after the endpoint).
 final class EventLog: Sendable {
     /// What the events said, for the final error message.
     struct Summary: Sendable {
@@ -54,7 +54,7 @@ final class EventLog: Sendable {
     func consume(_ events: AsyncStream<RiverEvent>) async {
         for await event in events {
             record(event)
-            if verbose { Console.error("river: \(Self.describe(event, endpoint: endpoint))") }
+            if verbose { Console.error("river: \(endpoint): \(event)") }
         }
     }
 
@@ -82,25 +82,5 @@ final class EventLog: Sendable {
 
     private static func strippingPrefix(_ prefix: String, of text: String) -> String {
         text.hasPrefix(prefix) ? String(text.dropFirst(prefix.count)) : text
-    }
-
-    /// A readable line for an event.
-    static func describe(_ event: RiverEvent, endpoint: String) -> String {
-        switch event {
-        case .connectionStatus(.connecting(let attempt)):
-            "connecting to \(endpoint) (attempt \(attempt))"
-        case .connectionStatus(.connected(let sessionID)):
-            "connected (session \(sessionID))"
-        case .connectionStatus(.disconnected(let reason)):
-            "disconnected: \(reason)"
-        case .sessionStatus(.created(let sessionID)):
-            "session \(sessionID) created"
-        case .sessionStatus(.resumed(let sessionID, let replayed)):
-            "session \(sessionID) resumed on a new connection (\(replayed) buffered message\(replayed == 1 ? "" : "s") replayed)"
-        case .sessionStatus(.destroyed(let sessionID, let reason)):
-            "session \(sessionID) destroyed: \(reason)"
-        case .protocolError(let error):
-            "protocol error: \(error.message)"
-        }
     }
 }

@@ -142,8 +142,9 @@ struct CLICallTests {
         try await withServer { _, url in
             let result = try await runRiver(["call", "--verbose", "--client-id", "cli-test", url, "test.add", #"{"n":1}"#])
             #expect(result.status == 0, "\(result)")
-            #expect(result.stderr.contains("connecting to \(url)"))
-            #expect(result.stderr.contains("connected (session"))
+            // Each event reads as the library's RiverEvent.description, after the endpoint.
+            #expect(result.stderr.contains("river: \(url): \(RiverEvent.connectionStatus(.connecting(attempt: 1)))"), "\(result.stderr)")
+            #expect(result.stderr.contains("river: \(url): connected (session"), "\(result.stderr)")
         }
     }
 

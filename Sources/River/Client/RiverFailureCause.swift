@@ -106,7 +106,10 @@ public struct RiverFailureCause: Error, Sendable, Equatable, CustomStringConvert
         self.previousStorage = previous.map { [$0] } ?? []
     }
 
-    /// The cause of a failed connection attempt, from the connector's error.
+    /// The cause of a failed connection attempt, from the connector's error: a
+    /// ``RiverConnectError``'s kind maps to a ``Kind`` (an upgrade refused with an HTTP status
+    /// is ``Kind/httpStatus``, with the status in ``httpStatus``); any other error is
+    /// ``Kind/connectFailed``.
     public init(connectFailure error: any Error) {
         guard let error = error as? RiverConnectError else {
             self.init(.connectFailed, "\(error)")
@@ -122,7 +125,7 @@ public struct RiverFailureCause: Error, Sendable, Equatable, CustomStringConvert
             case .httpUpgrade: .httpStatus
             default: .connectFailed
             }
-        self.init(kind, error.message, connectError: error)
+        self.init(kind, error.message, httpStatus: error.httpStatus, connectError: error)
     }
 
     /// The first failure of the chain (``previous`` followed to its end): for a grace period

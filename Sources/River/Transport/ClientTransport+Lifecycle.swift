@@ -187,7 +187,7 @@ extension ClientTransport {
                 if inner.connection?.attempt == attempt { inner.connection = nil }
                 let jitter = inner.random.nextFraction()
                 var actions =
-                    closure.initiatedLocally && closure.code == 1009
+                    closure.cause == .frameTooLarge
                     ? inner.machine.inboundMessageTooLarge(attempt: attempt, reason: closure.description)
                     : inner.machine.connectionClosed(
                         attempt: attempt, cause: Self.cause(of: closure), now: clock.now, jitter: jitter)
