@@ -21,13 +21,6 @@ import Synchronization
 public final class WebSocketConnection: RiverFastPathConnection, @unchecked Sendable {
     enum Role { case client, server }
 
-    private enum ConnectState {
-        case idle
-        case waiting(CheckedContinuation<Void, any Error>)
-        case established
-        case failed
-    }
-
     /// Who takes inbound events.
     private enum Consumer {
         /// Nobody yet: events wait in `undelivered`.
@@ -47,6 +40,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     }
 
     private struct Shared {
+        /// Where the connection is in its life (connecting, open, closing, aborted, finished).
+        var state: WebSocketConnectionState<CheckedContinuation<Void, any Error>>
         var consumer = Consumer.undecided
         /// Events produced before a consumer was chosen (or before the service thread flushed
         /// them to it), oldest first.
@@ -55,10 +50,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         var outboundHead = 0
         /// A `wantWrite` command is queued or a writable callback is requested.
         var writeArmed = false
-        var closeRequest: (code: UInt16, reason: String)?
-        var aborted = false
-        var finished = false
-        var connect: ConnectState = .idle
         /// Reading is paused (``setReceivingPaused(_:)``); the service thread applies it.
         var receivingPaused = false
         var requestHeaders: [(name: String, value: String)] = []
@@ -101,16 +92,16 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     let role: Role
     private let stream: AsyncStream<RiverConnectionEvent>
     private let continuation: AsyncStream<RiverConnectionEvent>.Continuation
-    private let shared = Mutex(Shared())
+    private let shared: Mutex<Shared>
     private let maximumMessageSize: Int
     private let upgradeHeaders: [(name: String, value: String)]
     let logger: Logger
 
     // Service-thread-only state.
+    /// The connection's wsi, from the connect (or accept) until `LWS_CALLBACK_WSI_DESTROY`.
     private(set) var serviceThreadWSI: OpaquePointer?
     /// The listener that accepted this connection (server side).
     var serviceThreadListener: LWSListenerState?
-    private var serviceThreadIsDestroyed = false
     private var serviceThreadClosure: RiverConnectionClosure?
     private var serviceThreadConnectError: RiverConnectError?
     private var serviceThreadEndpoint = ""
@@ -148,6 +139,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         self.maximumMessageSize = maximumMessageSize
         self.logger = logger
         self.upgradeHeaders = upgradeHeaders
+        shared = Mutex(Shared(state: WebSocketConnectionState(isServer: role == .server)))
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
@@ -183,7 +175,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     ///   messages go out with it).
     public func enqueue(_ message: [UInt8]) -> Bool {
         shared.withLock { shared -> Bool in
-            guard !shared.finished, !shared.aborted, shared.closeRequest == nil else { return false }
+            guard shared.state.isOpen else { return false }
             shared.outbound.append(message)
             if shared.writeArmed { return false }
             shared.writeArmed = true
@@ -213,8 +205,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     ///   - reason: A short reason.
     public func close(code: UInt16, reason: String) {
         let wake = shared.withLock { shared -> Bool in
-            guard !shared.finished, !shared.aborted, shared.closeRequest == nil else { return false }
-            shared.closeRequest = (code, reason)
+            guard shared.state.requestClose(code: code, reason: reason) else { return false }
             if shared.writeArmed { return false }
             shared.writeArmed = true
             return true
@@ -237,21 +228,29 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     /// Applies the latest ``setReceivingPaused(_:)`` to the wsi.
     func serviceThreadApplyReceivingPaused() {
-        guard let wsi = serviceThreadWSI, !serviceThreadIsDestroyed else { return }
+        guard let wsi = serviceThreadWSI else { return }
         let paused = shared.withLock { $0.receivingPaused }
         _ = river_lws_set_receiving_paused(wsi, paused ? 1 : 0)
     }
 
     /// Drops the connection at once: no flush and no close frame. Idempotent.
     public func abort() {
-        let first = shared.withLock { shared -> Bool in
-            guard !shared.finished, !shared.aborted else { return false }
-            shared.aborted = true
+        let abort = shared.withLock { shared in
+            let abort = shared.state.requestAbort()
+            if case .none = abort { return abort }
             shared.outbound = []
             shared.outboundHead = 0
-            return true
+            return abort
         }
-        if first { LWSRuntime.shared.enqueue(.abort(self)) }
+        switch abort {
+        case .none:
+            return
+        case .drop:
+            LWSRuntime.shared.enqueue(.abort(self))
+        case .dropFailingConnect(let connect):
+            LWSRuntime.shared.enqueue(.abort(self))
+            connect.resume(throwing: CancellationError())
+        }
     }
 
     // MARK: Connecting (client side)
@@ -267,12 +266,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         let timedOut = RiverConnectError(.timedOut, "\(request.endpoint) did not open within \(timeout)")
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let alreadyCancelled = shared.withLock { shared -> Bool in
-                    if case .failed = shared.connect { return true }
-                    shared.connect = .waiting(continuation)
-                    return false
-                }
-                if alreadyCancelled {
+                let started = shared.withLock { $0.state.startConnecting(continuation) }
+                if !started {
                     continuation.resume(throwing: clock.now >= deadline ? timedOut : CancellationError())
                     return
                 }
@@ -289,30 +284,15 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     /// Fails a pending connect (timeout or cancellation) and tears down the attempt.
     private func failConnect(_ error: any Error) {
-        let continuation = shared.withLock { shared -> CheckedContinuation<Void, any Error>? in
-            switch shared.connect {
-            case .waiting(let continuation):
-                shared.connect = .failed
-                shared.aborted = true
-                return continuation
-            case .idle:
-                shared.connect = .failed
-                return nil
-            case .established, .failed:
-                return nil
-            }
-        }
-        guard let continuation else { return }
+        // A connect that never started fails as it starts (``connect(_:timeout:)``).
+        guard case .dropFailingConnect(let continuation) = shared.withLock({ $0.state.connectGaveUp() }) else { return }
         LWSRuntime.shared.enqueue(.abort(self))
         continuation.resume(throwing: error)
     }
 
     /// Whether the connect command should still run (the attempt was not cancelled meanwhile).
     func serviceThreadShouldStartConnecting() -> Bool {
-        shared.withLock { shared in
-            if case .waiting = shared.connect { return true }
-            return false
-        }
+        shared.withLock { $0.state.isConnecting }
     }
 
     func serviceThreadPrepare(_ request: LWSClientRequest) {
@@ -322,14 +302,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     /// The connect attempt failed before or without a wsi.
     func serviceThreadConnectFailed(_ error: RiverConnectError) {
-        let continuation = shared.withLock { shared -> CheckedContinuation<Void, any Error>? in
-            guard case .waiting(let continuation) = shared.connect else { return nil }
-            shared.connect = .failed
-            shared.finished = true
-            return continuation
-        }
-        guard let continuation else { return }
-        continuation.resume(throwing: error)
+        shared.withLock { $0.state.connectFailed() }?.resume(throwing: error)
     }
 
     func serviceThreadAttach(_ wsi: OpaquePointer) {
@@ -368,23 +341,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// The handshake completed. Returns `false` when the attempt was abandoned meanwhile.
     @discardableResult
     func serviceThreadEstablished() -> Bool {
-        let (ok, continuation) = shared.withLock { shared -> (Bool, CheckedContinuation<Void, any Error>?) in
-            if role == .server, case .idle = shared.connect, !shared.aborted {
-                shared.connect = .established
-                return (true, nil)
-            }
-            switch shared.connect {
-            case .waiting(let continuation):
-                shared.connect = .established
-                return (true, continuation)
-            case .established:
-                return (true, nil)
-            case .idle, .failed:
-                return (false, nil)
-            }
-        }
-        continuation?.resume()
-        return ok
+        let (proceed, connect) = shared.withLock { $0.state.opened() }
+        connect?.resume()
+        return proceed
     }
 
     /// `LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`: writes the extra upgrade headers.
@@ -457,7 +416,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// of a frame before calling back, so a header announcing 2^62 bytes followed by a trickle
     /// would otherwise go unnoticed until then; this refuses it as soon as the header is read.
     func serviceThreadCheckAnnouncedLength() {
-        guard let wsi = serviceThreadWSI, !serviceThreadIsDestroyed, serviceThreadPendingClose == nil else { return }
+        guard let wsi = serviceThreadWSI, serviceThreadPendingClose == nil else { return }
         if serviceThreadExceedsLimit(wsi, adding: 0) { serviceThreadRefuseOversized(wsi) }
     }
 
@@ -506,7 +465,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         while budget > 0 {
             if transmitMessage == nil {
                 let action = shared.withLock { shared -> WriteAction in
-                    if shared.aborted { return .drop }
+                    let end = shared.state.writeEnd
+                    if end == .drop { return .drop }
                     if shared.outboundHead < shared.outbound.count {
                         let message = shared.outbound[shared.outboundHead]
                         shared.outbound[shared.outboundHead] = []
@@ -520,7 +480,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                         }
                         return .write(message)
                     }
-                    if let request = shared.closeRequest { return .close(code: request.code, reason: request.reason) }
+                    if case .close(let code, let reason) = end { return .close(code: code, reason: reason) }
                     shared.writeArmed = false
                     return .idle
                 }
@@ -591,7 +551,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     /// Drops the socket without a close frame (the service thread side of ``abort()``).
     func serviceThreadAbort() {
-        guard let wsi = serviceThreadWSI, !serviceThreadIsDestroyed else { return }
+        guard let wsi = serviceThreadWSI else { return }
         recordClosure(RiverConnectionClosure(code: nil, reason: "aborted", initiatedLocally: true))
         let fd = lws_get_socket_fd(wsi)
         if fd >= 0 { _ = shutdown(fd, Int32(SHUT_RDWR)) }
@@ -605,7 +565,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     /// `LWS_CALLBACK_WSI_DESTROY`: always the last callback.
     func serviceThreadDestroyed() {
-        serviceThreadIsDestroyed = true
         serviceThreadWSI = nil
         let error = serviceThreadConnectError
             ?? LWSConnectFailure(
@@ -631,23 +590,28 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// Emits the one `.closed` event (only for connections that were established) and ends
     /// the stream.
     private func finish() {
-        let (first, established) = shared.withLock { shared -> (Bool, Bool) in
-            guard !shared.finished else { return (false, false) }
-            shared.finished = true
+        let finish = shared.withLock { shared in
+            let finish = shared.state.finish()
+            if case .none = finish { return finish }
             shared.outbound = []
             shared.outboundHead = 0
-            if case .established = shared.connect { return (true, true) }
-            return (true, false)
+            return finish
         }
-        guard first else { return }
-        receiveBuffer = []
-        transmitMessage = nil
-        if established {
+        switch finish {
+        case .none:
+            return
+        case .deliverClosed:
+            receiveBuffer = []
+            transmitMessage = nil
             let closure = serviceThreadClosure
                 ?? RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false)
             logger.debug("WebSocket closed", metadata: ["websocket.closure": "\(closure)"])
             serviceThreadDeliver(.closed(closure))
-        } else {
+        case .endSilently(let connect):
+            receiveBuffer = []
+            transmitMessage = nil
+            connect?.resume(throwing: serviceThreadConnectError
+                ?? RiverConnectError(.closedDuringHandshake, "\(serviceThreadEndpoint) closed before the WebSocket opened"))
             // It never opened: nobody consumes its events.
             continuation.finish()
         }
