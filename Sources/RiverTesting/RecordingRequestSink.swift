@@ -2,13 +2,13 @@ public import River
 import Synchronization
 
 /// A ``RequestSink`` that keeps what the code under test writes, for a fake of a generated
-/// `ClientProtocol`: hand it to the code as `RequestWriter(sink)`, then check ``requests``,
-/// ``isFinished`` and ``isCancelled``.
+/// `ClientProtocol`: hand it to the code as `RequestWriter(sink)` (or, for a protobuf service,
+/// `ProtobufRequestWriter(sink)`), then check ``requests``, ``isFinished`` and ``isCancelled``.
 ///
 /// Its ``ended()`` returns when the writer cancels (with a CANCEL error) or ``end(with:)``
 /// ends the fake call (`nil` for a clean end), so code that races its writes against
 /// `RequestWriter.ended()` can be tested too.
-public final class RecordingRequestSink<Input: RiverRequestPayload>: RequestSink {
+public final class RecordingRequestSink<Input: Sendable>: RequestSink {
     private struct State {
         var requests: [Input] = []
         var finished = false

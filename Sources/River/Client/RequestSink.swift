@@ -6,7 +6,7 @@
 /// is a ready-made one.
 public protocol RequestSink<Input>: Sendable {
     /// The request type.
-    associatedtype Input: RiverRequestPayload
+    associatedtype Input: Sendable
 
     /// Takes one request (``RequestWriter/write(_:)``); throw to fail the writer's call.
     func write(_ request: Input) async throws
