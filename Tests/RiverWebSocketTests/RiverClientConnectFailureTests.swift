@@ -83,11 +83,9 @@ struct RiverClientConnectFailureTests {
 
     @Test("RiverClient(url:) with unreadable TLS files throws a tls error at creation, naming the file")
     func unreadableTLSFilesAtCreation() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("river-client-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let garbage = directory.appendingPathComponent("garbage.pem").path
-        try Data("not PEM at all\n".utf8).write(to: URL(fileURLWithPath: garbage))
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let garbage = try scratch.write("not PEM at all\n", to: "garbage.pem")
         for tls in [
             WebSocketConnector.TLS(caFilePath: "/nonexistent/river-ca.pem"),
             WebSocketConnector.TLS(caFilePath: garbage),

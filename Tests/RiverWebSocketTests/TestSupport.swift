@@ -89,3 +89,25 @@ func withConnectedPair(
 func pattern(count: Int, seed: UInt8 = 0) -> [UInt8] {
     (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed)) }
 }
+
+/// A fresh directory for files a test writes; ``remove()`` deletes it with its contents.
+struct ScratchDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("river-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    /// Writes `text` to a file called `name` in the directory.
+    /// - Returns: The file's path.
+    func write(_ text: String, to name: String) throws -> String {
+        let file = url.appendingPathComponent(name)
+        try Data(text.utf8).write(to: file)
+        return file.path
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: url)
+    }
+}

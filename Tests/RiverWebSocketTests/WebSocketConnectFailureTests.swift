@@ -136,14 +136,10 @@ struct WebSocketConnectorValidationTests {
 
     @Test("an unparsable TLS file fails when the connector is created")
     func unparsableTLSFiles() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("river-pem-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let garbage = directory.appendingPathComponent("garbage.pem").path
-        try Data("this is not PEM\n".utf8).write(to: URL(fileURLWithPath: garbage))
-        let badBase64 = directory.appendingPathComponent("bad.pem").path
-        try Data("-----BEGIN CERTIFICATE-----\n@@@not base64@@@\n-----END CERTIFICATE-----\n".utf8)
-            .write(to: URL(fileURLWithPath: badBase64))
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let garbage = try scratch.write("this is not PEM\n", to: "garbage.pem")
+        let badBase64 = try scratch.write("-----BEGIN CERTIFICATE-----\n@@@not base64@@@\n-----END CERTIFICATE-----\n", to: "bad.pem")
 
         for tls in [
             WebSocketConnector.TLS(caFilePath: garbage),
