@@ -89,7 +89,8 @@ struct ClientFailureCauseTests {
         var configuration = RiverClient.Configuration(codec: JSONCodec(), randomSeed: 1)
         fastClient(&configuration)
         configuration.session.connectionTimeout = .milliseconds(400)
-        configuration.session.sessionDisconnectGrace = .seconds(3)
+        // Long enough for the first attempt to fail within it on a loaded machine.
+        configuration.session.sessionDisconnectGrace = .seconds(10)
         try await withRiverClient(connector: connector, configuration: configuration) { client in
             let error = await #expect(throws: RiverError.self) { _ = try await client.rpc(Reference.add, NumberInit(n: 1)) }
             #expect(error?.cause?.kind == .graceExpired)

@@ -10,12 +10,13 @@ import Testing
 struct RiverClientConnectFailureTests {
     static let add = RPCProcedure<RiverValue, RiverValue, RiverServiceError>(service: "test", procedure: "add")
 
-    /// Settings for a client that gives up within a few seconds: short connect timeout, fast
-    /// retries, a short grace period.
+    /// Settings for a client that gives up within seconds: fast retries and a grace period of
+    /// 10 s, long enough for the first attempt to fail within it on a loaded machine (a call
+    /// ends when the grace period does, with the last attempt's failure as its root cause).
     static func quickGivingUp(connectionTimeout: Duration = .seconds(5)) -> RiverClient.Configuration {
         var configuration = RiverClient.Configuration(codec: JSONCodec(), randomSeed: 5)
         configuration.session.connectionTimeout = connectionTimeout
-        configuration.session.sessionDisconnectGrace = .seconds(2)
+        configuration.session.sessionDisconnectGrace = .seconds(10)
         configuration.session.backoff.baseInterval = .milliseconds(20)
         configuration.session.backoff.maxJitter = .milliseconds(10)
         return configuration
