@@ -20,11 +20,17 @@ struct WebSocketConnectionStateTests {
         }
     }
 
+    /// A client connection whose connect waits on `waiter`.
+    static func connectingClient(_ waiter: Int) -> State {
+        var state = State(isServer: false)
+        let started = state.startConnecting(waiter)
+        #expect(started)
+        return state
+    }
+
     /// A client connection that is open.
     static func openClient() -> State {
-        var state = State(isServer: false)
-        let started = state.startConnecting(1)
-        #expect(started)
+        var state = connectingClient(1)
         let opened = state.opened()
         #expect(opened.proceed == true && opened.waiter == 1)
         return state
@@ -73,9 +79,7 @@ struct WebSocketConnectionStateTests {
 
     @Test("a connect that gives up while waiting drops the attempt and fails its waiter; a late open is refused")
     func giveUpWhileConnecting() {
-        var state = State(isServer: false)
-        let started = state.startConnecting(3)
-        #expect(started)
+        var state = Self.connectingClient(3)
         guard case .dropFailingConnect(3) = state.connectGaveUp() else { Issue.record("expected the waiter"); return }
         #expect(Self.name(state) == "aborted(wasOpen: false)")
         #expect(state.writeEnd == .drop)
@@ -106,9 +110,7 @@ struct WebSocketConnectionStateTests {
 
     @Test("a connect that fails hands back its waiter once; the connection is finished, never opened")
     func connectFails() {
-        var state = State(isServer: false)
-        let started = state.startConnecting(9)
-        #expect(started)
+        var state = Self.connectingClient(9)
         let failedConnect = state.connectFailed()
         #expect(failedConnect == 9)
         let failedConnectAgain = state.connectFailed()
@@ -135,18 +137,14 @@ struct WebSocketConnectionStateTests {
 
     @Test("an abort while connecting fails the waiting connect")
     func abortWhileConnecting() {
-        var state = State(isServer: false)
-        let started = state.startConnecting(4)
-        #expect(started)
+        var state = Self.connectingClient(4)
         guard case .dropFailingConnect(4) = state.requestAbort() else { Issue.record("expected the waiter"); return }
         #expect(Self.name(state) == "aborted(wasOpen: false)")
     }
 
     @Test("the socket ending while a connect waits fails that connect")
     func finishWhileConnecting() {
-        var state = State(isServer: false)
-        let started = state.startConnecting(5)
-        #expect(started)
+        var state = Self.connectingClient(5)
         guard case .endSilently(5) = state.finish() else { Issue.record("expected the waiter"); return }
         #expect(state.isFinished)
     }
