@@ -103,8 +103,7 @@ struct ClientFailureCauseTests {
     @Test("a connection closed because a message was too large is cause frameTooLarge, whatever its close code")
     func frameTooLargeWithoutCloseCode() async throws {
         let connector = OversizedReplyConnector()
-        var configuration = RiverClient.Configuration(codec: JSONCodec(), randomSeed: 1)
-        configuration.session.sessionDisconnectGrace = .seconds(60)
+        let configuration = RiverClient.Configuration(codec: JSONCodec(), randomSeed: 1).patient()
         try await withRiverClient(connector: connector, configuration: configuration) { client in
             let error = await #expect(throws: RiverError.self) {
                 _ = try await client.rpc(Reference.add, NumberInit(n: 1), options: CallOptions(timeout: .seconds(30)))

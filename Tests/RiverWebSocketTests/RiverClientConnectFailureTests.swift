@@ -12,8 +12,10 @@ struct RiverClientConnectFailureTests {
 
     /// Settings for a client that gives up within seconds: fast retries and a grace period of
     /// 10 s, long enough for the first attempt to fail within it on a loaded machine (a call
-    /// ends when the grace period does, with the last attempt's failure as its root cause).
-    static func quickGivingUp(connectionTimeout: Duration = .seconds(5)) -> RiverClient.Configuration {
+    /// ends when the grace period does, with the last failed attempt's failure as its root
+    /// cause). The default connect timeout outlasts the grace period, so that on a loaded
+    /// machine no attempt times out instead of failing the way the test expects.
+    static func quickGivingUp(connectionTimeout: Duration = .seconds(30)) -> RiverClient.Configuration {
         var configuration = RiverClient.Configuration(codec: JSONCodec(), randomSeed: 5)
         configuration.session.connectionTimeout = connectionTimeout
         configuration.session.sessionDisconnectGrace = .seconds(10)
