@@ -367,6 +367,40 @@ struct HostileServerTests {
         }
     }
 
+    /// The server closes the connection with 1009 (a message of this client's was too big for
+    /// it): the disconnect names `frameTooLarge`, and so does the call that ends with it. (With
+    /// transparent reconnects off the session ends at this first loss; with them on the client
+    /// reconnects and replays, as the reference does.)
+    @Test(arguments: codecs)
+    func serverClosingWith1009IsFrameTooLarge(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        var configuration = RiverClient.Configuration(serverID: HostileServer.serverID, codec: server.codec, randomSeed: 9)
+            .patient()
+        configuration.session.enableTransparentReconnects = false
+        try await withRiverClient(connector: server.connector, configuration: configuration) { client in
+            let log = EventLog(client.events())
+            async let failed = Self.failure(of: client)
+            var connection = try await server.nextConnection()
+            try await connection.handshake()
+            _ = try await connection.receiveSequenced()
+            connection.connection.close(code: 1009, reason: "message too big")
+            let error = await failed
+            #expect(error?.code == .unexpectedDisconnect)
+            #expect(error?.cause?.kind == .reconnectsDisabled, "\(String(describing: error))")
+            #expect(error?.cause?.root.kind == .frameTooLarge, "\(String(describing: error))")
+            #expect(error?.message.contains("lost the connection to SERVER") == true, "\(String(describing: error))")
+            try await waitUntil("the frameTooLarge disconnect event") {
+                log.snapshot.contains {
+                    if case .connectionStatus(.disconnected(let reason)) = $0 {
+                        reason.hasPrefix("frameTooLarge: a message exceeded the peer's size limit")
+                    } else {
+                        false
+                    }
+                }
+            }
+        }
+    }
+
     /// A second rpc on the same scripted connection.
     func laterCallOnSameConnection(_ client: RiverClient, _ connection: inout ScriptedConnection) async throws {
         async let reply = client.rpc(Reference.add, NumberInit(n: 99))
