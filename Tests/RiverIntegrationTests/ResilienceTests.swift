@@ -24,37 +24,6 @@ func fastClient(_ configuration: inout RiverClient.Configuration) {
 /// with each other for the two cores CI has.
 @Suite("Session resilience", .serialized, .timeLimit(.minutes(2)))
 struct ResilienceTests {
-    /// The transport's timer sleeps without a deadline while nothing is connecting; the
-    /// handshake deadline a call then sets must wake it (a server that never answers the
-    /// handshake is dropped and redialled, several times, within the test's limit).
-    @Test func aDeadlineSetWhileTheTimerSleepsStillFires() async throws {
-        let servers = Mutex<[InMemoryConnection]>([])
-        let connector = InMemoryConnector { server in
-            // Accepted, never answered (kept alive: a released end drops its peer).
-            servers.withLock { $0.append(server) }
-        }
-        var configuration = RiverClient.Configuration(serverID: "SERVER", codec: MessagePackCodec(), randomSeed: 9)
-        fastClient(&configuration)
-        configuration.session.handshakeTimeout = .milliseconds(100)
-        try await withRiverClient(connector: connector, configuration: configuration) { client in
-            let events = client.events()
-            #expect(client.transport.sessionID == nil)  // idle: nothing for the timer to do
-            async let call: Void = {
-                _ = try? await client.rpc(Reference.add, NumberInit(n: 1), options: CallOptions(timeout: .seconds(30)))
-            }()
-            var disconnects = 0
-            // (The first event is the state at subscription: disconnected, "not connected".)
-            for await event in events.dropFirst() {
-                if case .connectionStatus(.disconnected) = event { disconnects += 1 }
-                if disconnects == 3 { break }
-            }
-            #expect(disconnects == 3)
-            #expect(servers.withLock { $0.count } >= 3)
-            client.close()
-            await call
-        }
-    }
-
     @Test(arguments: ClientSetup.all)
     func transparentReconnectLosesAndDuplicatesNothing(setup: ClientSetup) async throws {
         try await withClient(setup, timings: fastServerTimings, configure: fastClient) { client, server in
