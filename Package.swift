@@ -242,7 +242,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverCodegenTests",
-            dependencies: ["RiverCodegen", "River", "RiverReferenceClient", "RiverCodegenPluginFixture", "RiverTestProcess"],
+            dependencies: ["RiverCodegen", "River", "RiverTesting", "RiverReferenceClient", "RiverCodegenPluginFixture", "RiverTestProcess"],
             exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),
