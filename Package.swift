@@ -194,6 +194,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Runs the tests' child processes (river-codegen, swiftc, river-test-server) without
+        // blocking a thread of the cooperative pool that every test shares.
+        .target(
+            name: "RiverTestProcess",
+            path: "Tests/RiverTestProcess",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RiverTests",
             dependencies: ["River", "RiverTesting"],
@@ -213,6 +220,7 @@ let package = Package(
             name: "RiverIntegrationTests",
             dependencies: [
                 "River", "RiverTesting", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient", "RiverChaos",
+                "RiverTestProcess",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -234,7 +242,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverCodegenTests",
-            dependencies: ["RiverCodegen", "River", "RiverTesting", "RiverReferenceClient", "RiverCodegenPluginFixture"],
+            dependencies: ["RiverCodegen", "River", "RiverTesting", "RiverReferenceClient", "RiverCodegenPluginFixture", "RiverTestProcess"],
             exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),

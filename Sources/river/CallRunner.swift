@@ -66,7 +66,7 @@ struct CallRunner {
         let callOptions = options.callOptions
 
         let (result, signal) = await withDiscardingTaskGroup(returning: (Result<CallOutcome, any Error>, Int32?).self) { group in
-            group.addTask { await connector.run(closeGrace: .seconds(2)) }
+            group.addTask { await connector.run(closeGrace: options.closeGrace) }
             group.addTask { try? await client.run() }
             group.addTask { await log.consume(events) }
             let raced = await Self.race(signals: signals) { try await body(client, callOptions) }

@@ -47,7 +47,8 @@ struct ConnectionOptions: ParsableArguments {
         name: .customLong("connect-timeout"),
         help: ArgumentHelp(
             "How long opening a connection (TCP, TLS, upgrade) and River's handshake may each take, in seconds, "
-                + "before the attempt is retried (default 2 and 1); the session's reconnect grace period is at least twice it.",
+                + "before the attempt is retried (default 2 and 1); the session's reconnect grace period is at least twice it, "
+                + "and closing the connection at the end (flushing a CANCEL) may take as long (default 2).",
             valueName: "seconds"))
     var connectTimeout: Double?
 
@@ -79,11 +80,20 @@ struct ConnectionOptions: ParsableArguments {
     /// Applies `--connect-timeout` to the session timings: the connect and handshake timeouts,
     /// and a grace period of at least two attempts.
     func applyTimings(to session: inout SessionStateMachine.Configuration) {
-        guard let connectTimeout else { return }
-        let limit = Duration.nanoseconds(Int64((connectTimeout * 1e9).rounded()))
+        guard let limit = connectLimit else { return }
         session.connectionTimeout = limit
         session.handshakeTimeout = limit
         session.sessionDisconnectGrace = max(session.sessionDisconnectGrace, limit * 2)
+    }
+
+    /// How long the connection may take to close at the end, flushing what was queued (a
+    /// CANCEL after a signal), before it is dropped: `--connect-timeout`, else 2 s. Dropping
+    /// it resets the TCP connection, which discards what the server has not read yet.
+    var closeGrace: Duration { connectLimit ?? .seconds(2) }
+
+    /// `--connect-timeout` as a duration.
+    private var connectLimit: Duration? {
+        connectTimeout.map { Duration.nanoseconds(Int64(($0 * 1e9).rounded())) }
     }
 
     /// The WebSocket connector settings: headers and TLS.

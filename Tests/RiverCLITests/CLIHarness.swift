@@ -98,7 +98,8 @@ final class RiverCLIProcess: @unchecked Sendable {
 
     /// The calling subcommands get `--connect-timeout 30` unless the test sets one: a parallel
     /// `swift test` on a loaded 2-core machine delays the in-process test server by seconds,
-    /// and the default 2 s connect timeout (with its 5 s grace period) would fail the call.
+    /// and the default 2 s connect timeout (with its 5 s grace period) would fail the call, and
+    /// the 2 s close grace would reset the connection before the server read a CANCEL.
     private static func patient(_ arguments: [String]) -> [String] {
         guard let subcommand = arguments.first, ["call", "subscribe", "upload", "stream"].contains(subcommand),
             !arguments.contains("--connect-timeout")

@@ -1,5 +1,6 @@
 import Foundation
 import RiverCodegen
+import RiverTestProcess
 import Testing
 
 /// Every corpus schema, generated at the access levels the package build does not compile
@@ -22,7 +23,7 @@ import Testing
     ]
 
     @Test(arguments: variants)
-    func corpusTypeChecksWithoutWarnings(_ variant: Variant) throws {
+    func corpusTypeChecksWithoutWarnings(_ variant: Variant) async throws {
         let modules = try #require(CodegenBinary.url, "river-codegen was not built").deletingLastPathComponent().appendingPathComponent("Modules")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("river-codegen-swift6-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -37,16 +38,10 @@ import Testing
             }
         }
         let moduleMap = Fixtures.testsDirectory.deletingLastPathComponent().appendingPathComponent("Sources/CMsgPack/module.modulemap")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swiftc", "-typecheck", "-swift-version", "6", "-warnings-as-errors", "-module-name", "Corpus",
-                             "-I", modules.path, "-Xcc", "-fmodule-map-file=\(moduleMap.path)"] + variant.flags + sources
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        try process.run()
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output.prefix(4000))")
+        let typeCheck = try await ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["swiftc", "-typecheck", "-swift-version", "6", "-warnings-as-errors", "-module-name", "Corpus",
+             "-I", modules.path, "-Xcc", "-fmodule-map-file=\(moduleMap.path)"] + variant.flags + sources)
+        #expect(typeCheck.status == 0, "\((typeCheck.stderrText + typeCheck.stdoutText).prefix(4000))")
     }
 }

@@ -4,14 +4,13 @@ import Synchronization
 import Testing
 
 /// A server restart under load: every kind of in-flight call ends with UNEXPECTED_DISCONNECT
-/// within the grace period plus one heartbeat (with slack), none hangs, and new calls then
-/// succeed on a new session.
+/// caused by the restart (the server's refusal of the old session, not a grace period or a
+/// watchdog running out), none hangs, and new calls then succeed on a new session.
 @Suite("Chaos: server restart under load", .serialized, .timeLimit(.minutes(2)))
 struct ChaosRestartTests {
-    /// The grace period and heartbeat of both sides; the bound adds slack for a loaded CI machine.
+    /// The grace period and heartbeat of both sides.
     static let grace: Duration = .seconds(30)
     static let heartbeat: Duration = .milliseconds(200)
-    static let slack: Duration = .seconds(3)
 
     /// Fast heartbeats and reconnects, but watchdogs (10 s), connect and handshake timeouts (10 s) and a
     /// grace period that a parallel `swift test` on a loaded machine cannot exhaust by delay
@@ -33,7 +32,7 @@ struct ChaosRestartTests {
             let events = client.events()
             _ = try await client.rpc(Reference.add, NumberInit(n: 5)).get()
             let oldSession = client.transport.sessionID
-            let recorder = RestartRecorder()
+            let recorder = OutcomeRecorder()
             let record = recorder.record
             // Each upload waits on its gate, then writes once more: that write must fail.
             let gates = (0..<5).map { _ in AsyncStream.makeStream(of: Void.self) }
@@ -97,26 +96,23 @@ struct ChaosRestartTests {
                     }
                 }
                 try await waitUntil("all \(total) calls to reach the server") { server.openStreamCount == total }
-                recorder.markRestart()
                 server.restart()
-                _ = try await waitForEvent(events, timeout: Self.grace + Self.heartbeat + Self.slack) {
+                _ = try await waitForEvent(events) {
                     if case .sessionStatus(.destroyed) = $0 { true } else { false }
                 }
                 for gate in gates { gate.continuation.finish() }
                 try await group.waitForAll()
             }
-            let finished = recorder.outcomes
-            let worst = recorder.latencies.max() ?? .zero
-            print("ChaosRestartTests(\(setup.testDescription)): outcomes \(finished.sorted { $0.key < $1.key }), slowest failure \(worst) after the restart")
-            #expect(finished == [
-                "rpc: \(RiverError.Code.unexpectedDisconnect)": rpcs,
-                "stream: \(RiverError.Code.unexpectedDisconnect)": streams,
-                "echo stream: \(RiverError.Code.unexpectedDisconnect)": echoes,
-                "upload: \(RiverError.Code.unexpectedDisconnect)": uploads,
-                "subscription: \(RiverError.Code.unexpectedDisconnect)": subscriptions,
+            // Every call failed because of the restart itself: had one waited for the grace
+            // period (or a watchdog) to run out, its cause would say so.
+            let restarted = "\(RiverError.Code.unexpectedDisconnect) (\(RiverFailureCause.Kind.serverRestarted))"
+            #expect(recorder.outcomes == [
+                "rpc: \(restarted)": rpcs,
+                "stream: \(restarted)": streams,
+                "echo stream: \(restarted)": echoes,
+                "upload: \(restarted)": uploads,
+                "subscription: \(restarted)": subscriptions,
             ])
-            #expect(recorder.latencies.count == total)
-            #expect(worst < Self.grace + Self.heartbeat + Self.slack, "every call ends within grace + one heartbeat (+ slack)")
 
             // New calls work, on a new session of the restarted server.
             let fresh = try await client.rpc(Reference.add, NumberInit(n: 1)).get()
@@ -135,28 +131,21 @@ struct ChaosRestartTests {
     }
 }
 
-/// Records how each in-flight call ended, and how long after the restart.
-final class RestartRecorder: Sendable {
-    private let state = Mutex<(restartedAt: ContinuousClock.Instant?, latencies: [Duration], outcomes: [String: Int])>((nil, [], [:]))
+/// Counts how the in-flight calls ended: by kind of call, error code and failure cause.
+final class OutcomeRecorder: Sendable {
+    private let state = Mutex<[String: Int]>([:])
 
-    func markRestart() { state.withLock { $0.restartedAt = .now } }
-
-    var latencies: [Duration] { state.withLock { $0.latencies } }
-    var outcomes: [String: Int] { state.withLock { $0.outcomes } }
+    var outcomes: [String: Int] { state.withLock { $0 } }
 
     @Sendable func record(_ kind: String, _ error: (any Error)?) {
-        let now = ContinuousClock.now
         let key: String
         if let error = error as? RiverError {
-            key = "\(kind): \(error.code)"
+            key = "\(kind): \(error.code) (\(error.cause.map { "\($0.kind)" } ?? "no cause"))"
         } else if let error {
             key = "\(kind): \(error)"
         } else {
             key = "\(kind): completed"
         }
-        state.withLock { state in
-            state.outcomes[key, default: 0] += 1
-            if let start = state.restartedAt { state.latencies.append(now - start) }
-        }
+        state.withLock { $0[key, default: 0] += 1 }
     }
 }

@@ -21,46 +21,20 @@ struct ClientSetup: CustomTestStringConvertible, Sendable {
     static let websocket: [ClientSetup] = all.filter { $0.wire == .websocket }
 }
 
-/// Server timings for live tests that are not about timing: the reference heartbeat interval
-/// (acks ride on heartbeats), but a watchdog, handshake timeout and grace period that hold when
-/// `swift test` runs the whole suite in parallel on a loaded 2-core machine and timers fire
-/// seconds late. Tests about timing pass their own.
-let patientServerTimings = RiverTestServer.Timings(
-    heartbeatInterval: .seconds(1), heartbeatsUntilDead: 30,
-    sessionDisconnectGrace: .seconds(60), handshakeTimeout: .seconds(30))
-
-/// The client side of ``patientServerTimings``: the client's watchdog, connect and handshake
-/// timeouts and grace period hold through seconds of starvation.
-func makePatient(_ configuration: inout RiverClient.Configuration) {
-    configuration.session.heartbeatsUntilDead = 30
-    configuration.session.connectionTimeout = .seconds(30)
-    configuration.session.handshakeTimeout = .seconds(30)
-    configuration.session.sessionDisconnectGrace = .seconds(60)
-}
-
-extension RiverClient.Configuration {
-    /// This configuration made patient (``makePatient(_:)``).
-    func patient() -> Self {
-        var configuration = self
-        makePatient(&configuration)
-        return configuration
-    }
-}
-
 /// Runs a test server and a client connected to it for the duration of `body`. Both are
-/// patient (``patientServerTimings``, ``makePatient(_:)``) unless `timings` and `configure`
-/// say otherwise.
+/// patient (``RiverTestServer/Timings/patient``, ``RiverClient/Configuration/makePatient()``)
+/// unless `timings` and `configure` say otherwise.
 func withClient<Value: Sendable>(
     _ setup: ClientSetup,
     mode: RiverTestServer.Mode = .standard,
-    timings: RiverTestServer.Timings = patientServerTimings,
+    timings: RiverTestServer.Timings = .patient,
     configure: (inout RiverClient.Configuration) -> Void = { _ in },
     body: (RiverClient, RiverTestServer) async throws -> Value
 ) async throws -> Value {
     let serverConfiguration = RiverTestServer.Configuration(codec: setup.codec, mode: mode, timings: timings)
     var clientConfiguration = RiverClient.Configuration(
         serverID: serverConfiguration.serverID, codec: setup.codec, randomSeed: 42)
-    makePatient(&clientConfiguration)
+    clientConfiguration.makePatient()
     configure(&clientConfiguration)
     let finalConfiguration = clientConfiguration
     switch setup.wire {

@@ -9,9 +9,9 @@ import Testing
 struct ClientLifecycleTests {
     @Test("a second run() throws CLIENT_ALREADY_RUNNING; run() after the end throws CLIENT_STOPPED")
     func runsOnce() async throws {
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            let client = RiverClient(connector: connector, configuration: .init(codec: JSONCodec()))
+            let client = RiverClient(connector: connector, configuration: RiverClient.Configuration(codec: JSONCodec()).patient())
             #expect(client.lifecycleState == .notStarted)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await client.run() }
@@ -30,12 +30,12 @@ struct ClientLifecycleTests {
 
     @Test("withRiverClient returns the body's value when the body ends before run() began")
     func withRiverClientWhoseBodyEndsAtOnce() async throws {
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
             // The body returns without suspending, so the client is closed before the task
             // running run() starts, almost always: repeat to make sure.
             for attempt in 0..<20 {
-                let value = try await withRiverClient(connector: connector, configuration: .init(codec: JSONCodec())) { _ in attempt }
+                let value = try await withRiverClient(connector: connector, configuration: RiverClient.Configuration(codec: JSONCodec()).patient()) { _ in attempt }
                 #expect(value == attempt)
             }
         }
@@ -43,9 +43,9 @@ struct ClientLifecycleTests {
 
     @Test("cancelling the task running run() closes the client: calls end with clientClosed, connections close")
     func cancellingRunClosesTheClient() async throws {
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            let client = RiverClient(connector: connector, configuration: .init(codec: JSONCodec()))
+            let client = RiverClient(connector: connector, configuration: RiverClient.Configuration(codec: JSONCodec()).patient())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await client.run() }
                 _ = try await client.rpc(Reference.add, NumberInit(n: 1))
@@ -73,9 +73,9 @@ struct ClientLifecycleTests {
 
     @Test("a graceful shutdown's drain deadline cancels the calls still in flight")
     func drainDeadline() async throws {
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            let client = RiverClient(connector: connector, configuration: .init(codec: JSONCodec()))
+            let client = RiverClient(connector: connector, configuration: RiverClient.Configuration(codec: JSONCodec()).patient())
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await client.run() }
                 async let blocked: RiverError? = {

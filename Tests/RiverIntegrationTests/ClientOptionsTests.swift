@@ -6,13 +6,13 @@ import Testing
 @Suite("Client options", .timeLimit(.minutes(1)))
 struct ClientOptionsTests {
     @Test func oneClientTalksToSeveralServers() async throws {
-        let main = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: patientServerTimings))
-        let other = RiverTestServer(configuration: .init(codec: JSONCodec(), serverID: "OTHER", timings: patientServerTimings))
+        let main = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
+        let other = RiverTestServer(configuration: .init(codec: JSONCodec(), serverID: "OTHER", timings: .patient))
         try await main.withInMemoryConnector { mainConnector in
             try await other.withInMemoryConnector { otherConnector in
                 var configuration = RiverClient.Configuration(
                     codec: JSONCodec(), additionalServers: ["OTHER": otherConnector])
-                makePatient(&configuration)
+                configuration.makePatient()
                 try await withRiverClient(connector: mainConnector, configuration: configuration) { client in
                     let onMain = try await client.rpc(Reference.add, NumberInit(n: 2)).get()
                     let onOther = try await client.rpc(Reference.add, NumberInit(n: 5), options: CallOptions(server: "OTHER")).get()
@@ -30,10 +30,10 @@ struct ClientOptionsTests {
     }
 
     @Test func connectEagerlyConnectsBeforeTheFirstCall() async throws {
-        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec(), timings: patientServerTimings))
+        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
             var configuration = RiverClient.Configuration(codec: MessagePackCodec())
-            makePatient(&configuration)
+            configuration.makePatient()
             configuration.connectEagerly = true
             let client = RiverClient(connector: connector, configuration: configuration)
             let events = client.events()
@@ -53,7 +53,7 @@ struct ClientOptionsTests {
         let codec = JSONCodec()
         let trace = TracingContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "k=v")
         var configuration = RiverClient.Configuration(codec: codec)
-        makePatient(&configuration)
+        configuration.makePatient()
         try await withRiverClient(connector: connector, configuration: configuration) { client in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {

@@ -21,7 +21,7 @@ struct DocumentationExamplesTests {
     @Test func gettingStartedExamplesRun() async throws {
         // The README's code, with patient timings on both sides (`.patient()`, not in the
         // README): a parallel `swift test` on a loaded machine delays both by seconds.
-        try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec(), timings: patientServerTimings)) { server, port in
+        try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec(), timings: .patient)) { server, port in
             try await withRiverClient(
                 url: "ws://127.0.0.1:\(port)",
                 configuration: .init(serverID: "SERVER", codec: JSONCodec()).patient()
@@ -71,7 +71,7 @@ struct DocumentationExamplesTests {
     }
 
     @Test func clientRunsAsAServiceAndShutsDownGracefully() async throws {
-        try await RiverTestServer.withRunningServer(configuration: .init(codec: MessagePackCodec(), timings: patientServerTimings)) { server, port in
+        try await RiverTestServer.withRunningServer(configuration: .init(codec: MessagePackCodec(), timings: .patient)) { server, port in
             let client = try RiverClient(url: "ws://127.0.0.1:\(port)", configuration: .init(codec: MessagePackCodec()).patient())
             let group = ServiceGroup(services: [client], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
             try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -53,20 +53,45 @@ struct ManualClockTests {
         }
     }
 
-    @Test("a handshake that gets no answer times out after the handshake timeout of clock time")
-    func handshakeTimeout() async throws {
+    /// The timer of an idle client sleeps without a deadline; a call's connection attempt
+    /// then sets deadlines (the connect timeout, then the earlier handshake timeout) that must
+    /// wake it. Each attempt's handshake gets no answer and times out after exactly the
+    /// handshake timeout of clock time; the client backs off and dials again.
+    @Test("a deadline set while the timer sleeps wakes it: each unanswered handshake times out after its timeout of clock time")
+    func aDeadlineSetWhileTheTimerSleepsStillFires() async throws {
         let clock = ManualRiverClock()
-        let accepted = Mutex<[InMemoryConnection]>([])
-        let connector = InMemoryConnector { server in accepted.withLock { $0.append(server) } }
-        try await withRiverClient(connector: connector, configuration: configuration(clock)) { client in
+        let (accepted, acceptor) = AsyncStream.makeStream(of: InMemoryConnection.self)
+        let connector = InMemoryConnector { server in acceptor.yield(server) }
+        var configuration = configuration(clock)
+        configuration.session.connectionTimeout = .seconds(30)
+        configuration.session.handshakeTimeout = .seconds(1)
+        configuration.session.sessionDisconnectGrace = .seconds(60)
+        let finalConfiguration = configuration
+        try await withRiverClient(connector: connector, configuration: finalConfiguration) { client in
             let events = client.events()
+            try await waitUntil("the idle client's timer to sleep") { client.transport.timerIsAsleep }
+            #expect(clock.scheduledCount == 0, "an idle client arms no deadline")
             async let call: Void = { _ = try? await client.rpc(Reference.add, NumberInit(n: 1)) }()
-            try await waitUntil("the connection to open") { accepted.withLock { $0.count } == 1 }
-            try await waitUntil("the handshake deadline to be armed") { clock.scheduledCount >= 1 }
-            clock.advance(by: .seconds(1))
-            _ = try await waitForEvent(events) {
-                if case .connectionStatus(.disconnected(let reason)) = $0 { reason.hasPrefix("handshakeTimeout") } else { false }
+            // Accepted, never answered (kept alive: a released end drops its peer).
+            var servers: [InMemoryConnection] = []
+            var connections = accepted.makeAsyncIterator()
+            for _ in 1...3 {
+                let server = try #require(await connections.next())
+                servers.append(server)
+                // The handshake request arrived, so its deadline is set: one timeout of clock time away.
+                var received = server.events.makeAsyncIterator()
+                guard case .message = await received.next() else {
+                    Issue.record("the connection closed before the handshake request arrived")
+                    break
+                }
+                clock.advance(by: .seconds(1))
+                _ = try await waitForEvent(events) {
+                    if case .connectionStatus(.disconnected(let reason)) = $0 { reason.hasPrefix("handshakeTimeout") } else { false }
+                }
+                // Past the backoff: the next attempt dials.
+                clock.advance(by: .seconds(5))
             }
+            #expect(servers.count == 3)
             client.close()
             await call
         }

@@ -24,40 +24,11 @@ func fastClient(_ configuration: inout RiverClient.Configuration) {
 /// with each other for the two cores CI has.
 @Suite("Session resilience", .serialized, .timeLimit(.minutes(2)))
 struct ResilienceTests {
-    /// The transport's timer sleeps without a deadline while nothing is connecting; the
-    /// handshake deadline a call then sets must wake it (a server that never answers the
-    /// handshake is dropped and redialled, several times, within the test's limit).
-    @Test func aDeadlineSetWhileTheTimerSleepsStillFires() async throws {
-        let servers = Mutex<[InMemoryConnection]>([])
-        let connector = InMemoryConnector { server in
-            // Accepted, never answered (kept alive: a released end drops its peer).
-            servers.withLock { $0.append(server) }
-        }
-        var configuration = RiverClient.Configuration(serverID: "SERVER", codec: MessagePackCodec(), randomSeed: 9)
-        fastClient(&configuration)
-        configuration.session.handshakeTimeout = .milliseconds(100)
-        try await withRiverClient(connector: connector, configuration: configuration) { client in
-            let events = client.events()
-            #expect(client.transport.sessionID == nil)  // idle: nothing for the timer to do
-            async let call: Void = {
-                _ = try? await client.rpc(Reference.add, NumberInit(n: 1), options: CallOptions(timeout: .seconds(30)))
-            }()
-            var disconnects = 0
-            // (The first event is the state at subscription: disconnected, "not connected".)
-            for await event in events.dropFirst() {
-                if case .connectionStatus(.disconnected) = event { disconnects += 1 }
-                if disconnects == 3 { break }
-            }
-            #expect(disconnects == 3)
-            #expect(servers.withLock { $0.count } >= 3)
-            client.close()
-            await call
-        }
-    }
-
+    /// Patient timings: the connections are cut by hand, so no watchdog, handshake timeout or
+    /// grace period may end the session on a loaded machine (it would fail the calls).
     @Test(arguments: ClientSetup.all)
     func transparentReconnectLosesAndDuplicatesNothing(setup: ClientSetup) async throws {
-        try await withClient(setup, timings: fastServerTimings, configure: fastClient) { client, server in
+        try await withClient(setup) { client, server in
             let events = client.events()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for stream in 0..<4 {
@@ -137,7 +108,6 @@ struct ResilienceTests {
             fastClient(&$0)
             $0.session.sessionDisconnectGrace = .milliseconds(500)
         }) { client, server in
-            let started = ContinuousClock.now
             try await withThrowingTaskGroup(of: RiverError?.self) { group in
                 group.addTask { await #expect(throws: RiverError.self) { _ = try await client.rpc(Reference.blockingRpc, Empty()) } }
                 group.addTask {
@@ -165,11 +135,12 @@ struct ResilienceTests {
                 // The server goes silent and the connection is cut: reconnects cannot complete.
                 server.setBlackholed(true)
                 server.dropAllConnections()
+                // Ended by the grace period running out (not by a later watchdog or time limit).
                 for try await error in group {
                     #expect(error?.code == .unexpectedDisconnect)
+                    #expect(error?.cause?.kind == .graceExpired, "\(String(describing: error))")
                 }
             }
-            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 

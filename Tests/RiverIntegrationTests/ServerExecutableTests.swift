@@ -1,5 +1,6 @@
 import Foundation
 import River
+import RiverTestProcess
 import RiverWebSocket
 import Synchronization
 import Testing
@@ -120,17 +121,11 @@ struct ServerExecutableSchemaTests {
     @Test(
         .enabled(if: ServerExecutable.url != nil, "river-test-server was not built"),
         arguments: [([String](), "reference-services.json"), (["--handshake"], "reference-services-handshake.json")])
-    func printsItsSchemaEqualToTheReference(arguments: [String], fixture: String) throws {
+    func printsItsSchemaEqualToTheReference(arguments: [String], fixture: String) async throws {
         let executable: URL = try #require(ServerExecutable.url)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments + ["--print-schema"]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        try process.run()
-        let printed = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let run = try await ChildProcess.run(executable, arguments + ["--print-schema"])
+        #expect(run.status == 0)
+        let printed = run.stdout
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/schemas/\(fixture)")
         let expected = try JSONCodec().decodeValue(Array(try Data(contentsOf: fixtures)))

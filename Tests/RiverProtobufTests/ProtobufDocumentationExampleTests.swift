@@ -10,13 +10,17 @@ import Testing
 /// server in handshake mode (`print` replaced by collecting what it would print).
 @Suite(.timeLimit(.minutes(1))) struct ProtobufDocumentationExampleTests {
     @Test func theReadmeExampleRuns() async throws {
-        try await RiverTestServer.withRunningServer(configuration: .init(codec: ProtoCodec(), mode: .protobufHandshake)) { _, port in
+        // The README's code, with patient timings on both sides (`.patient()`, not in the
+        // README): a parallel `swift test` on a loaded machine delays both by seconds.
+        let serverConfiguration = RiverTestServer.Configuration(codec: ProtoCodec(), mode: .protobufHandshake, timings: .patient)
+        try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { _, port in
             var printed: [String] = []
             try await withRiverClient(
                 url: "ws://127.0.0.1:\(port)",
-                configuration: .init(
+                configuration: RiverClient.Configuration(
                     codec: ProtoCodec(),
-                    handshakeMetadata: ProtobufHandshake.metadata { River_Test_AuthHandshake.with { $0.token = "let-me-in" } })
+                    handshakeMetadata: ProtobufHandshake.metadata { River_Test_AuthHandshake.with { $0.token = "let-me-in" } }
+                ).patient()
             ) { client in
                 let test = River_Test_TestService.Client(client)
                 let reply = try await test.echo(.with { $0.text = "hi" })  // unary

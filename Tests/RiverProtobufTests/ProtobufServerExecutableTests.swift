@@ -2,6 +2,7 @@ import Foundation
 import River
 import RiverProtobuf
 import RiverProtobufTestService
+import RiverTestServer
 import RiverWebSocket
 import SwiftProtobuf
 import Synchronization
@@ -56,7 +57,7 @@ import Testing
             return port != nil
         }
         let url = "ws://127.0.0.1:\(try #require(port))"
-        try await withRiverClient(url: url, configuration: .init(codec: ProtoCodec(), randomSeed: 3)) { client in
+        try await withRiverClient(url: url, configuration: RiverClient.Configuration(codec: ProtoCodec(), randomSeed: 3).patient()) { client in
             let test = River_Test_TestService.Client(client)
             let before = try await test.echo(.with { $0.text = "one" })
             #expect(before.text == "ONE")

@@ -14,11 +14,15 @@ import Testing
     @Test func heartbeatsFlowBothWaysOverProtoCodec() async throws {
         let log = FrameLog()
         let server = RiverTestServer(
-            configuration: .init(codec: ProtoCodec(), mode: .protobuf, timings: .init(heartbeatInterval: .milliseconds(50))))
+            configuration: .init(
+                codec: ProtoCodec(), mode: .protobuf,
+                timings: .init(
+                    heartbeatInterval: .milliseconds(50), heartbeatsUntilDead: 30, sessionDisconnectGrace: .seconds(60),
+                    handshakeTimeout: .seconds(30))))
         let (accepted, acceptedContinuation) = AsyncStream.makeStream(of: (any RiverConnection).self)
         let connector = LoggingConnector(
             base: InMemoryConnector { acceptedContinuation.yield(RecordingConnection($0, log: log, isClient: false)) }, log: log)
-        let configuration = RiverClient.Configuration(serverID: server.serverID, codec: ProtoCodec(), randomSeed: 9)
+        let configuration = RiverClient.Configuration(serverID: server.serverID, codec: ProtoCodec(), randomSeed: 9).patient()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await server.serve(connections: accepted) }
             defer {

@@ -9,15 +9,18 @@ import Synchronization
 import Testing
 
 /// A protobuf-mode test server on a WebSocket port and a client of it (ProtoCodec, the
-/// generated `River_Test_TestService.Client`) for the duration of `body`.
+/// generated `River_Test_TestService.Client`) for the duration of `body`. Both are patient
+/// (``RiverTestServer/Timings/patient``, ``RiverClient/Configuration/makePatient()``) unless
+/// `timings` and `configure` say otherwise.
 func withProtobufClient<Value: Sendable>(
     mode: RiverTestServer.Mode = .protobuf,
-    timings: RiverTestServer.Timings = .defaults,
+    timings: RiverTestServer.Timings = .patient,
     configure: (inout RiverClient.Configuration) -> Void = { _ in },
     body: (River_Test_TestService.Client, RiverClient, RiverTestServer) async throws -> Value
 ) async throws -> Value {
     let serverConfiguration = RiverTestServer.Configuration(codec: ProtoCodec(), mode: mode, timings: timings)
     var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: ProtoCodec(), randomSeed: 17)
+    configuration.makePatient()
     configure(&configuration)
     let clientConfiguration = configuration
     return try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { server, port in
@@ -110,6 +113,7 @@ func withRecordedProtobufClient<Value: Sendable>(
         acceptedContinuation.yield(RecordingConnection(serverEnd, log: log, isClient: false))
     }
     var configuration = RiverClient.Configuration(clientID: clientID, serverID: server.serverID, codec: ProtoCodec(), randomSeed: 5)
+    configuration.makePatient()
     configure(&configuration)
     let clientConfiguration = configuration
     let value = try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in

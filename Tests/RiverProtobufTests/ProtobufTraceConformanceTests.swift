@@ -10,7 +10,7 @@ import Testing
 /// official protobuf client and server doing the same calls: the same fields in the same
 /// order, flags, names, seqs and payloads (ids, stream and session ids are random; acks
 /// depend on timing).
-@Suite struct ProtobufTraceConformanceTests {
+@Suite(.timeLimit(.minutes(2))) struct ProtobufTraceConformanceTests {
     /// What a recording's client did, redone with this client. Returns a description of the
     /// client's results, checked against the recording's `clientResult`.
     static func drive(_ scenario: String, _ test: River_Test_TestService.Client) async throws -> [String] {

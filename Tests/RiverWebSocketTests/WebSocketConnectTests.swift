@@ -10,14 +10,11 @@ struct WebSocketConnectTests {
         let listener = try await WebSocketListener.bind()
         let port = listener.port
         await listener.close()
-        let start = ContinuousClock.now
         let error = await #expect(throws: RiverConnectError.self) {
             _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)/").connect(timeout: .seconds(10))
         }
+        // Quickly: the refusal ended the attempt, not its 10 s timeout (that would be timedOut).
         #expect(error?.kind == .refused, "\(String(describing: error))")
-        // Generous: the suites run in parallel on one service thread (and under ASan), on a
-        // loaded machine; the kind already tells a refusal from the 10 s timeout.
-        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test("a host name is resolved off the service thread (localhost, from /etc/hosts)")
@@ -51,13 +48,11 @@ struct WebSocketConnectTests {
     func connectTimeout() async throws {
         let server = try RawServer(.silent)
         defer { server.close() }
-        let start = ContinuousClock.now
         let error = await #expect(throws: RiverConnectError.self) {
             _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(server.port)/").connect(timeout: .milliseconds(300))
         }
+        // The timer fired (the suite's time limit catches a hang).
         #expect(error?.kind == .timedOut, "\(String(describing: error))")
-        // Generous (a loaded machine delays the 300 ms timer by seconds): it fires, no hang.
-        #expect(ContinuousClock.now - start < .seconds(30))
     }
 
     @Test("a TLS handshake that never completes times out")

@@ -200,6 +200,9 @@ package final class ClientTransport: Sendable {
 
     // MARK: Inspection (tests and diagnostics)
 
+    /// Whether the timer task sleeps (tests wait for it before setting a deadline).
+    package var timerIsAsleep: Bool { inner.withLock { $0.timerSleeper != nil } }
+
     /// How many tasks are waiting for send-buffer room.
     package var writersWaitingForRoom: Int { inner.withLock { $0.roomWaiters.count } }
 
