@@ -12,10 +12,11 @@ public struct RequestWriter<Input: RiverRequestPayload>: Sendable {
     /// Sends one request, waiting for room in the session's send buffer.
     /// - Throws: ``RiverError``: ``RiverError/Code/encodingFailure``,
     ///   ``RiverError/Code/payloadTooLarge``, or ``RiverError/Code/cancel`` when the request
-    ///   side is closed.
+    ///   side is closed; or what an interceptor's input transform threw.
     public func write(_ request: Input) async throws {
         let payload = try Call.encodePayload(request, what: "request")
-        try await call.write(payload)
+        guard let hooks = call.hooks else { return try await call.write(payload) }
+        try await call.write(try hooks.input(payload))
     }
 
     /// Closes the request side (sends CLOSE). Idempotent; a no-op after a cancellation.
