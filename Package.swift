@@ -228,6 +228,7 @@ let package = Package(
             dependencies: [
                 "River", "RiverTesting", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient", "RiverProtobuf",
                 "RiverProtobufTestService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

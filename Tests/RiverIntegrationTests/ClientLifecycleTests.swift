@@ -28,6 +28,18 @@ struct ClientLifecycleTests {
         }
     }
 
+    @Test("withRiverClient whose body returns before run() started closes the client without CLIENT_STOPPED")
+    func aBodyThatReturnsAtOnce() async throws {
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        try await server.withInMemoryConnector { connector in
+            // The body returns before the task that runs the client gets a thread (most rounds).
+            for round in 0..<50 {
+                let client = try await withRiverClient(connector: connector, configuration: .init(codec: JSONCodec())) { $0 }
+                #expect(client.lifecycleState == .stopped, "round \(round)")
+            }
+        }
+    }
+
     @Test("cancelling the task running run() closes the client: calls end with clientClosed, connections close")
     func cancellingRunClosesTheClient() async throws {
         let server = RiverTestServer(configuration: .init(codec: JSONCodec()))

@@ -5,10 +5,12 @@ import Testing
 /// A server end scripted by the test: it accepts the handshake and captures the first
 /// stream-open message, so tests see exactly what the client put on the wire.
 enum ScriptedServer {
-    /// The client's handshake request and first stream-open message.
+    /// The client's handshake request and first stream-open message, decoded and as sent.
     struct Frames {
         var handshake: TransportMessage
         var open: TransportMessage
+        var handshakeBytes: [UInt8]
+        var openBytes: [UInt8]
     }
 
     /// Runs `call` on a client made by `makeClient` against a scripted server end; returns
@@ -44,7 +46,7 @@ enum ScriptedServer {
             server.send(try codec.encode(result))
             client.close()
             try await group.waitForAll()
-            return Frames(handshake: handshake, open: open)
+            return Frames(handshake: handshake, open: open, handshakeBytes: hello, openBytes: openBytes)
         }
     }
 

@@ -118,6 +118,23 @@ struct TracingTests {
         var extracted = ServiceContext.topLevel
         try #require(wire.open.tracing).extract(into: &extracted, instrument: tracer)
         #expect(extracted.inMemorySpanContext?.spanID == call.spanID)
+
+        // The bytes themselves: each field as the codec writes a string-valued key.
+        for (frame, traceparent) in [(wire.handshakeBytes, handshakeParent), (wire.openBytes, W3CTestTracer.traceparent(call))] {
+            #expect(frame.contains(Self.encodedField("traceparent", traceparent, codec: codec)), "\(traceparent)")
+            #expect(frame.contains(Self.encodedField("tracestate", "river=test", codec: codec)))
+        }
+    }
+
+    /// A string field as `codec` puts it on the wire: `"key":"value"` in JSON; in msgpack the
+    /// key as a fixstr and the value as a fixstr or str8 (a traceparent is 55 bytes).
+    static func encodedField(_ key: String, _ value: String, codec: any RiverCodec) -> [UInt8] {
+        if codec is JSONCodec { return Array("\"\(key)\":\"\(value)\"".utf8) }
+        func string(_ text: String) -> [UInt8] {
+            let bytes = Array(text.utf8)
+            return (bytes.count < 32 ? [0xA0 | UInt8(bytes.count)] : [0xD9, UInt8(bytes.count)]) + bytes
+        }
+        return string(key) + string(value)
     }
 
     @Test func withoutATracerTheFieldsAreEmptyAndTheOverrideGoesOut() async throws {

@@ -131,11 +131,21 @@ struct CallObservation: Sendable {
     }
 }
 
+/// An error of another River client API (the protobuf client's) that carries a River wire
+/// code: spans and log lines report its code instead of `OTHER`.
+package protocol RiverCodedError: Error {
+    /// The code's wire spelling.
+    var riverCode: String { get }
+    /// The message.
+    var riverMessage: String { get }
+}
+
 extension Error {
-    /// The code and message River reports for this error (a ``RiverError``'s own; for others
-    /// `OTHER` and the description).
+    /// The code and message River reports for this error (a ``RiverError``'s or a
+    /// ``RiverCodedError``'s own; for others `OTHER` and the description).
     var riverCodeAndMessage: (code: String, message: String) {
         if let error = self as? RiverError { return (error.code.rawValue, error.message) }
+        if let error = self as? any RiverCodedError { return (error.riverCode, error.riverMessage) }
         if self is CancellationError { return (RiverError.Code.cancel.rawValue, "cancelled") }
         return ("OTHER", "\(self)")
     }
