@@ -166,17 +166,6 @@ public final class RiverClient: Sendable, Service {
     /// - Throws: ``RiverError`` with ``RiverError/Code/clientAlreadyRunning`` when the client
     ///   is running already, ``RiverError/Code/clientStopped`` when it has stopped.
     public func run() async throws {
-        try claimRun()
-        await runClaimed()
-    }
-
-    /// Moves the client from not started to running: the part of ``run()`` that can fail.
-    /// ``withRiverClient(connector:configuration:logger:body:)`` claims the run before it
-    /// starts the task that runs the client, so a body that returns at once closes a client
-    /// that is running, not one that has yet to start.
-    /// - Throws: ``RiverError`` with ``RiverError/Code/clientAlreadyRunning`` or
-    ///   ``RiverError/Code/clientStopped``.
-    func claimRun() throws(RiverError) {
         try lifecycle.withLock { state throws(RiverError) in
             switch state {
             case .notStarted: state = .running
@@ -186,11 +175,6 @@ public final class RiverClient: Sendable, Service {
                 throw RiverError(code: .clientStopped, message: "this client has stopped; a client runs once, make a new one")
             }
         }
-    }
-
-    /// The rest of ``run()``, once ``claimRun()`` succeeded: runs the transports until the
-    /// client closes (at once when it closed already).
-    func runClaimed() async {
         defer {
             close()
             drainDeadlines.continuation.finish()
@@ -397,11 +381,14 @@ public func withRiverClient<Value: Sendable>(
     body: (RiverClient) async throws -> Value
 ) async throws -> Value {
     let client = RiverClient(connector: connector, configuration: configuration, logger: logger)
-    // Claimed here, not in the child task: a body that returns before that task starts must
-    // close a running client (the task then returns at once), not make run() find it stopped.
-    try client.claimRun()
     return try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in
-        group.addTask { await client.runClaimed() }
+        group.addTask {
+            do {
+                try await client.run()
+            } catch let error as RiverError where error.code == .clientStopped {
+                // The body returned (and closed the client) before run() began: nothing ran.
+            }
+        }
         defer { client.close() }
         let value = try await body(client)
         client.close()
