@@ -61,7 +61,7 @@ struct RiverDaemon {
                 DeadlineInterceptor(default: .seconds(5)),
                 RetryInterceptor(retrying: [CallWorker.add.descriptor]),
             ])
-        let client = RiverClient(connector: WebSocketConnector(url: url), configuration: configuration, logger: logger)
+        let client = RiverClient(connector: try WebSocketConnector(url: url), configuration: configuration, logger: logger)
         let worker = CallWorker(client: client, calls: calls, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
