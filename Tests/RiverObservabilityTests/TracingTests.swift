@@ -64,6 +64,8 @@ struct TracingTests {
         #expect(connection.links.map(\.context.inMemorySpanContext?.spanID) == [session.spanID])
         #expect(connection.string("component") == "river")
         #expect(connection.string("river.connection.id") == "conn-1")
+        #expect(connection.string("river.connection.close_reason") == "clientClosed: the client was closed")
+        #expect(connection.string("river.session.destroy_reason") == nil, "the session's reason is on the session span")
         #expect(connection.events.map(\.name) == ["connected"])
         #expect(tracer.activeSpans.isEmpty, "closing the client ends every span")
     }

@@ -87,9 +87,13 @@ package final class TransportObservation: Sendable {
                 defer { state = State() }
                 return (state.connectionSpan, state.sessionSpan)
             }
-            for span in [spans.0, spans.1].compactMap({ $0 }) {
-                span.attributes["river.session.destroy_reason"] = reason
-                span.end()
+            if let connection = spans.0 {
+                connection.attributes["river.connection.close_reason"] = reason
+                connection.end()
+            }
+            if let session = spans.1 {
+                session.attributes["river.session.destroy_reason"] = reason
+                session.end()
             }
             // Closing the client ends its session on purpose: not a warning.
             let level: Logger.Level = reason.hasPrefix("\(RiverFailureCause.Kind.clientClosed):") ? .info : .warning
