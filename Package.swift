@@ -32,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         // Protobuf services (RiverProtobuf): the runtime only; generated code is committed.
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        // Observability (#15): spans and W3C trace context, metrics. No-ops unless bootstrapped.
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // C libraries from Debian (see README: libwebsockets-dev, libmsgpack-dev).
@@ -54,6 +57,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             exclude: ["Performance/README.md"],
             swiftSettings: swiftSettings
@@ -223,6 +228,20 @@ let package = Package(
                 "RiverTestProcess",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RiverObservabilityTests",
+            dependencies: [
+                "River", "RiverTesting", "RiverWebSocket", "RiverTestServer", "RiverReferenceClient", "RiverProtobuf",
+                "RiverProtobufTestService",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -14,7 +14,8 @@
 # `Mutex.withLock`; those reports are suppressed (the transport's own locks are pthread
 # mutexes and are checked). By default the suites that exercise the client's concurrency run
 # (the `@Suite` types below: client calls, resilience, chaos, server restarts under load,
-# hostile servers, fuzz regressions, WebSocket messaging and callback delivery); pass your own
+# hostile servers, fuzz regressions, WebSocket messaging and callback delivery, interceptors
+# (retries across a lost session) and spans); pass your own
 # `--filter` to run others.
 #
 # Every `--filter` (the default suites one by one, or yours) must match at least one test of
@@ -37,6 +38,8 @@ tsan_suites=(
     FuzzRegressionTests
     WebSocketMessagingTests
     WebSocketCallbackDeliveryTests
+    InterceptorTests
+    TracingTests
 )
 
 # check_filters <swift build arguments...> -- <filters...>

@@ -64,17 +64,29 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(help: "Print connection and session events on stderr.")
     var verbose = false
 
+    @Option(help: ArgumentHelp("W3C traceparent to run the call under (sent in its stream-open message).", valueName: "value"))
+    var traceparent: String?
+
+    @Option(help: ArgumentHelp("W3C tracestate to send with --traceparent.", valueName: "value"))
+    var tracestate: String?
+
     func validate() throws {
         if let timeout, !(timeout > 0) || !timeout.isFinite { throw ValidationError("--timeout must be a positive number of seconds") }
         if let connectTimeout, !(connectTimeout > 0) || !connectTimeout.isFinite {
             throw ValidationError("--connect-timeout must be a positive number of seconds")
         }
         if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        if let traceparent, !W3CTraceparent.isValid(traceparent) {
+            throw ValidationError("--traceparent '\(traceparent)': expected 00-<32 hex trace id>-<16 hex span id>-<2 hex flags>")
+        }
+        if tracestate != nil && traceparent == nil { throw ValidationError("--tracestate needs --traceparent") }
     }
 
-    /// The call options (`--timeout`).
+    /// The call options (`--timeout`, `--traceparent`, `--tracestate`).
     var callOptions: CallOptions {
-        CallOptions(timeout: timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) })
+        CallOptions(
+            timeout: timeout.map { .nanoseconds(Int64(($0 * 1e9).rounded())) },
+            tracing: traceparent.map { TracingContext(traceparent: $0, tracestate: tracestate ?? "") })
     }
 
     /// Applies `--connect-timeout` to the session timings: the connect and handshake timeouts,

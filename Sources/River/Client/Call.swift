@@ -9,44 +9,65 @@ final class Call: Sendable {
     let kind: ProcedureKind
     /// Where the transport delivers the call's messages.
     let inbox: CallInbox
+    /// The interceptors' transforms and what the call's span and metrics learn from its
+    /// results; `nil` (nothing to do) without transforms, a tracer or a metrics backend.
+    let hooks: CallHooks?
 
-    private init(transport: ClientTransport, streamID: String, kind: ProcedureKind) {
+    private init(transport: ClientTransport, streamID: String, kind: ProcedureKind, hooks: CallHooks?) {
         self.transport = transport
         self.streamID = streamID
         self.kind = kind
         self.inbox = CallInbox()
+        self.hooks = hooks
     }
 
     /// Runs one call: registers its stream, then, within the call's lifetime (the deadline
-    /// and task cancellation cover opening it too), sends its open message and runs `body`.
-    /// When `body` ends, a call that is still open is closed (CLOSE) or cancelled, and the
-    /// transport forgets it.
-    static func run<Init: Encodable & Sendable, Value>(
-        transport: ClientTransport, service: String, procedure: String, initPayload: Init, kind: ProcedureKind,
-        options: CallOptions, _ body: (Call) async throws -> Value
+    /// and task cancellation cover opening it too), sends its open message (the init payload
+    /// of `request`, with the call's trace context) and runs `body`. When `body` ends, a call
+    /// that is still open is closed (CLOSE) or cancelled, and the transport forgets it.
+    ///
+    /// The call is observed here, the one place every call passes: its span (a child of
+    /// `context`'s service context), its metrics and its debug log lines.
+    /// - Parameters:
+    ///   - ending: How a value `body` returned ended the call (for metrics and logs).
+    static func run<Value>(
+        transport: ClientTransport, request: RiverClientRequest, context: RiverClientContext,
+        ending: (Value) -> CallEnding, _ body: (Call) async throws -> Value
     ) async throws -> Value {
-        try await run(
-            transport: transport, service: service, procedure: procedure,
-            encodedInit: try encodePayload(initPayload, what: "init"), kind: kind, options: options, body)
+        let descriptor = context.descriptor
+        let observation = CallObservation(
+            descriptor: descriptor, streamID: RiverID.generate(), context: context.serviceContext,
+            instruments: transport.instruments)
+        let call = Call(
+            transport: transport, streamID: observation.streamID, kind: descriptor.kind,
+            hooks: CallHooks.make(request: request, observation: observation))
+        do {
+            let value = try await call.run(request: request, context: context, observation: observation, body)
+            observation.finish(ending(value), sessionID: transport.sessionID)
+            return value
+        } catch {
+            observation.finish(.threw(error, afterServiceError: call.hooks?.sawServiceError ?? false), sessionID: transport.sessionID)
+            throw error
+        }
     }
 
-    /// ``run(transport:service:procedure:initPayload:kind:options:_:)`` with an init payload
-    /// already on the wire's terms (protobuf services send raw message bytes).
-    static func run<Value>(
-        transport: ClientTransport, service: String, procedure: String, encodedInit payload: RiverValue,
-        kind: ProcedureKind, options: CallOptions, _ body: (Call) async throws -> Value
+    /// The call on the wire: registration, the open message, `body`, and the release.
+    private func run<Value>(
+        request: RiverClientRequest, context: RiverClientContext, observation: CallObservation,
+        _ body: (Call) async throws -> Value
     ) async throws -> Value {
-        let call = Call(transport: transport, streamID: RiverID.generate(), kind: kind)
-        try transport.register(streamID: call.streamID, inbox: call.inbox)
-        defer { transport.release(streamID: call.streamID) }
+        try transport.register(streamID: streamID, inbox: inbox)
+        defer { transport.release(streamID: streamID) }
         var openFlags: ControlFlags = .streamOpen
         if kind == .rpc || kind == .subscription { openFlags.insert(.streamClosed) }
         let open = SessionStateMachine.Outbound(
-            streamId: call.streamID, controlFlags: openFlags, payload: payload,
-            serviceName: service, procedureName: procedure, tracing: options.tracing ?? .empty)
-        return try await call.withLifetime(options: options) {
+            streamId: streamID, controlFlags: openFlags, payload: request.initPayload,
+            serviceName: context.descriptor.serviceName, procedureName: context.descriptor.procedureName,
+            tracing: observation.tracing(override: context.options.tracing))
+        return try await withLifetime(options: context.options) {
             try await transport.open(open)
-            return try await body(call)
+            if observation.span != nil { observation.link(toSession: transport.observation.sessionSpanContext) }
+            return try await body(self)
         }
     }
 
@@ -120,9 +141,10 @@ struct CallReader {
     /// synchronous ``result(of:_:_:)`` (not inlined), so its locals live on the thread's stack
     /// and not in the async frame a waiting reader keeps: that frame is most of what an idle
     /// subscription costs.
+    /// - Throws: ``RiverError``, or what an interceptor's result transform threw.
     mutating func next<Output: Decodable, Failure: Error & Decodable>(
         _: Output.Type, _: Failure.Type
-    ) async throws(RiverError) -> Result<Output, Failure>? {
+    ) async throws -> Result<Output, Failure>? {
         guard !done else { return nil }
         // The inbox ends early only when the call ended (its `.failed` event comes first) or
         // when this reader's task is cancelled.
@@ -137,7 +159,7 @@ struct CallReader {
     @inline(never)
     private mutating func result<Output: Decodable, Failure: Error & Decodable>(
         of event: ClientTransport.StreamEvent, _: Output.Type, _: Failure.Type
-    ) throws(RiverError) -> Result<Output, Failure>? {
+    ) throws -> Result<Output, Failure>? {
         switch event {
         case .failed(let error):
             done = true
@@ -150,7 +172,9 @@ struct CallReader {
             let closes = message.controlFlags.contains(.streamClosed)
             if closes { done = true }
             if closes, case .close? = try? ControlPayload.parse(message.payload) { return nil }
-            return try Self.decodeResult(message.payload, Output.self, Failure.self)
+            let envelope = try Self.parseResult(message.payload)
+            if let hooks = call.hooks { return try Self.decodeResult(hooks.result(envelope), Output.self, Failure.self) }
+            return try Self.decodeResult(envelope, Output.self, Failure.self)
         }
     }
 
@@ -161,15 +185,19 @@ struct CallReader {
         return RiverError(code: RiverError.Code(rawValue: error.code), message: error.message, extras: error.extras)
     }
 
-    static func decodeResult<Output: Decodable, Failure: Error & Decodable>(
-        _ payload: RiverValue, _: Output.Type, _: Failure.Type
-    ) throws(RiverError) -> Result<Output, Failure> {
-        let envelope: ResultEnvelope
+    /// A result message's payload as a result envelope.
+    static func parseResult(_ payload: RiverValue) throws(RiverError) -> ResultEnvelope {
         do {
-            envelope = try ResultEnvelope(parsing: payload)
+            return try ResultEnvelope(parsing: payload)
         } catch {
             throw RiverError(code: .protocolViolation, message: "malformed result: \(error)")
         }
+    }
+
+    /// A result envelope as the call's output or declared service error.
+    static func decodeResult<Output: Decodable, Failure: Error & Decodable>(
+        _ envelope: ResultEnvelope, _: Output.Type, _: Failure.Type
+    ) throws(RiverError) -> Result<Output, Failure> {
         switch envelope {
         case .ok(let value):
             do {

@@ -96,24 +96,33 @@ public struct RiverServiceError: Error, Sendable, Hashable, Codable, CustomStrin
 }
 
 /// Options for one call.
-public struct CallOptions: Sendable, Hashable {
+public struct CallOptions: Sendable {
     /// The call fails with ``RiverError/Code/deadlineExceeded`` (and the stream is cancelled)
     /// when it has not completed within this time. `nil`: no deadline.
     public var timeout: Duration?
     /// Which server to call, by id, when the client talks to several
     /// (``RiverClient/Configuration/additionalServers``). `nil`: the client's main server.
     public var server: String?
-    /// W3C trace context sent with the call's first message. `nil` sends empty strings, as the
-    /// reference client does when no tracer is registered.
+    /// W3C trace context to send with the call's open message instead of the one the installed
+    /// tracer injects for the call's span: for callers that hold a `traceparent` but run no
+    /// tracer (the `river` CLI's `--traceparent`). `nil`: the call's span's context, or empty
+    /// strings without a tracer, as the reference client sends.
     public var tracing: TracingContext?
+    /// Interceptors for this call only, run after the client's
+    /// (``RiverClient/Configuration/interceptors``).
+    public var interceptors: [any RiverClientInterceptor]
 
     /// Creates options.
-    public init(timeout: Duration? = nil, server: String? = nil, tracing: TracingContext? = nil) {
+    public init(
+        timeout: Duration? = nil, server: String? = nil, tracing: TracingContext? = nil,
+        interceptors: [any RiverClientInterceptor] = []
+    ) {
         self.timeout = timeout
         self.server = server
         self.tracing = tracing
+        self.interceptors = interceptors
     }
 
-    /// No deadline, the main server, no trace context.
+    /// No deadline, the main server, no trace override, no interceptors.
     public static let defaults = CallOptions()
 }

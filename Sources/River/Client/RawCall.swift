@@ -24,26 +24,29 @@ package struct RawCall: Sendable {
     ///   - procedure: The procedure name on the wire.
     ///   - kind: Which River procedure kind the call is (decides the open message's flags).
     ///   - initPayload: The open message's payload, as it goes on the wire.
-    ///   - options: Deadline, server and trace context.
-    ///   - body: Writes and reads the call.
+    ///   - options: Deadline, server, trace context and interceptors.
+    ///   - body: Writes and reads the call; it runs again when an interceptor retries.
     /// - Returns: What `body` returns.
     /// - Throws: ``RiverError`` when the transport refuses the call (closed, too large) or the
-    ///   call ends early, or what `body` throws.
-    package static func run<Value>(
+    ///   call ends early, or what `body` or an interceptor throws.
+    package static func run<Value: Sendable>(
         on client: RiverClient, service: String, procedure: String, kind: ProcedureKind, initPayload: RiverValue,
         options: CallOptions, _ body: (RawCall) async throws -> Value
     ) async throws -> Value {
-        try await Call.run(
-            transport: try client.transport(for: options), service: service, procedure: procedure,
-            encodedInit: initPayload, kind: kind, options: options
+        try await client.runCall(
+            RiverProcedureDescriptor(service: service, procedure: procedure, kind: kind), encodedInit: initPayload,
+            options: options, ending: { _ in .ok }
         ) { call in
             try await body(RawCall(call: call))
         }
     }
 
-    /// Sends one request payload, waiting for room in the send buffer.
-    package func write(_ payload: RiverValue) async throws(RiverError) {
-        try await call.write(payload)
+    /// Sends one request payload (after the interceptors' input transforms), waiting for room
+    /// in the send buffer.
+    /// - Throws: ``RiverError``, or what an interceptor's input transform threw.
+    package func write(_ payload: RiverValue) async throws {
+        guard let hooks = call.hooks else { return try await call.write(payload) }
+        try await call.write(try hooks.input(payload))
     }
 
     /// Closes the request side (CLOSE). Idempotent.
@@ -82,8 +85,8 @@ package struct RawCall: Sendable {
 
         /// The next event; `nil` once the server closed its side (or after a cancel event).
         /// - Throws: ``RiverError`` when the call ended locally (lost session, client cancel,
-        ///   deadline).
-        package mutating func next() async throws(RiverError) -> Event? {
+        ///   deadline), or what an interceptor's result transform threw.
+        package mutating func next() async throws -> Event? {
             guard !done else { return nil }
             // The inbox ends early only when the call ended (its `.failed` event comes first)
             // or when this reader's task is cancelled.
@@ -100,11 +103,17 @@ package struct RawCall: Sendable {
                     done = true
                     return .cancelled(message.payload)
                 }
-                guard message.controlFlags.contains(.streamClosed) else { return .payload(message.payload) }
+                guard message.controlFlags.contains(.streamClosed) else { return try payload(message.payload) }
                 done = true
                 if case .close? = try? ControlPayload.parse(message.payload) { return nil }
-                return .payload(message.payload)
+                return try payload(message.payload)
             }
+        }
+
+        /// A payload event, after the interceptors' result transforms.
+        private func payload(_ value: RiverValue) throws -> Event {
+            guard let hooks = call.hooks else { return .payload(value) }
+            return .payload(try hooks.rawResult(value))
         }
     }
 }

@@ -27,12 +27,13 @@ public struct RequestWriter<Input: RiverRequestPayload>: Sendable {
     /// Sends one request, waiting for room in the session's send buffer.
     /// - Throws: ``RiverError``: ``RiverError/Code/encodingFailure``,
     ///   ``RiverError/Code/payloadTooLarge``, or ``RiverError/Code/cancel`` when the request
-    ///   side is closed.
+    ///   side is closed; or what an interceptor's input transform threw.
     public func write(_ request: Input) async throws {
         switch backing {
         case .call(let call):
             let payload = try Call.encodePayload(request, what: "request")
-            try await call.write(payload)
+            guard let hooks = call.hooks else { return try await call.write(payload) }
+            try await call.write(try hooks.input(payload))
         case .sink(let sink):
             try await sink.write(request)
         }

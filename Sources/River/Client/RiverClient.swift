@@ -1,6 +1,8 @@
+public import CoreMetrics
 public import Logging
 public import ServiceLifecycle
 import Synchronization
+public import Tracing
 
 /// A River client: calls procedures on one River server over a long-lived session that
 /// survives connection loss.
@@ -44,6 +46,16 @@ public final class RiverClient: Sendable, Service {
         /// (they end with ``RiverFailureCause/Kind/clientClosed``); `nil` waits as long as they
         /// take. ``RiverClient/beginGracefulShutdown(drainTimeout:)`` can override it.
         public var shutdownDrainTimeout: Duration?
+        /// Interceptors every call goes through, in order, before the call's own
+        /// (``CallOptions/interceptors``).
+        public var interceptors: [any RiverClientInterceptor]
+        /// The tracer for the client's spans (calls, sessions, connections). `nil`: the one
+        /// bootstrapped (or bound with `withTracer`) when the client is created; none means
+        /// no spans and empty `tracing` fields.
+        public var tracer: (any Tracer)?
+        /// The metrics factory. `nil`: the one bootstrapped (or bound with
+        /// `withMetricsFactory`) when the client is created; none means no metrics.
+        public var metricsFactory: (any MetricsFactory)?
 
         /// Creates settings.
         public init(
@@ -57,9 +69,15 @@ public final class RiverClient: Sendable, Service {
             isFatalConnectionError: @escaping @Sendable (any Error) -> Bool = { _ in false },
             randomSeed: UInt64? = nil,
             additionalServers: [String: any RiverConnector] = [:],
-            shutdownDrainTimeout: Duration? = nil
+            shutdownDrainTimeout: Duration? = nil,
+            interceptors: [any RiverClientInterceptor] = [],
+            tracer: (any Tracer)? = nil,
+            metricsFactory: (any MetricsFactory)? = nil
         ) {
             self.shutdownDrainTimeout = shutdownDrainTimeout
+            self.interceptors = interceptors
+            self.tracer = tracer
+            self.metricsFactory = metricsFactory
             self.clientID = clientID
             self.serverID = serverID
             self.codec = codec
@@ -92,8 +110,7 @@ public final class RiverClient: Sendable, Service {
     package let transport: ClientTransport
     /// Every server's transport, by server id (the main one included).
     private let transports: [String: ClientTransport]
-    private let configuration: Configuration
-    private let logger: Logger
+    let configuration: Configuration
     private let lifecycle = Mutex(LifecycleState.notStarted)
     /// Graceful shutdowns with a drain deadline tell ``run()`` here.
     private let drainDeadlines: (stream: AsyncStream<Duration>, continuation: AsyncStream<Duration>.Continuation)
@@ -102,17 +119,18 @@ public final class RiverClient: Sendable, Service {
     /// - Parameters:
     ///   - connector: Opens connections to the server (for example a `WebSocketConnector`).
     ///   - configuration: Settings.
-    ///   - logger: Where the client logs (at info and below).
+    ///   - logger: Where the client logs: connection and session changes at info and warning,
+    ///     each call's start and end at debug (see ``RiverLogMetadataKey``).
     public init(connector: any RiverConnector, configuration: Configuration, logger: Logger = RiverClient.silentLogger) {
         self.configuration = configuration
-        self.logger = logger
+        let instruments = RiverInstruments(tracer: configuration.tracer, metrics: configuration.metricsFactory, logger: logger)
         func makeTransport(serverID: String, connector: any RiverConnector, seed: UInt64?) -> ClientTransport {
             ClientTransport(
                 connector: connector, codec: configuration.codec, clientID: configuration.clientID,
                 serverID: serverID, configuration: configuration.session,
                 metadata: configuration.handshakeMetadata,
                 prefetchMetadata: configuration.prefetchHandshakeMetadata, isFatalConnectionError: configuration.isFatalConnectionError,
-                randomSeed: seed, clock: configuration.clock, logger: logger)
+                randomSeed: seed, clock: configuration.clock, instruments: instruments)
         }
         let main = makeTransport(serverID: configuration.serverID, connector: connector, seed: configuration.randomSeed)
         var transports = [configuration.serverID: main]
@@ -264,7 +282,7 @@ public final class RiverClient: Sendable, Service {
     /// - Parameters:
     ///   - procedure: The procedure.
     ///   - initPayload: Its init message.
-    ///   - options: Per-call options (deadline).
+    ///   - options: Per-call options (deadline, server, trace context, interceptors).
     /// - Returns: The output, or the service error the procedure declared.
     /// - Throws: ``RiverError`` for protocol errors, lost sessions and local failures;
     ///   cancelling the task sends CANCEL and throws ``RiverError/Code/cancel``.
@@ -273,9 +291,9 @@ public final class RiverClient: Sendable, Service {
         _ initPayload: Init,
         options: CallOptions = .defaults
     ) async throws -> Result<Output, Failure> {
-        return try await Call.run(
-            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .rpc, options: options
+        try await runCall(
+            procedure.descriptor, encodedInit: try Call.encodePayload(initPayload, what: "init"), options: options,
+            ending: CallEnding.init(result:)
         ) { call in
             var reader = CallReader(call: call, interruptible: false)
             guard let result = try await reader.next(Output.self, Failure.self) else {
@@ -295,9 +313,9 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         requests: (RequestWriter<Input>) async throws -> Void
     ) async throws -> Result<Output, Failure> {
-        return try await Call.run(
-            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .upload, options: options
+        try await runCall(
+            procedure.descriptor, encodedInit: try Call.encodePayload(initPayload, what: "init"), options: options,
+            ending: CallEnding.init(result:)
         ) { call in
             let writer = RequestWriter<Input>(call: call)
             var reader = CallReader(call: call, interruptible: false)
@@ -326,9 +344,9 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         body: (ResponseStream<Output, Failure>) async throws -> Value
     ) async throws -> Value {
-        return try await Call.run(
-            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .subscription, options: options
+        try await runCall(
+            procedure.descriptor, encodedInit: try Call.encodePayload(initPayload, what: "init"), options: options,
+            ending: { _ in .ok }
         ) { call in
             try await body(ResponseStream(call: call))
         }
@@ -344,9 +362,9 @@ public final class RiverClient: Sendable, Service {
         options: CallOptions = .defaults,
         body: (RequestWriter<Input>, ResponseStream<Output, Failure>) async throws -> Value
     ) async throws -> Value {
-        return try await Call.run(
-            transport: try transport(for: options), service: procedure.serviceName, procedure: procedure.procedureName,
-            initPayload: initPayload, kind: .stream, options: options
+        try await runCall(
+            procedure.descriptor, encodedInit: try Call.encodePayload(initPayload, what: "init"), options: options,
+            ending: { _ in .ok }
         ) { call in
             try await body(RequestWriter(call: call), ResponseStream(call: call))
         }

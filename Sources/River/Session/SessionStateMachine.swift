@@ -219,6 +219,9 @@ public struct SessionStateMachine: Sendable {
 
     /// The live session's id, if any.
     public var sessionID: String? { session?.id }
+    /// The trace context the session's handshakes carry (its `river.session` span's, set by
+    /// the transport when the session is created); empty without a tracer.
+    public var handshakeTracing: TracingContext = .empty
     /// The seq the next sent message gets.
     public var nextSeq: Int? { session?.nextSeq }
     /// The next seq expected from the server.
@@ -346,7 +349,7 @@ public struct SessionStateMachine: Sendable {
             let message = TransportMessage(
                 id: RiverID.generate(), from: clientID, to: serverID, seq: 0, ack: 0,
                 streamId: RiverID.generate(), controlFlags: [],
-                payload: ControlPayload.handshakeRequest(request).value, tracing: .empty)
+                payload: ControlPayload.handshakeRequest(request).value, tracing: handshakeTracing)
             do {
                 actions.append(.write(try codec.encode(message)))
                 state = .handshaking(attempt: attempt, deadline: deadline, sent: true)

@@ -5,6 +5,11 @@ extension ClientTransport {
     /// Carries out actions in order, moving each out of `actions` (which ends empty, its memory
     /// kept); async work is handed to ``run()``.
     func perform(_ actions: inout [SessionStateMachine.Action], in inner: inout Inner) {
+        defer {
+            if observation.recordsSendBuffer {
+                observation.recordSendBuffer(messages: inner.machine.bufferedCount, bytes: inner.machine.bufferedBytes)
+            }
+        }
         // Reversed once, then popped from the end: each action is moved out, not copied.
         actions.reverse()
         while let action = actions.popLast() {
@@ -33,7 +38,7 @@ extension ClientTransport {
                     live.connection.send(bytes)
                 }
             case .closeConnection(let reason):
-                logger.debug("closing connection", metadata: ["river.reason": "\(reason)"])
+                logger.debug("closing connection", metadata: [RiverLogMetadataKey.reason: "\(reason)", RiverLogMetadataKey.serverID: "\(serverID)"])
                 inner.connection?.connection.close(code: 1000, reason: "")
                 inner.connection = nil
             case .deliver(let message):
@@ -59,18 +64,10 @@ extension ClientTransport {
                 for waiter in inner.roomWaiters.values { inner.wakeups.append(waiter.task) }
                 inner.roomWaiters.removeAll()
             case .emit(let event):
-                log(event)
+                // A new session's span context goes into its handshakes.
+                if let tracing = observation.record(event) { inner.machine.handshakeTracing = tracing }
                 for subscriber in inner.subscribers.values { subscriber.yield(event) }
             }
-        }
-    }
-
-    private func log(_ event: RiverEvent) {
-        switch event {
-        case .protocolError(let error):
-            logger.warning("river protocol error", metadata: ["river.error": "\(error)", "river.server_id": "\(serverID)"])
-        default:
-            logger.debug("river event", metadata: ["river.event": "\(event)", "river.server_id": "\(serverID)"])
         }
     }
 }

@@ -54,6 +54,7 @@ extension ClientTransport {
             return subscribers
         }
         for subscriber in subscribers { subscriber.finish() }
+        observation.finish()
         jobsContinuation.yield(.stop)
         jobsContinuation.finish()
     }
@@ -119,7 +120,10 @@ extension ClientTransport {
             connection = try await connector.connect(timeout: timeout)
         } catch {
             let fatal = isFatalConnectionError(error)
-            logger.debug("connect failed", metadata: ["river.error": "\(error)", "river.attempt": "\(attempt)"])
+            logger.debug("connect failed", metadata: [
+                    RiverLogMetadataKey.errorMessage: "\(error)", RiverLogMetadataKey.connectionAttempt: "\(attempt)",
+                    RiverLogMetadataKey.serverID: "\(serverID)",
+                ])
             // A connector that gives up by cancelling its own wait timed out (this task was
             // not cancelled: an abandoned attempt's result is ignored anyway).
             let cause =
@@ -244,7 +248,7 @@ extension ClientTransport {
                 machine.rehandshakeMetadataReady(sessionID: sessionID, metadata: value, now: now, jitter: jitter)
             }
         } catch {
-            logger.error("could not build rehandshake metadata", metadata: ["river.error": "\(error)"])
+            logger.error("could not build rehandshake metadata", metadata: [RiverLogMetadataKey.errorMessage: "\(error)"])
         }
     }
 }

@@ -1,5 +1,5 @@
 import DequeModule
-package import Logging
+import Logging
 
 /// The shell around ``SessionStateMachine``: it dials through a ``RiverConnector``, feeds
 /// frames, closes and timer ticks into the machine, and carries out its actions. It is also
@@ -161,6 +161,10 @@ package final class ClientTransport: Sendable {
     let prefetchMetadata: Bool
     let isFatalConnectionError: @Sendable (any Error) -> Bool
     let logger: Logger
+    /// Spans, metrics and log lines for the machine's connection and session events.
+    package let observation: TransportObservation
+    /// The client's tracer, metrics factory and logger (calls on this transport use them).
+    package let instruments: RiverInstruments
     /// Where the shell reads the time and arms its timer (injectable for tests).
     package let clock: any RiverClock
 
@@ -180,7 +184,7 @@ package final class ClientTransport: Sendable {
         isFatalConnectionError: @escaping @Sendable (any Error) -> Bool,
         randomSeed: UInt64?,
         clock: any RiverClock = ContinuousRiverClock(),
-        logger: Logger
+        instruments: RiverInstruments
     ) {
         self.clock = clock
         let machine = SessionStateMachine(configuration: configuration, clientID: clientID, serverID: serverID, codec: codec)
@@ -193,7 +197,9 @@ package final class ClientTransport: Sendable {
         self.metadata = metadata
         self.prefetchMetadata = prefetchMetadata && metadata != nil
         self.isFatalConnectionError = isFatalConnectionError
-        self.logger = logger
+        self.logger = instruments.logger
+        self.instruments = instruments
+        self.observation = TransportObservation(instruments: instruments, serverID: serverID, clientID: clientID)
         self.serverID = serverID
         self.clientID = clientID
     }

@@ -133,7 +133,12 @@ public struct ProtobufRPCError: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(code): \(message)" }
 }
 
-extension ProtobufRPCError {
+extension ProtobufRPCError: RiverCodedError {
+    /// The code's wire spelling, for the call's span and log lines.
+    package var riverCode: String { code.rawValue }
+    /// The message, for the call's span and log lines.
+    package var riverMessage: String { message }
+
     /// The same failure of a River call, with its code kept.
     package init(_ error: RiverError) {
         self.init(code: Code(rawValue: error.code.rawValue), message: error.message, underlying: error)

@@ -78,7 +78,7 @@ public struct ProtobufResponseStream<Output: SwiftProtobuf.Message>: AsyncSequen
             let event: RawCall.Event?
             do {
                 event = try await reader.next()
-            } catch {
+            } catch let error as RiverError {
                 throw ProtobufRPCError(error)
             }
             guard let event else { return nil }

@@ -290,4 +290,8 @@ public final class RiverTestServer: Sendable {
 
     /// How many procedure streams are open.
     public var openStreamCount: Int { core.withLock { $0.streams.count } }
+
+    /// The W3C trace context (`tracing` field) of the last stream-open message that carried a
+    /// non-empty `traceparent`, for tests of trace propagation.
+    public var lastTraceContext: TracingContext? { core.withLock { $0.lastTraceContext } }
 }

@@ -29,6 +29,7 @@ extension ServerCore {
         }
         guard procedure.initSchema.check(message.payload) else { return refuse("procedure init failed validation") }
 
+        if let tracing = message.tracing, !tracing.traceparent.isEmpty { lastTraceContext = tracing }
         let stream = StreamRecord(id: message.streamId, clientID: session.clientID, sessionID: session.id, procedure: procedure)
         addStream(stream)
         if message.controlFlags.contains(.streamClosed) {

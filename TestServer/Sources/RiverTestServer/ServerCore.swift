@@ -26,6 +26,8 @@ final class ServerCore {
     private var streamIDsByClient: [String: Set<String>] = [:]
     var tombstones: [String: Tombstones] = [:]
     var services = ServiceState()
+    /// The trace context of the last stream-open message that carried one.
+    var lastTraceContext: TracingContext?
     private var nextConnectionID: ConnectionID = 0
     private var nextToken = 0
 

@@ -1,0 +1,63 @@
+import Synchronization
+
+/// What a call does with its payloads besides encoding and decoding them: the interceptors'
+/// transforms, and noting service errors for the call's span and metrics. A call without
+/// interceptor transforms, a tracer or a metrics backend has none.
+final class CallHooks: Sendable {
+    private let inputTransform: (@Sendable (RiverValue) throws -> RiverValue)?
+    private let resultTransform: (@Sendable (ResultEnvelope) throws -> ResultEnvelope)?
+    private let observation: CallObservation?
+    private let serviceErrorSeen = Atomic(false)
+
+    /// The hooks `request` and `observation` ask for; `nil` when there are none (checked
+    /// before allocating: most calls have none).
+    static func make(request: RiverClientRequest, observation: CallObservation) -> CallHooks? {
+        guard request.inputTransform != nil || request.resultTransform != nil || observation.isRecorded else { return nil }
+        return CallHooks(request: request, observation: observation)
+    }
+
+    private init(request: RiverClientRequest, observation: CallObservation) {
+        inputTransform = request.inputTransform
+        resultTransform = request.resultTransform
+        self.observation = observation.isRecorded ? observation : nil
+    }
+
+    /// Whether the server sent a service error result on the call (a call that then threw
+    /// ends as `SERVICE_ERROR`, as protobuf calls do).
+    var sawServiceError: Bool { serviceErrorSeen.load(ordering: .relaxed) }
+
+    /// A request the caller wrote, after the interceptors' transforms.
+    /// - Throws: What a transform threw.
+    func input(_ payload: RiverValue) throws -> RiverValue {
+        guard let inputTransform else { return payload }
+        return try inputTransform(payload)
+    }
+
+    /// A result after the interceptors' transforms; a service error is recorded on the span.
+    /// - Throws: What a transform threw.
+    func result(_ envelope: ResultEnvelope) throws -> ResultEnvelope {
+        var envelope = envelope
+        if let resultTransform { envelope = try resultTransform(envelope) }
+        if case .error(let error) = envelope { noteServiceError(error) }
+        return envelope
+    }
+
+    /// A raw call's payload (``RawCall``) after the transforms: a payload that is not a result
+    /// envelope (a protobuf message's bytes) is seen by them as a successful result. The
+    /// payload passes unchanged (with any fields an ``ErrorPayload`` does not keep) unless a
+    /// transform changed it.
+    /// - Throws: What a transform threw.
+    func rawResult(_ payload: RiverValue) throws -> RiverValue {
+        let parsed = try? ResultEnvelope(parsing: payload)
+        let envelope = parsed ?? .ok(payload)
+        let transformed = try result(envelope)
+        guard transformed != envelope else { return payload }
+        if parsed == nil, case .ok(let value) = transformed { return value }
+        return transformed.value
+    }
+
+    private func noteServiceError(_ error: ErrorPayload) {
+        serviceErrorSeen.store(true, ordering: .relaxed)
+        observation?.recordServiceError(code: error.code, message: error.message)
+    }
+}
