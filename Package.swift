@@ -234,7 +234,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverCodegenTests",
-            dependencies: ["RiverCodegen", "River", "RiverReferenceClient", "RiverCodegenPluginFixture"],
+            dependencies: ["RiverCodegen", "River", "RiverTesting", "RiverReferenceClient", "RiverCodegenPluginFixture"],
             exclude: ["Corpus"],
             swiftSettings: swiftSettings
         ),

@@ -28,6 +28,19 @@ struct ClientLifecycleTests {
         }
     }
 
+    @Test("withRiverClient returns the body's value when the body ends before run() began")
+    func withRiverClientWhoseBodyEndsAtOnce() async throws {
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        try await server.withInMemoryConnector { connector in
+            // The body returns without suspending, so the client is closed before the task
+            // running run() starts, almost always: repeat to make sure.
+            for attempt in 0..<20 {
+                let value = try await withRiverClient(connector: connector, configuration: .init(codec: JSONCodec())) { _ in attempt }
+                #expect(value == attempt)
+            }
+        }
+    }
+
     @Test("cancelling the task running run() closes the client: calls end with clientClosed, connections close")
     func cancellingRunClosesTheClient() async throws {
         let server = RiverTestServer(configuration: .init(codec: JSONCodec()))

@@ -364,7 +364,13 @@ public func withRiverClient<Value: Sendable>(
 ) async throws -> Value {
     let client = RiverClient(connector: connector, configuration: configuration, logger: logger)
     return try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in
-        group.addTask { try await client.run() }
+        group.addTask {
+            do {
+                try await client.run()
+            } catch let error as RiverError where error.code == .clientStopped {
+                // The body returned (and closed the client) before run() began: nothing ran.
+            }
+        }
         defer { client.close() }
         let value = try await body(client)
         client.close()
