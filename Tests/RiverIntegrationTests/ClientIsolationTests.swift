@@ -35,12 +35,12 @@ struct ClientIsolationTests {
             try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { _, port in
                 var quietConfiguration = RiverClient.Configuration(
                     serverID: serverConfiguration.serverID, codec: JSONCodec(), randomSeed: 11)
-                makePatient(&quietConfiguration)
+                quietConfiguration.makePatient()
                 quietConfiguration.session.heartbeatInterval = timings.heartbeatInterval
                 quietConfiguration.session.heartbeatsUntilDead = timings.heartbeatsUntilDead
                 var floodedConfiguration = RiverClient.Configuration(serverID: FloodServer.serverID, codec: JSONCodec(), randomSeed: 12)
                 // The flood server sends no heartbeats: the flooded client's own watchdog stays out of it.
-                makePatient(&floodedConfiguration)
+                floodedConfiguration.makePatient()
 
                 let quietEvents = try await withRiverClient(url: "ws://127.0.0.1:\(port)", configuration: quietConfiguration) { quiet in
                     let quietLog = EventLog(quiet.events())

@@ -238,6 +238,45 @@ struct HostileServerTests {
         }
     }
 
+    /// A connection the client has left (after a watchdog or an out-of-order message) may still
+    /// deliver what it had read before the close took effect (libwebsockets closes on its own
+    /// thread). Such a frame, arriving while the client handshakes on its next connection, is
+    /// not that connection's handshake response: it is dropped and the session survives.
+    @Test(arguments: codecs)
+    func frameOfAReplacedConnectionIsIgnored(codecName: String) async throws {
+        let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())
+        try await withHostileClient(server) { client, log in
+            async let reply = client.rpc(Reference.add, NumberInit(n: 1))
+            var first = try await server.nextConnection()
+            let request = try await first.handshake()
+            let open = try await first.receiveSequenced()
+            try await waitUntil("the first connection's attempt number") { Self.firstAttempt(in: log.snapshot) != nil }
+            let firstAttempt = try #require(Self.firstAttempt(in: log.snapshot))
+            first.connection.drop()
+            var second = try await server.nextConnection()
+            second.ack = first.ack
+            let stale = try server.codec.encode(TransportMessage(
+                id: RiverID.generate(), from: HostileServer.serverID, to: first.clientID, seq: 0, ack: first.ack,
+                streamId: open.streamId, controlFlags: .streamClosed, payload: ResultEnvelope.ok(["result": 7]).value))
+            let resumed = try await second.handshake {
+                // The client now handshakes on its second connection; the first one delivers late.
+                client.transport.handle(.message(stale), attempt: UInt64(firstAttempt))
+            }
+            #expect(resumed.sessionId == request.sessionId)
+            let replayed = try await second.receiveSequenced()
+            #expect(replayed.streamId == open.streamId)
+            second.sendResult(streamId: open.streamId, ["result": 1])
+            #expect(try await reply.get().result == 1)
+            #expect(log.protocolErrors.isEmpty)
+            #expect(!log.snapshot.contains { if case .sessionStatus(.destroyed) = $0 { true } else { false } })
+        }
+    }
+
+    /// The attempt number of the client's first connection, from its events.
+    static func firstAttempt(in events: [RiverEvent]) -> Int? {
+        events.lazy.compactMap { if case .connectionStatus(.connecting(let attempt)) = $0 { attempt } else { nil } }.first
+    }
+
     @Test(arguments: codecs)
     func messageFromAnotherPeerDestroysTheSession(codecName: String) async throws {
         let server = HostileServer(codec: codecName == "json" ? JSONCodec() : MessagePackCodec())

@@ -77,10 +77,11 @@ struct ScriptedConnection: Sendable {
         }
     }
 
-    /// Reads the handshake request and, unless `reply` is given, accepts it.
+    /// Reads the handshake request, runs `beforeReplying`, then replies: `reply`, or an ok
+    /// response accepting it.
     /// - Returns: The request.
     @discardableResult
-    mutating func handshake(reply: RiverValue? = nil) async throws -> HandshakeRequest {
+    mutating func handshake(reply: RiverValue? = nil, beforeReplying: () -> Void = {}) async throws -> HandshakeRequest {
         let message = try await receive()
         guard case .handshakeRequest(let request)? = try ControlPayload.parse(message.payload) else {
             Issue.record("expected a handshake request, got \(message)")
@@ -89,6 +90,7 @@ struct ScriptedConnection: Sendable {
         clientID = message.from
         sessionID = request.sessionId
         let payload = reply ?? ControlPayload.handshakeResponse(.ok(sessionId: request.sessionId)).value
+        beforeReplying()
         sendRaw(TransportMessage(
             id: RiverID.generate(), from: HostileServer.serverID, to: message.from, seq: 0, ack: 0,
             streamId: message.streamId, controlFlags: [], payload: payload))

@@ -250,6 +250,22 @@ struct SessionStateMachineTests {
         #expect(h.advance(.milliseconds(500)).closesConnection)
     }
 
+    /// After a resume the server replays everything the client had not acknowledged; a long
+    /// replay is all duplicates, and working through it is not silence.
+    @Test func duplicatesRefreshTheWatchdogButAreNotDelivered() throws {
+        var h = MachineHarness()
+        try h.connect()
+        let first = h.machine.frameReceived(h.serverFrame(seq: 0, ack: 0, payload: ["n": 1]), now: h.now, jitter: 0)
+        #expect(first.delivered.count == 1)
+        for _ in 0..<3 {
+            _ = h.advance(.milliseconds(1500))
+            let duplicate = h.machine.frameReceived(h.serverFrame(seq: 0, ack: 0, payload: ["n": 1]), now: h.now, jitter: 0)
+            #expect(duplicate.isEmpty)
+        }
+        #expect(!h.advance(.milliseconds(1999)).closesConnection)
+        #expect(h.advance(.milliseconds(1)).closesConnection)
+    }
+
     @Test func graceExpiryWhileDisconnectedDestroysTheSession() throws {
         var h = MachineHarness { $0.backoff.attemptBudgetCapacity = 1 }
         try h.connect()

@@ -14,7 +14,7 @@ extension RiverBench {
         let warmupCalls = warmup
         let (latencies, elapsed) = try await RiverTestServer.withRunningServer(
             configuration: .init(codec: ProtoCodec(), mode: .protobuf),
-            logger: Logger(label: "river-bench.proto-server", factory: { _ in SwiftLogNoOpLogHandler() })
+            logger: logger(label: "river-bench.proto-server")
         ) { _, port in
             let configuration = RiverClient.Configuration(serverID: RiverTestServer.standardServerID, codec: ProtoCodec())
             return try await withRiverClient(connector: WebSocketConnector(url: "ws://127.0.0.1:\(port)"), configuration: configuration) {

@@ -159,6 +159,9 @@ struct RiverBench: AsyncParsableCommand {
     @Option(help: "Seconds over which sessions measures the idle CPU.")
     var idleWindow: Double = 10
 
+    @Option(help: "Log level (trace, debug, info, …) of the clients and the in-process server, to stderr (default: none).")
+    var logLevel: String?
+
     @Option(help: """
         Comma-separated scenarios: rpc_seq,rpc_conc64,stream_echo,upload,proto_rpc_seq (the default), \
         big_echo,stream_1mb,subs,sessions, or the groups 'scale' and 'all'.
@@ -172,6 +175,9 @@ struct RiverBench: AsyncParsableCommand {
         }
         guard bigRounds > 0, bigWindow > 1, subs > 0, sessions > 0, idleWindow > 0 else {
             throw ValidationError("--big-rounds, --subs, --sessions and --idle-window must be positive; --big-window > 1")
+        }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("unknown --log-level '\(logLevel)' (\(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         _ = try scenarios()
     }
@@ -200,7 +206,7 @@ struct RiverBench: AsyncParsableCommand {
         }
         let server = RiverTestServer(
             configuration: .init(codec: riverCodec, serverID: serverID),
-            logger: Logger(label: "river-bench.server", factory: { _ in SwiftLogNoOpLogHandler() }))
+            logger: logger(label: "river-bench.server"))
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -246,7 +252,7 @@ struct RiverBench: AsyncParsableCommand {
     private func runOnce(url: String, scenarios: [Scenario]) async throws -> [Metric: Double] {
         let connector = try WebSocketConnector(url: url)
         let configuration = clientConfiguration()
-        let logger = Logger(label: "river-bench.client", factory: { _ in SwiftLogNoOpLogHandler() })
+        let logger = logger(label: "river-bench.client")
         return try await withRiverClient(connector: connector, configuration: configuration, logger: logger) { client in
             for _ in 0..<warmup { try await Self.add(client) }
             var figures: [Metric: Double] = [:]
@@ -266,6 +272,16 @@ struct RiverBench: AsyncParsableCommand {
             figures[.peak_rss_bytes] = peakRSSBytes()
             return figures
         }
+    }
+
+    /// A logger writing to stderr at `--log-level`, or one that discards everything.
+    func logger(label: String) -> Logger {
+        guard let level = logLevel.flatMap(Logger.Level.init(rawValue:)) else {
+            return Logger(label: label, factory: { _ in SwiftLogNoOpLogHandler() })
+        }
+        var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = level
+        return logger
     }
 
     /// The settings of every client the benchmark opens.

@@ -131,7 +131,7 @@ extension RiverBench {
         let clients = try (0..<count).map { _ in
             try RiverClient(
                 connector: WebSocketConnector(url: url), configuration: clientConfiguration(),
-                logger: Logger(label: "river-bench.client", factory: { _ in SwiftLogNoOpLogHandler() }))
+                logger: logger(label: "river-bench.client"))
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for client in clients { group.addTask { try await client.run() } }

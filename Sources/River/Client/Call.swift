@@ -13,6 +13,8 @@ final class Call: Sendable {
     /// results; `nil` (nothing to do) without transforms, a tracer or a metrics backend.
     let hooks: CallHooks?
 
+    /// Not inlined: it runs in the async `run`, whose frame a call keeps for its whole life.
+    @inline(never)
     private init(transport: ClientTransport, streamID: String, kind: ProcedureKind, hooks: CallHooks?) {
         self.transport = transport
         self.streamID = streamID
@@ -76,21 +78,32 @@ final class Call: Sendable {
     var endedError: RiverError? { transport.endedError(of: streamID) }
 
     /// Runs `body` as the call's lifetime: task cancellation and the deadline cancel the call.
+    ///
+    /// Not inlined, and the deadline's task group is in a function of its own: the frames of
+    /// the functions a call is waiting in stay allocated for its whole life (an idle
+    /// subscription is mostly such frames), and a call without a deadline needs none of it.
+    @inline(never)
     private func withLifetime<Value>(options: CallOptions, _ body: () async throws -> Value) async throws -> Value {
         try await withTaskCancellationHandler {
             guard let timeout = options.timeout else { return try await body() }
-            return try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in
-                let clock = transport.clock
-                let deadline = clock.now + timeout
-                group.addTask {
-                    try await clock.sleep(until: deadline)
-                    self.cancel(RiverError(code: .deadlineExceeded, message: "the call did not complete within \(timeout)"))
-                }
-                defer { group.cancelAll() }
-                return try await body()
-            }
+            return try await withDeadline(after: timeout, body)
         } onCancel: {
             self.cancel(RiverError(code: .cancel, message: "cancelled by client"))
+        }
+    }
+
+    /// Runs `body`, cancelling the call when `timeout` passes first.
+    @inline(never)
+    private func withDeadline<Value>(after timeout: Duration, _ body: () async throws -> Value) async throws -> Value {
+        try await withThrowingTaskGroup(of: Void.self, returning: Value.self) { group in
+            let clock = transport.clock
+            let deadline = clock.now + timeout
+            group.addTask {
+                try await clock.sleep(until: deadline)
+                self.cancel(RiverError(code: .deadlineExceeded, message: "the call did not complete within \(timeout)"))
+            }
+            defer { group.cancelAll() }
+            return try await body()
         }
     }
 
@@ -137,18 +150,27 @@ struct CallReader {
 
     /// The next result, `nil` once the server closed its side.
     ///
-    /// Only the wait is in this async function; what an event means is worked out by the
-    /// synchronous ``result(of:_:_:)`` (not inlined), so its locals live on the thread's stack
-    /// and not in the async frame a waiting reader keeps: that frame is most of what an idle
-    /// subscription costs.
+    /// Only the wait is in this async function; taking the event and working out what it
+    /// means is the synchronous ``takeResult(_:_:)`` (not inlined), so its locals live on the
+    /// thread's stack and not in the async frame a waiting reader keeps: that frame is most of
+    /// what an idle subscription costs.
     /// - Throws: ``RiverError``, or what an interceptor's result transform threw.
     mutating func next<Output: Decodable, Failure: Error & Decodable>(
         _: Output.Type, _: Failure.Type
     ) async throws -> Result<Output, Failure>? {
         guard !done else { return nil }
+        await call.inbox.waitForEvent(interruptible: interruptible)
+        return try takeResult(Output.self, Failure.self)
+    }
+
+    /// The result of the event the inbox holds after a wait.
+    @inline(never)
+    private mutating func takeResult<Output: Decodable, Failure: Error & Decodable>(
+        _: Output.Type, _: Failure.Type
+    ) throws -> Result<Output, Failure>? {
         // The inbox ends early only when the call ended (its `.failed` event comes first) or
         // when this reader's task is cancelled.
-        guard let event = await call.inbox.next(interruptible: interruptible) else {
+        guard let event = call.inbox.take() else {
             done = true
             throw call.endedError ?? RiverError(code: .cancel, message: "cancelled by client")
         }

@@ -88,9 +88,17 @@ package struct RawCall: Sendable {
         ///   deadline), or what an interceptor's result transform threw.
         package mutating func next() async throws -> Event? {
             guard !done else { return nil }
+            await call.inbox.waitForEvent(interruptible: interruptible)
+            return try takeEvent()
+        }
+
+        /// The event the inbox holds after a wait (synchronous and not inlined, so the event
+        /// stays out of the waiting reader's async frame; see ``CallInbox/waitForEvent(interruptible:)``).
+        @inline(never)
+        private mutating func takeEvent() throws -> Event? {
             // The inbox ends early only when the call ended (its `.failed` event comes first)
             // or when this reader's task is cancelled.
-            guard let event = await call.inbox.next(interruptible: interruptible) else {
+            guard let event = call.inbox.take() else {
                 done = true
                 throw call.endedError ?? RiverError(code: .cancel, message: "cancelled by client")
             }

@@ -6,7 +6,16 @@ extension SessionStateMachine {
         /// The bytes after the ack.
         fileprivate var tail: [UInt8]
         /// The whole message, for a codec that cannot encode in parts (encoded at send time).
-        fileprivate var whole: TransportMessage?
+        /// Boxed: a prepared message waits in the async frame of a call that waits for room
+        /// (and that frame stays allocated for the call's life), so it is kept to two arrays
+        /// and a reference.
+        fileprivate var whole: WholeMessage?
+    }
+
+    /// A message kept whole until its seq and ack are known.
+    fileprivate final class WholeMessage: Sendable {
+        let message: TransportMessage
+        init(_ message: TransportMessage) { self.message = message }
     }
 
     /// Encodes one client's outbound messages as far as that is possible without the session:
@@ -34,7 +43,7 @@ extension SessionStateMachine {
                 id: RiverID.generate(), from: clientID, to: serverID, seq: 0, ack: 0, streamId: outbound.streamId,
                 controlFlags: outbound.controlFlags, payload: outbound.payload,
                 serviceName: outbound.serviceName, procedureName: outbound.procedureName, tracing: outbound.tracing)
-            guard let split else { return PreparedMessage(head: [], tail: [], whole: message) }
+            guard let split else { return PreparedMessage(head: [], tail: [], whole: WholeMessage(message)) }
             do {
                 let (head, tail) = try split.encodeAroundSeqAck(message)
                 return PreparedMessage(head: head, tail: tail, whole: nil)
@@ -46,7 +55,7 @@ extension SessionStateMachine {
         /// The frame bytes of `prepared` with `seq` and `ack`.
         package func bytes(of prepared: consuming PreparedMessage, seq: Int, ack: Int) throws(SendError) -> [UInt8] {
             var prepared = prepared
-            if var message = prepared.whole {
+            if var message = prepared.whole?.message {
                 message.seq = seq
                 message.ack = ack
                 do {

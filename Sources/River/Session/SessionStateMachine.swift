@@ -750,7 +750,13 @@ public struct SessionStateMachine: Sendable {
             return
         }
         guard let expected = session?.ack else { return }
-        if message.seq < expected { return }
+        if message.seq < expected {
+            // A duplicate (a replay) is dropped, but it shows the connection is alive: after a
+            // resume the server replays everything the client had not acknowledged, and
+            // working through a long replay must not look like silence (see PROTOCOL.md §8).
+            state = .connected(attempt: attempt, lastValidInbound: now)
+            return
+        }
         if message.seq > expected {
             actions.append(.closeConnection(reason: "out-of-order message"))
             actions.append(.emit(.protocolError(ProtocolErrorEvent(

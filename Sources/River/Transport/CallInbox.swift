@@ -59,40 +59,39 @@ package final class CallInbox: Sendable {
     /// The next event, or `nil` once the inbox ended and is drained, or (when
     /// `interruptible`) when the reading task is cancelled while nothing is queued. One reader
     /// at a time.
+    package func next(interruptible: Bool = true) async -> ClientTransport.StreamEvent? {
+        await waitForEvent(interruptible: interruptible)
+        return take()
+    }
+
+    /// Waits until an event is queued or the inbox ended, or (when `interruptible`) the
+    /// reading task is cancelled; ``take()`` then returns what there is. One reader at a time.
     ///
     /// Readers inside a call's lifetime pass `interruptible: false`: the lifetime cancels the
     /// call on task cancellation, which ends the inbox and wakes them, and they skip the cost of
     /// a cancellation handler per wait.
-    package func next(interruptible: Bool = true) async -> ClientTransport.StreamEvent? {
-        while true {
-            enum Step {
-                case event(ClientTransport.StreamEvent)
-                case end
-                case wait
+    ///
+    /// Waiting and taking are apart so that no event passes through the waiting function: the
+    /// async frame of a waiting reader is what an idle subscription costs, and an event
+    /// (a whole message) held there, with the temporaries of handling it, made that frame
+    /// several kilobytes.
+    package func waitForEvent(interruptible: Bool) async {
+        guard interruptible else { return await wait(interruptible: false) }
+        await withTaskCancellationHandler {
+            await wait(interruptible: true)
+        } onCancel: {
+            let reader = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+                defer { state.reader = nil }
+                return state.reader
             }
-            let step = state.withLock { state -> Step in
-                if let event = state.popFirst() { return .event(event) }
-                return state.ended ? .end : .wait
-            }
-            switch step {
-            case .event(let event): return event
-            case .end: return nil
-            case .wait: if interruptible && Task.isCancelled { return nil }
-            }
-            guard interruptible else {
-                await wait(interruptible: false)
-                continue
-            }
-            await withTaskCancellationHandler {
-                await wait(interruptible: true)
-            } onCancel: {
-                let reader = state.withLock { state -> UnsafeContinuation<Void, Never>? in
-                    defer { state.reader = nil }
-                    return state.reader
-                }
-                reader?.resume()
-            }
+            reader?.resume()
         }
+    }
+
+    /// The oldest queued event, if any (`nil`: the inbox ended and is drained, or nothing came).
+    @inline(never)
+    package func take() -> ClientTransport.StreamEvent? {
+        state.withLock { $0.popFirst() }
     }
 
     /// Parks the reader until a push, the end, or (when `interruptible`) cancellation. The

@@ -168,7 +168,14 @@ extension ClientTransport {
     }
 
     /// One event of the connection of `attempt`: a frame for the machine, or its end.
-    private func handle(_ event: RiverConnectionEvent, attempt: UInt64) {
+    ///
+    /// Frames of a connection that is no longer the live one are dropped: a connection this
+    /// client closed (watchdog, out-of-order message) or abandoned may still deliver what it
+    /// had read before the close took effect, while the machine already handshakes or runs on
+    /// a newer connection; fed to the machine, such a frame would pass for the new
+    /// connection's (a handshaking session would take it for a malformed handshake response
+    /// and be destroyed). The server replays whatever it did not get acknowledged.
+    package func handle(_ event: RiverConnectionEvent, attempt: UInt64) {
         switch event {
         case .message(let bytes):
             // Decoded before taking the lock, so other tasks' sends are not held up by it.
@@ -178,6 +185,7 @@ extension ClientTransport {
                 return
             }
             locked { inner in
+                guard inner.connection?.attempt == attempt else { return }
                 let jitter = inner.random.nextFraction()
                 var actions = inner.takeActionBuffer()
                 defer { inner.returnActionBuffer(&actions) }
@@ -185,7 +193,11 @@ extension ClientTransport {
                 perform(&actions, in: &inner)
             }
         case .textMessage:
-            apply { machine, now, jitter in machine.textFrameReceived(now: now, jitter: jitter) }
+            locked { inner in
+                guard inner.connection?.attempt == attempt else { return }
+                var actions = inner.machine.textFrameReceived(now: clock.now, jitter: inner.random.nextFraction())
+                perform(&actions, in: &inner)
+            }
         case .closed(let closure):
             locked { inner in
                 if inner.connection?.attempt == attempt { inner.connection = nil }

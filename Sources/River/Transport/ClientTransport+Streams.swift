@@ -5,6 +5,9 @@ extension ClientTransport {
     /// Registers a stream whose messages will arrive in `inbox`. Nothing is sent yet: see
     /// ``open(_:)``. The caller must ``release(streamID:)`` it when its call ends.
     /// - Throws: ``RiverError`` when the transport is closed or shutting down.
+    /// Not inlined (nor is ``release(streamID:)``): the async function of a call that calls
+    /// them keeps its frame for the call's whole life, and their temporaries would be in it.
+    @inline(never)
     package func register(streamID: String, inbox: CallInbox) throws(RiverError) {
         try inner.withLock { inner throws(RiverError) in
             if inner.closed { throw Self.closedError }
@@ -17,18 +20,30 @@ extension ClientTransport {
     /// - Throws: ``RiverError``: why the stream ended while it waited (deadline, cancel,
     ///   closed transport), a transport that began shutting down, or the message's encoding.
     package func open(_ outbound: SessionStateMachine.Outbound) async throws(RiverError) {
-        let streamID = outbound.streamId
         // Moved out (`take()`) when sent, so the machine appends to its bytes without a copy.
+        // The async functions here only hold it and wait; the work is in synchronous functions
+        // that are not inlined, so their temporaries stay off the task's async frames (which
+        // a call keeps for its whole life).
         var prepared: SessionStateMachine.PreparedMessage? = try prepare(outbound)
-        try await whenRoom(for: streamID) { inner throws(RiverError) -> Bool in
+        let closes = outbound.controlFlags.contains(.streamClosed)
+        while try !sendOpen(&prepared, streamID: outbound.streamId, closingRequests: closes) {
+            try await waitForRoom(streamID: outbound.streamId)
+        }
+    }
+
+    /// Sends a stream's open message if there is room: `false` when it must wait.
+    @inline(never)
+    private func sendOpen(
+        _ prepared: inout SessionStateMachine.PreparedMessage?, streamID: String, closingRequests: Bool
+    ) throws(RiverError) -> Bool {
+        try locked { inner throws(RiverError) -> Bool in
             guard let index = inner.streams.index(forKey: streamID) else { throw Self.endedError }
             if let error = inner.streams.values[index].endedWith { throw error }
             if inner.draining { throw Self.drainingError }
             // Taken exactly once: past this point the wait always ends.
             guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return false }
             try sendMessage(message, in: &inner)
-            let closes = outbound.controlFlags.contains(.streamClosed)
-            inner.streams[streamID]?.markOpened(in: inner.machine.sessionID, closingRequests: closes)
+            inner.streams[streamID]?.markOpened(in: inner.machine.sessionID, closingRequests: closingRequests)
             return true
         }
     }
@@ -37,9 +52,22 @@ extension ClientTransport {
     /// - Throws: ``RiverError``: why the stream ended (also while waiting), a closed request
     ///   side, or the message's size or encoding.
     package func write(_ payload: RiverValue, on streamID: String) async throws(RiverError) {
-        var prepared: SessionStateMachine.PreparedMessage? = try prepare(
-            SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload))
-        try await whenRoom(for: streamID) { inner throws(RiverError) -> Bool in
+        var prepared: SessionStateMachine.PreparedMessage? = try prepareRequest(payload, on: streamID)
+        while try !sendRequest(&prepared, streamID: streamID) {
+            try await waitForRoom(streamID: streamID)
+        }
+    }
+
+    /// Encodes one request of stream `streamID` (see ``prepare(_:)``).
+    @inline(never)
+    private func prepareRequest(_ payload: RiverValue, on streamID: String) throws(RiverError) -> SessionStateMachine.PreparedMessage {
+        try prepare(SessionStateMachine.Outbound(streamId: streamID, controlFlags: [], payload: payload))
+    }
+
+    /// Sends one request if there is room: `false` when it must wait.
+    @inline(never)
+    private func sendRequest(_ prepared: inout SessionStateMachine.PreparedMessage?, streamID: String) throws(RiverError) -> Bool {
+        try locked { inner throws(RiverError) -> Bool in
             guard let index = inner.streams.index(forKey: streamID) else { throw Self.endedError }
             if let error = inner.streams.values[index].endedWith { throw error }
             if inner.streams.values[index].localClosed { throw Self.requestSideClosedError }
@@ -68,17 +96,19 @@ extension ClientTransport {
     /// cleanly or the waiting task is cancelled.
     package func waitUntilEnded(_ streamID: String) async -> RiverError? {
         while true {
-            enum Step {
-                case ended(RiverError?)
-                case wait
-            }
-            let step = inner.withLock { inner -> Step in
-                guard let state = inner.streams[streamID] else { return .ended(Self.endedError) }
-                return state.isOver ? .ended(state.endedWith) : .wait
-            }
-            if case .ended(let error) = step { return error }
+            if case .some(let error) = endState(of: streamID) { return error }
             if Task.isCancelled { return nil }
             await park(streamID: streamID, until: .end)
+        }
+    }
+
+    /// `nil` while stream `streamID` runs; once it is over, why it ended (`.some(nil)` after
+    /// a clean close). Not inlined, so the error stays off the waiting task's async frame.
+    @inline(never)
+    private func endState(of streamID: String) -> RiverError?? {
+        inner.withLock { inner -> RiverError?? in
+            guard let state = inner.streams[streamID] else { return .some(Self.endedError) }
+            return state.isOver ? .some(state.endedWith) : nil
         }
     }
 
@@ -96,6 +126,7 @@ extension ClientTransport {
     /// Releases a stream at the end of its call: one whose server side is still open is
     /// cancelled, one whose request side is still open is closed; later messages for it are
     /// dropped. A draining transport closes once its last stream is released.
+    @inline(never)
     package func release(streamID: String) {
         locked { inner in
             guard let state = inner.streams.removeValue(forKey: streamID) else { return }
@@ -136,18 +167,15 @@ extension ClientTransport {
 
     // MARK: Sending
 
-    /// Runs `attempt` under the lock until it returns `true`; while it returns `false` (no
-    /// send-buffer room) the task waits for room, for the end of stream `streamID`, or for its
-    /// own cancellation, whichever comes first.
-    private func whenRoom(
-        for streamID: String, _ attempt: (inout Inner) throws(RiverError) -> Bool
-    ) async throws(RiverError) {
-        while true {
-            if try locked(attempt) { return }
-            await park(streamID: streamID, until: .room)
-            if Task.isCancelled {
-                throw RiverError(code: .cancel, message: "cancelled while waiting for send-buffer room")
-            }
+    /// Waits for send-buffer room, for the end of stream `streamID`, or for the task's
+    /// cancellation, whichever comes first (a spurious wake-up is possible: callers try again).
+    /// - Throws: ``RiverError`` with ``RiverError/Code/cancel`` when the task was cancelled.
+    /// Not inlined: only a sender that must wait allocates its frame.
+    @inline(never)
+    private func waitForRoom(streamID: String) async throws(RiverError) {
+        await park(streamID: streamID, until: .room)
+        if Task.isCancelled {
+            throw RiverError(code: .cancel, message: "cancelled while waiting for send-buffer room")
         }
     }
 
@@ -198,6 +226,8 @@ extension ClientTransport {
     }
 
     /// Encodes `outbound` as far as possible without the lock (see ``SessionStateMachine/OutboundEncoder``).
+    /// Not inlined: the async senders that call it keep their frames small.
+    @inline(never)
     func prepare(_ outbound: SessionStateMachine.Outbound) throws(RiverError) -> SessionStateMachine.PreparedMessage {
         do {
             return try encoder.prepare(outbound)

@@ -19,7 +19,13 @@ struct StreamState {
     var remoteClosed = false
     /// Why the stream ended other than by both sides closing: a lost session, a cancel by
     /// either side, the deadline. The first reason is kept.
-    var endedWith: RiverError?
+    var endedWith: RiverError? {
+        get { ending?.error }
+        set { ending = newValue.map(Ending.init) }
+    }
+    /// ``endedWith``, boxed: a `RiverError` is a few hundred bytes, and every open stream's
+    /// state sits in the transport's table, where an inline one made each entry that large.
+    private var ending: Ending?
     /// The session the open message went out in; the stream's messages never move to another.
     var sessionID: String?
     /// Seqs of written requests the server has not acknowledged yet (bounded by the send buffer).
@@ -29,13 +35,19 @@ struct StreamState {
     /// Requests written that the server acknowledged.
     var acknowledged = 0
 
+    /// Why a stream ended (see ``endedWith``).
+    private final class Ending: Sendable {
+        let error: RiverError
+        init(_ error: RiverError) { self.error = error }
+    }
+
     init(inbox: CallInbox) {
         self.inbox = inbox
     }
 
     /// Whether the stream is over: ended, or both sides closed. Nothing more is sent or
     /// delivered.
-    var isOver: Bool { endedWith != nil || (localClosed && remoteClosed) }
+    var isOver: Bool { ending != nil || (localClosed && remoteClosed) }
 
     /// A message from the server for this stream: queued for the reader unless the stream is
     /// over or the server closed its side already.
