@@ -22,9 +22,9 @@ struct CLIErrorTests {
         let result = try await runRiver(["call", "--verbose", url, "test.add", #"{"n":1}"#])
         #expect(result.status == 4, "\(result)")
         #expect(result.stderr.contains("cannot connect to \(url)"))
-        let attempts = result.stderr.split(separator: "\n").filter { $0.hasPrefix("river: connecting to ") }
-        #expect(attempts == ["river: connecting to \(url) (attempt 1)"], "\(result)")
-        #expect(result.stderr.contains("river: disconnected: connectRefused"), "\(result)")
+        let attempts = result.stderr.split(separator: "\n").filter { $0.hasPrefix("river: \(url): connecting") }
+        #expect(attempts == ["river: \(url): connecting (attempt 1)"], "\(result)")
+        #expect(result.stderr.contains("river: \(url): disconnected: connectRefused"), "\(result)")
         #expect(!result.stderr.contains("graceExpired"), "\(result)")
     }
 

@@ -17,9 +17,9 @@ struct InterceptorTests {
         logger: Logger = RiverClient.silentLogger,
         _ body: (RiverClient, RiverTestServer) async throws -> Void
     ) async throws {
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            let configuration = RiverClient.Configuration(codec: JSONCodec(), interceptors: interceptors)
+            let configuration = RiverClient.Configuration(codec: JSONCodec(), interceptors: interceptors).patient()
             try await withRiverClient(connector: connector, configuration: configuration, logger: logger) { client in
                 try await body(client, server)
             }

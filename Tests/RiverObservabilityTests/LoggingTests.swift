@@ -11,9 +11,9 @@ struct LoggingTests {
 
     @Test func callsLogTheirStartAndEndAtDebugWithDottedMetadata() async throws {
         let (logger, handler) = Self.capturingLogger(level: .debug)
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            try await withRiverClient(connector: connector, configuration: .init(codec: JSONCodec()), logger: logger) { client in
+            try await withRiverClient(connector: connector, configuration: RiverClient.Configuration(codec: JSONCodec()).patient(), logger: logger) { client in
                 _ = try await ReferenceServices.Test.Client(client).add(.init(n: 1)).get()
                 _ = try? await client.rpc(
                     ReferenceServices.Cancel.BlockingRpc.procedure, .init(), options: CallOptions(timeout: .milliseconds(50)))
@@ -40,9 +40,9 @@ struct LoggingTests {
 
     @Test func connectionAndSessionChangesLogOneLineEachWithTheirCause() async throws {
         let (logger, handler) = Self.capturingLogger(level: .info)
-        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec()))
+        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            try await withRiverClient(connector: connector, configuration: .init(codec: MessagePackCodec()), logger: logger) { client in
+            try await withRiverClient(connector: connector, configuration: RiverClient.Configuration(codec: MessagePackCodec()).patient(), logger: logger) { client in
                 let events = client.events()
                 _ = try await ReferenceServices.Test.Client(client).add(.init(n: 1)).get()
                 _ = server.dropAllConnections()
@@ -72,9 +72,9 @@ struct LoggingTests {
 
     @Test func aHandshakeFailureIsAWarningWithItsCode() async throws {
         let (logger, handler) = Self.capturingLogger(level: .info)
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), mode: .handshake))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), mode: .handshake, timings: .patient))
         try await server.withInMemoryConnector { connector in
-            var configuration = RiverClient.Configuration(serverID: RiverTestServer.handshakeServerID, codec: JSONCodec())
+            var configuration = RiverClient.Configuration(serverID: RiverTestServer.handshakeServerID, codec: JSONCodec()).patient()
             configuration.handshakeMetadata = { ["token": "wrong"] }
             try await withRiverClient(connector: connector, configuration: configuration, logger: logger) { client in
                 let events = client.events()

@@ -11,9 +11,9 @@ struct MetricsTests {
 
     @Test func callsAreCountedByProcedureKindAndResult() async throws {
         let metrics = TestMetrics()
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            let configuration = RiverClient.Configuration(codec: JSONCodec(), metricsFactory: metrics)
+            let configuration = RiverClient.Configuration(codec: JSONCodec(), metricsFactory: metrics).patient()
             try await withRiverClient(connector: connector, configuration: configuration) { client in
                 _ = try await ReferenceServices.Test.Client(client).add(.init(n: 1)).get()
                 _ = try await ReferenceServices.Test.Client(client).add(.init(n: 1)).get()
@@ -54,10 +54,10 @@ struct MetricsTests {
 
     @Test func connectionsSessionsAndTheSendBufferAreReported() async throws {
         let metrics = TestMetrics()
-        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec()))
+        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec(), timings: .patient))
         let byServer = [(Dimension.server, "SERVER")]
         try await server.withInMemoryConnector { connector in
-            let configuration = RiverClient.Configuration(codec: MessagePackCodec(), metricsFactory: metrics)
+            let configuration = RiverClient.Configuration(codec: MessagePackCodec(), metricsFactory: metrics).patient()
             try await withRiverClient(connector: connector, configuration: configuration) { client in
                 let events = client.events()
                 _ = try await ReferenceServices.Test.Client(client).add(.init(n: 1)).get()
@@ -86,10 +86,10 @@ struct MetricsTests {
 
     @Test func handshakeFailuresAreCountedByCode() async throws {
         let metrics = TestMetrics()
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), mode: .handshake))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), mode: .handshake, timings: .patient))
         try await server.withInMemoryConnector { connector in
             var configuration = RiverClient.Configuration(
-                serverID: RiverTestServer.handshakeServerID, codec: JSONCodec(), metricsFactory: metrics)
+                serverID: RiverTestServer.handshakeServerID, codec: JSONCodec(), metricsFactory: metrics).patient()
             configuration.handshakeMetadata = { ["token": "wrong"] }
             try await withRiverClient(connector: connector, configuration: configuration) { client in
                 let events = client.events()
@@ -107,9 +107,9 @@ struct MetricsTests {
 
     @Test func withoutABackendNothingIsCreated() async throws {
         // No factory passed and none bootstrapped: the client resolves to no metrics at all.
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            try await withRiverClient(connector: connector, configuration: .init(codec: JSONCodec())) { client in
+            try await withRiverClient(connector: connector, configuration: RiverClient.Configuration(codec: JSONCodec()).patient()) { client in
                 _ = try await ReferenceServices.Test.Client(client).add(.init(n: 1)).get()
                 #expect(client.transport.observation.recordsSendBuffer == false)
             }

@@ -18,12 +18,12 @@ struct ProtobufObservabilityTests {
         let metrics = TestMetrics()
         let seen = Recorder()
         let results = ResultLog()
-        let server = RiverTestServer(configuration: .init(codec: ProtoCodec(), mode: .protobuf))
+        let server = RiverTestServer(configuration: .init(codec: ProtoCodec(), mode: .protobuf, timings: .patient))
         try await server.withInMemoryConnector { connector in
             let configuration = RiverClient.Configuration(
                 serverID: server.serverID, codec: ProtoCodec(),
                 interceptors: [Probe(name: "probe", recorder: seen), ObserveResults(log: results)],
-                tracer: tracer, metricsFactory: metrics)
+                tracer: tracer, metricsFactory: metrics).patient()
             try await withRiverClient(connector: connector, configuration: configuration) { client in
                 let test = River_Test_TestService.Client(client)
                 #expect(try await test.echo(.with { $0.text = "hello" }).text == "HELLO")

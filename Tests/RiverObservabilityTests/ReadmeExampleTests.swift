@@ -17,14 +17,14 @@ struct ReadmeExampleTests {
     @Test func theReadmeExampleTracesACallUnderTheCallersSpan() async throws {
         let tracer = W3CTestTracer()
         let logger = RiverClient.silentLogger
-        try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec())) { server, port in
+        try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec(), timings: .patient)) { server, port in
             try await withTracer(tracer) {
                 let configuration = RiverClient.Configuration(
                     codec: JSONCodec(),
                     interceptors: [
                         DeadlineInterceptor(default: .seconds(10)),
                         RetryInterceptor(retrying: [add.descriptor]),
-                    ])
+                    ]).patient()
                 try await withRiverClient(url: "ws://127.0.0.1:\(port)", configuration: configuration, logger: logger) { client in
                     try await withSpan("nightly-sum") { _ in
                         _ = try await client.rpc(add, AddInit(n: 3))

@@ -15,7 +15,7 @@ struct TracingTests {
         let tracer = W3CTestTracer()
         let server = RiverTestServer(configuration: .init(codec: codec))
         try await server.withInMemoryConnector { connector in
-            let configuration = RiverClient.Configuration(codec: codec, tracer: tracer)
+            let configuration = RiverClient.Configuration(codec: codec, tracer: tracer).patient()
             try await withRiverClient(connector: connector, configuration: configuration) { client in
                 let parent = tracer.startSpan("request")
                 try await ServiceContext.withValue(parent.context) {
@@ -42,10 +42,10 @@ struct TracingTests {
 
     @Test func sessionAndConnectionSpansCarryTheReferenceAttributes() async throws {
         let tracer = W3CTestTracer()
-        let server = RiverTestServer(configuration: .init(codec: JSONCodec()))
+        let server = RiverTestServer(configuration: .init(codec: JSONCodec(), timings: .patient))
         let clientID = "swift-tracing-test"
         try await server.withInMemoryConnector { connector in
-            let configuration = RiverClient.Configuration(clientID: clientID, codec: JSONCodec(), tracer: tracer)
+            let configuration = RiverClient.Configuration(clientID: clientID, codec: JSONCodec(), tracer: tracer).patient()
             try await withRiverClient(connector: connector, configuration: configuration) { client in
                 _ = try await Test.Client(client).add(.init(n: 1)).get()
             }
@@ -72,9 +72,9 @@ struct TracingTests {
 
     @Test func serviceErrorsAndThrownErrorsAreRecordedOnTheSpan() async throws {
         let tracer = W3CTestTracer()
-        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec()))
+        let server = RiverTestServer(configuration: .init(codec: MessagePackCodec(), timings: .patient))
         try await server.withInMemoryConnector { connector in
-            let configuration = RiverClient.Configuration(codec: MessagePackCodec(), tracer: tracer)
+            let configuration = RiverClient.Configuration(codec: MessagePackCodec(), tracer: tracer).patient()
             try await withRiverClient(connector: connector, configuration: configuration) { client in
                 let divided = try await Fallible.Client(client).divide(.init(a: 1, b: 0))
                 guard case .failure(.divByZero) = divided else {
@@ -106,7 +106,7 @@ struct TracingTests {
     func theHandshakeAndTheOpenMessageCarryTraceparent(codec: any RiverCodec) async throws {
         let tracer = W3CTestTracer()
         let wire = try await ScriptedServer.firstFrames(codec: codec) { connector in
-            let configuration = RiverClient.Configuration(codec: codec, tracer: tracer)
+            let configuration = RiverClient.Configuration(codec: codec, tracer: tracer).patient()
             return RiverClient(connector: connector, configuration: configuration)
         } call: { client in
             _ = try? await client.rpc(Test.Add.procedure, .init(n: 1))
@@ -142,7 +142,7 @@ struct TracingTests {
     @Test func withoutATracerTheFieldsAreEmptyAndTheOverrideGoesOut() async throws {
         let override = TracingContext(traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "k=v")
         let wire = try await ScriptedServer.firstFrames(codec: JSONCodec()) { connector in
-            RiverClient(connector: connector, configuration: .init(codec: JSONCodec()))
+            RiverClient(connector: connector, configuration: RiverClient.Configuration(codec: JSONCodec()).patient())
         } call: { client in
             _ = try? await client.rpc(Test.Add.procedure, .init(n: 1), options: CallOptions(tracing: override))
         }
