@@ -133,7 +133,9 @@ struct ChaosRestartTests {
 
 /// Counts how the in-flight calls ended: by kind of call, error code and failure cause.
 final class OutcomeRecorder: Sendable {
-    private let state = Mutex<[String: Int]>([:])
+    /// A pthread mutex: this suite runs under ThreadSanitizer, which does not model
+    /// `Synchronization.Mutex`'s futex (see Sources/River/Performance/README.md).
+    private let state = AdaptiveMutex<[String: Int]>([:])
 
     var outcomes: [String: Int] { state.withLock { $0 } }
 
