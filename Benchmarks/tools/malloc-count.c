@@ -1,8 +1,8 @@
 // Counts malloc calls of a process and prints `MALLOCS <n>` on stderr at exit. Allocation
 // counts are repeatable where timings on a shared machine are not:
 //
-//   gcc -O2 -shared -fPIC -o /tmp/malloc-count.so Benchmarks/tools/malloc-count.c -ldl
-//   LD_PRELOAD=/tmp/malloc-count.so river-bench --codec msgpack --only rpc_seq --seq 12000 --warmup 200
+//   gcc -O2 -shared -fPIC -o .build/malloc-count.so Benchmarks/tools/malloc-count.c -ldl
+//   LD_PRELOAD=$PWD/.build/malloc-count.so river-bench --codec msgpack --only rpc_seq --seq 12000 --warmup 200
 //
 // Run it at two --seq values and divide the difference by the difference of calls: the
 // mallocs per call (client and in-process server), without start-up and warm-up.
