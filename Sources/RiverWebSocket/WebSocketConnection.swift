@@ -46,7 +46,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         /// Events produced before a consumer was chosen (or before the service thread flushed
         /// them to it), oldest first.
         var undelivered: [RiverConnectionEvent] = []
-        var outbound: [[UInt8]] = []
+        var outbound: [RiverMessageBytes] = []
         var outboundHead = 0
         /// A `wantWrite` command is queued or a writable callback is requested.
         var writeArmed = false
@@ -114,7 +114,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private var serviceThreadPendingClose: (code: UInt16, reason: String)?
     private var receiveInMessage = false
     private var receiveIsText = false
-    private var transmitMessage: [UInt8]?
+    private var transmitMessage: RiverMessageBytes?
     private var transmitOffset = 0
     private lazy var transmitFrames = WebSocketFrameBuffer(masked: role == .client)
     /// The first fatal TLS alert the server sent after the handshake (client side, `wss`),
@@ -125,6 +125,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         slot.initialize(to: 0)
         return slot
     }()
+
+    /// What a taken slot of the outbound queue holds (so it keeps no bytes alive).
+    private static let noMessage = RiverMessageBytes([])
 
     /// The largest frame written at once; bigger messages are fragmented.
     private static let maximumFrameSize = 256 * 1024
@@ -166,7 +169,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// connection closed (or a close or abort was requested) the message is discarded.
     /// - Parameter message: The message bytes.
     public func send(_ message: [UInt8]) {
-        if enqueue(message) { flush() }
+        if enqueue(RiverMessageBytes(message)) { flush() }
     }
 
     /// Queues one message like ``send(_:)``; the I/O thread is only woken by ``flush()``.
@@ -174,6 +177,14 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// - Returns: Whether this call armed the write and ``flush()`` must follow (other queued
     ///   messages go out with it).
     public func enqueue(_ message: [UInt8]) -> Bool {
+        enqueue(RiverMessageBytes(message))
+    }
+
+    /// Queues one message like ``send(_:)`` without copying it; the I/O thread is only woken by
+    /// ``flush()``.
+    /// - Parameter message: The message bytes, read until they are framed.
+    /// - Returns: Whether this call armed the write and ``flush()`` must follow.
+    public func enqueue(_ message: RiverMessageBytes) -> Bool {
         shared.withLock { shared -> Bool in
             guard shared.state.isOpen else { return false }
             shared.outbound.append(message)
@@ -438,7 +449,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     private enum WriteAction {
         /// The next queued message.
-        case write([UInt8])
+        case write(RiverMessageBytes)
         case close(code: UInt16, reason: String)
         case drop
         case idle
@@ -469,7 +480,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                     if end == .drop { return .drop }
                     if shared.outboundHead < shared.outbound.count {
                         let message = shared.outbound[shared.outboundHead]
-                        shared.outbound[shared.outboundHead] = []
+                        shared.outbound[shared.outboundHead] = Self.noMessage
                         shared.outboundHead += 1
                         if shared.outboundHead == shared.outbound.count {
                             shared.outbound.removeAll(keepingCapacity: true)

@@ -4,15 +4,16 @@ import Testing
 /// Drives ``SessionStateMachine`` as a value: no sockets, no clock.
 struct MachineHarness {
     var machine: SessionStateMachine
-    let codec = JSONCodec()
+    let codec: any RiverCodec
     let start = ContinuousClock.now
     var now: ContinuousClock.Instant
     var attempt: UInt64 = 0
 
-    init(_ configure: (inout SessionStateMachine.Configuration) -> Void = { _ in }) {
+    init(codec: any RiverCodec = JSONCodec(), _ configure: (inout SessionStateMachine.Configuration) -> Void = { _ in }) {
         var configuration = SessionStateMachine.Configuration.defaults
         configure(&configuration)
-        machine = SessionStateMachine(configuration: configuration, clientID: "client", serverID: "SERVER", codec: JSONCodec())
+        self.codec = codec
+        machine = SessionStateMachine(configuration: configuration, clientID: "client", serverID: "SERVER", codec: codec)
         now = start
     }
 
@@ -69,7 +70,7 @@ struct MachineHarness {
     }
 
     func writes(in actions: [SessionStateMachine.Action]) -> [[UInt8]] {
-        actions.compactMap { if case .write(let bytes) = $0 { bytes } else { nil } }
+        actions.compactMap { if case .write(let bytes) = $0 { bytes.bytes } else { nil } }
     }
 
     func decodedWrites(in actions: [SessionStateMachine.Action]) throws -> [TransportMessage] {

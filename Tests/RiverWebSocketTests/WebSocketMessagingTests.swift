@@ -26,15 +26,15 @@ struct WebSocketMessagingTests {
         try await withConnectedPair { client, server in
             var serverEvents = server.events.makeAsyncIterator()
             let client = try #require(client as? any RiverFastPathConnection)
-            #expect(client.enqueue([1]))
-            #expect(!client.enqueue([2]))
+            #expect(client.enqueue(RiverMessageBytes([1])))
+            #expect(!client.enqueue(RiverMessageBytes([2])))
             client.send([3])  // joins the armed write without waking anything itself
             client.flush()
             var received: [[UInt8]] = []
             for _ in 0..<3 { received.append(try await nextMessage(&serverEvents)) }
             #expect(received == [[1], [2], [3]])
             // Once written, the next enqueue arms again.
-            #expect(client.enqueue([4]))
+            #expect(client.enqueue(RiverMessageBytes([4])))
             client.flush()
             let last = try await nextMessage(&serverEvents)
             #expect(last == [4])

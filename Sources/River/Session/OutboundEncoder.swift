@@ -52,25 +52,30 @@ extension SessionStateMachine {
             }
         }
 
-        /// The frame bytes of `prepared` with `seq` and `ack`.
-        package func bytes(of prepared: consuming PreparedMessage, seq: Int, ack: Int) throws(SendError) -> [UInt8] {
-            var prepared = prepared
+        /// Appends the frame bytes of `prepared` with `seq` and `ack` to `buffer`.
+        /// - Parameter limit: The largest message accepted.
+        /// - Returns: The bytes as they lie in the buffer.
+        /// - Throws: ``SendError/tooLarge(bytes:limit:)`` (nothing is appended then), or
+        ///   ``SendError/encoding(_:)``.
+        func append(
+            _ prepared: consuming PreparedMessage, seq: Int, ack: Int, to buffer: inout SendBuffer, limit: Int
+        ) throws(SendError) -> RiverMessageBytes {
+            let prepared = prepared
             if var message = prepared.whole?.message {
                 message.seq = seq
                 message.ack = ack
+                let bytes: [UInt8]
                 do {
-                    return try codec.encode(message)
+                    bytes = try codec.encode(message)
                 } catch {
                     throw .encoding(error.message)
                 }
+                return try buffer.append(head: bytes, middle: { _ in }, tail: [], limit: limit)
             }
             guard let split else { throw .encoding("the message was prepared for another codec") }
-            // Taken out of `prepared`, so appending does not copy it.
-            var bytes: [UInt8] = []
-            swap(&bytes, &prepared.head)
-            split.appendSeqAck(seq: seq, ack: ack, to: &bytes)
-            bytes.append(contentsOf: prepared.tail)
-            return bytes
+            return try buffer.append(
+                head: prepared.head, middle: { split.appendSeqAck(seq: seq, ack: ack, to: &$0) }, tail: prepared.tail,
+                limit: limit)
         }
     }
 }

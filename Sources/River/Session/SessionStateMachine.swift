@@ -84,7 +84,7 @@ public struct SessionStateMachine: Sendable {
         /// Build fresh metadata for a rehandshake of session `sessionID`.
         case constructRehandshakeMetadata(sessionID: String)
         /// Write these bytes, in order, to the current connection.
-        case write([UInt8])
+        case write(RiverMessageBytes)
         /// Close the current connection cleanly (1000).
         case closeConnection(reason: String)
         /// Hand this message to its stream.
@@ -136,17 +136,12 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
-    struct Buffered: Sendable {
-        var seq: Int
-        var bytes: [UInt8]
-    }
-
     struct Session: Sendable {
         var id: String
-        var nextSeq = 0
+        /// The next seq expected from the server.
         var ack = 0
-        var buffer: Deque<Buffered> = []
-        var bufferedBytes = 0
+        /// Sent messages not yet acknowledged; it also numbers them.
+        var buffer = SendBuffer()
         /// Stored as a ``StoredInstant`` so that `Session` (and `Session?`) stays a loadable
         /// type the hot paths read in place: `ContinuousClock.Instant` is resilient, and a
         /// struct holding one is copied through value witnesses on every access.
@@ -157,20 +152,10 @@ public struct SessionStateMachine: Sendable {
         }
         var everConnected = false
 
-        /// Appends a freshly sequenced message.
-        mutating func enqueue(_ message: Buffered) {
-            nextSeq = message.seq + 1
-            buffer.append(message)
-            bufferedBytes += message.bytes.count
-        }
-
         /// Drops what the peer acknowledged (`seq < ack`) and records `received` as the last
         /// in-order message from the peer.
         mutating func acknowledge(upTo ack: Int, received: Int) {
-            while let first = buffer.first, first.seq < ack {
-                buffer.removeFirst()
-                bufferedBytes -= first.bytes.count
-            }
+            buffer.release(upTo: ack)
             self.ack = received + 1
         }
     }
@@ -223,24 +208,25 @@ public struct SessionStateMachine: Sendable {
     /// the transport when the session is created); empty without a tracer.
     public var handshakeTracing: TracingContext = .empty
     /// The seq the next sent message gets.
-    public var nextSeq: Int? { session?.nextSeq }
+    public var nextSeq: Int? { session?.buffer.nextSeq }
     /// The next seq expected from the server.
     public var ack: Int? { session?.ack }
     /// Unacknowledged messages held for replay.
     public var bufferedCount: Int { session?.buffer.count ?? 0 }
-    /// Unacknowledged bytes held for replay.
-    public var bufferedBytes: Int { session?.bufferedBytes ?? 0 }
+    /// What the held messages count against ``Configuration/maxBufferedBytes``: their bytes,
+    /// 4 bytes each for their index and the unused ends of the buffer's blocks (PROTOCOL.md §7).
+    public var bufferedBytes: Int { session?.buffer.bytes ?? 0 }
     /// The seq of the oldest unacknowledged message, else the next seq (nil without a session).
-    public var firstUnackedSeq: Int? { session.map { $0.buffer.first?.seq ?? $0.nextSeq } }
+    public var firstUnackedSeq: Int? { session?.buffer.firstSeq }
     /// The seqs held for replay, oldest first.
-    public var bufferedSeqs: [Int] { session.map { $0.buffer.map(\.seq) } ?? [] }
+    public var bufferedSeqs: [Int] { session.map { Array($0.buffer.firstSeq..<$0.buffer.nextSeq) } ?? [] }
     /// Whether the machine is connected.
     public var isConnected: Bool { if case .connected = state { true } else { false } }
 
     /// Whether a data message of `bytes` fits in the send buffer now.
     public func hasRoom(forBytes bytes: Int) -> Bool {
         // Scalars only: binding the session would copy (retain) its id and buffer on a hot path.
-        guard let count = session?.buffer.count, count > 0, let buffered = session?.bufferedBytes else { return true }
+        guard let count = session?.buffer.count, count > 0, let buffered = session?.buffer.bytes else { return true }
         return count < configuration.maxBufferedMessages && buffered + bytes <= configuration.maxBufferedBytes
     }
 
@@ -344,14 +330,14 @@ public struct SessionStateMachine: Sendable {
                 sessionId: session.id,
                 expectedSessionState: ExpectedSessionState(
                     nextExpectedSeq: session.ack,
-                    nextSentSeq: session.buffer.first?.seq ?? session.nextSeq),
+                    nextSentSeq: session.buffer.firstSeq),
                 metadata: metadata)
             let message = TransportMessage(
                 id: RiverID.generate(), from: clientID, to: serverID, seq: 0, ack: 0,
                 streamId: RiverID.generate(), controlFlags: [],
                 payload: ControlPayload.handshakeRequest(request).value, tracing: handshakeTracing)
             do {
-                actions.append(.write(try codec.encode(message)))
+                actions.append(.write(RiverMessageBytes(try codec.encode(message))))
                 state = .handshaking(attempt: attempt, deadline: deadline, sent: true)
             } catch {
                 actions.append(.closeConnection(reason: "handshake encoding failed"))
@@ -482,15 +468,15 @@ public struct SessionStateMachine: Sendable {
     ) throws(SendError) -> Int {
         if case .destroyed = state { throw .closed }
         ensureSession(now: now, actions: &actions)
-        // Only scalars are read here: holding a copy of the session while it is mutated below
-        // would copy its whole send buffer (copy-on-write) on every send.
-        guard let nextSeq = session?.nextSeq, let ack = session?.ack else { throw .closed }
-        let bytes = try encoder.bytes(of: prepared, seq: nextSeq, ack: ack)
-        guard bytes.count <= configuration.maxMessageBytes else {
-            throw .tooLarge(bytes: bytes.count, limit: configuration.maxMessageBytes)
+        // Moved out while it grows, so the send buffer is never copied (copy-on-write).
+        guard var current = session.take() else { throw .closed }
+        let seq = current.buffer.nextSeq
+        let bytes: RiverMessageBytes
+        do {
+            defer { session = current }
+            bytes = try encoder.append(
+                prepared, seq: seq, ack: current.ack, to: &current.buffer, limit: configuration.maxMessageBytes)
         }
-        let seq = nextSeq
-        session?.enqueue(Buffered(seq: seq, bytes: bytes))
         switch state {
         case .connected:
             actions.append(.write(bytes))
@@ -692,7 +678,7 @@ public struct SessionStateMachine: Sendable {
         case .ok(let sessionID) where sessionID == session.id:
             state = .connected(attempt: attempt, lastValidInbound: now)
             let replayed = session.buffer.count
-            for buffered in session.buffer { actions.append(.write(buffered.bytes)) }
+            session.buffer.forEach { actions.append(.write($0)) }
             let resumed = session.everConnected
             session.everConnected = true
             session.graceDeadline = nil

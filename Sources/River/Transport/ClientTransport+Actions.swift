@@ -35,7 +35,8 @@ extension ClientTransport {
                     // The connection is woken after the lock is released (see `locked`).
                     if fastPath.enqueue(bytes) { inner.flushWhenUnlocked = fastPath }
                 } else {
-                    live.connection.send(bytes)
+                    // A connection without the fast path takes arrays: a copy of buffered bytes.
+                    live.connection.send(bytes.bytes)
                 }
             case .closeConnection(let reason):
                 logger.debug("closing connection", metadata: [RiverLogMetadataKey.reason: "\(reason)", RiverLogMetadataKey.serverID: "\(serverID)"])

@@ -32,9 +32,10 @@ public protocol RiverConnection: AnyObject, Sendable {
 ///   I/O thread, one thread hop less per message than ``RiverConnection/events``.
 public protocol RiverFastPathConnection: RiverConnection {
     /// Queues `message` exactly like ``RiverConnection/send(_:)`` (same order with other
-    /// sends), but may leave waking the I/O thread to ``flush()``.
+    /// sends), but may leave waking the I/O thread to ``flush()``. The bytes usually lie in
+    /// the session's send buffer: read them, and drop `message` once they are framed.
     /// - Returns: Whether the caller must call ``flush()`` once it can.
-    func enqueue(_ message: [UInt8]) -> Bool
+    func enqueue(_ message: RiverMessageBytes) -> Bool
 
     /// Wakes the I/O thread for messages queued with ``enqueue(_:)``.
     func flush()

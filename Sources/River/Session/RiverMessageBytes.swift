@@ -1,0 +1,82 @@
+/// The bytes of one outbound message as the session hands them to a connection: an array of
+/// their own, or a range of the session's send buffer shared without a copy.
+///
+/// A connection reads them (``withUnsafeBytes(_:)``) until it has framed them, and then drops
+/// the value; holding it keeps the memory it points into alive, never the rest of the buffer
+/// writable.
+public struct RiverMessageBytes: Sendable {
+    private enum Storage: Sendable {
+        case array([UInt8])
+        case buffer(SendBufferChunk, offset: Int, count: Int)
+    }
+
+    private let storage: Storage
+
+    /// Wraps `bytes` (no copy).
+    public init(_ bytes: [UInt8]) {
+        storage = .array(bytes)
+    }
+
+    /// `count` bytes at `offset` of `chunk`, which are never written again while this value lives.
+    init(chunk: SendBufferChunk, offset: Int, count: Int) {
+        storage = .buffer(chunk, offset: offset, count: count)
+    }
+
+    /// The number of bytes.
+    public var count: Int {
+        switch storage {
+        case .array(let bytes): bytes.count
+        case .buffer(_, _, let count): count
+        }
+    }
+
+    /// Calls `body` with the bytes; the pointer is valid only inside `body`.
+    public func withUnsafeBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        switch storage {
+        case .array(let bytes):
+            // `Array.withUnsafeBytes` rethrows untyped; the closure's typed error is kept here.
+            let outcome = bytes.withUnsafeBytes { pointer in Swift.Result { () throws(Failure) in try body(pointer) } }
+            return try outcome.get()
+        case .buffer(let chunk, let offset, let count):
+            return try body(UnsafeRawBufferPointer(start: chunk.base + offset, count: count))
+        }
+    }
+
+    /// The bytes as an array (a copy, unless this value was made from an array).
+    public var bytes: [UInt8] {
+        switch storage {
+        case .array(let bytes): bytes
+        case .buffer: withUnsafeBytes { Array($0) }
+        }
+    }
+}
+
+extension RiverMessageBytes: Equatable {
+    /// Equal when the bytes are, wherever they are stored.
+    public static func == (lhs: RiverMessageBytes, rhs: RiverMessageBytes) -> Bool {
+        lhs.withUnsafeBytes { left in rhs.withUnsafeBytes { right in left.elementsEqual(right) } }
+    }
+}
+
+/// One block of the send buffer's memory (see ``SendBuffer``).
+// @unchecked Sendable: the block is raw memory with shared readers and one writer. The send
+// buffer (a value owned by the session machine, under the transport's lock) writes only bytes
+// past everything it has handed out, and rewrites handed-out bytes only after checking that it
+// holds the sole reference (`isKnownUniquelyReferenced`). A ``RiverMessageBytes`` reads only
+// its own range, which was written before the value was created and handed over through the
+// connection's lock.
+final class SendBufferChunk: @unchecked Sendable {
+    /// The first byte.
+    let base: UnsafeMutableRawPointer
+    /// How many bytes the block holds.
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(byteCount: max(capacity, 1), alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+}
