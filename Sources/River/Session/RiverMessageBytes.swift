@@ -59,24 +59,3 @@ extension RiverMessageBytes: Equatable {
         lhs.withUnsafeBytes { left in rhs.withUnsafeBytes { right in left.elementsEqual(right) } }
     }
 }
-
-/// One block of the send buffer's memory (see ``SendBuffer``).
-// @unchecked Sendable: the block is raw memory with shared readers and one writer. The send
-// buffer (a value owned by the session machine, under the transport's lock) writes only bytes
-// past everything it has handed out, and rewrites handed-out bytes only after checking that it
-// holds the sole reference (`isKnownUniquelyReferenced`). A ``RiverMessageBytes`` reads only
-// its own range, which was written before the value was created and handed over through the
-// connection's lock.
-final class SendBufferChunk: @unchecked Sendable {
-    /// The first byte.
-    let base: UnsafeMutableRawPointer
-    /// How many bytes the block holds.
-    let capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = capacity
-        base = .allocate(byteCount: max(capacity, 1), alignment: 16)
-    }
-
-    deinit { base.deallocate() }
-}

@@ -43,7 +43,9 @@ public struct SessionStateMachine: Sendable {
         /// once a second — so this must hold about a second's worth of writes, or uploads
         /// stall waiting for acks. Memory is bounded by ``maxBufferedBytes``.
         public var maxBufferedMessages: Int = 1 << 20
-        /// Most unacknowledged bytes the send buffer holds before writers wait.
+        /// Most unacknowledged bytes the send buffer holds before writers wait. It counts the
+        /// encoded messages, 4 bytes of index each and the unused ends of the buffer's blocks
+        /// (PROTOCOL.md §7), so it is also, within three blocks, the buffer's memory.
         public var maxBufferedBytes: Int = 32 << 20
         /// Largest encoded message this client sends; larger sends fail at once.
         public var maxMessageBytes: Int = 16 << 20
