@@ -245,3 +245,11 @@ struct SessionSendBufferTests {
         #expect(try h.decodedWrites(in: after).map(\.ack) == [1])
     }
 }
+
+@Suite("Message bytes")
+struct RiverMessageBytesTests {
+    /// A connection queues one per message: it stays two words.
+    @Test func aMessageIsTwoWords() {
+        #expect(MemoryLayout<RiverMessageBytes>.size == 16)
+    }
+}

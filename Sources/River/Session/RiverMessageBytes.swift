@@ -7,7 +7,9 @@
 public struct RiverMessageBytes: Sendable {
     private enum Storage: Sendable {
         case array([UInt8])
-        case buffer(SendBufferChunk, offset: Int, count: Int)
+        /// 32-bit offset and count keep the value at 16 bytes (a connection queues many); the
+        /// send buffer refuses larger messages.
+        case buffer(SendBufferChunk, offset: UInt32, count: UInt32)
     }
 
     private let storage: Storage
@@ -19,14 +21,14 @@ public struct RiverMessageBytes: Sendable {
 
     /// `count` bytes at `offset` of `chunk`, which are never written again while this value lives.
     init(chunk: SendBufferChunk, offset: Int, count: Int) {
-        storage = .buffer(chunk, offset: offset, count: count)
+        storage = .buffer(chunk, offset: UInt32(offset), count: UInt32(count))
     }
 
     /// The number of bytes.
     public var count: Int {
         switch storage {
         case .array(let bytes): bytes.count
-        case .buffer(_, _, let count): count
+        case .buffer(_, _, let count): Int(count)
         }
     }
 
@@ -40,7 +42,7 @@ public struct RiverMessageBytes: Sendable {
             let outcome = bytes.withUnsafeBytes { pointer in Swift.Result { () throws(Failure) in try body(pointer) } }
             return try outcome.get()
         case .buffer(let chunk, let offset, let count):
-            return try body(UnsafeRawBufferPointer(start: chunk.base + offset, count: count))
+            return try body(UnsafeRawBufferPointer(start: chunk.base + Int(offset), count: Int(count)))
         }
     }
 

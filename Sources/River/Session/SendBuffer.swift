@@ -73,6 +73,7 @@ struct SendBuffer: Sendable {
         staging.removeAll(keepingCapacity: true)
         middle(&staging)
         let count = head.count + staging.count + tail.count
+        // Lengths, and offsets in a block, are 32-bit (a block over 256 KiB holds one message).
         let limit = min(limit, Int(UInt32.max))
         guard count <= limit else { throw .tooLarge(bytes: count, limit: limit) }
         makeRoom(for: count)
