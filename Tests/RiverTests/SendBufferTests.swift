@@ -36,7 +36,7 @@ struct SendBufferTests {
 
     @Test func partialAcknowledgementsReleaseTheOldestAndKeepTheRestExact() throws {
         var buffer = SendBuffer()
-        let messages = (0..<10).map { Self.message($0, count: 50 + $0) }
+        let messages = (0..<10).map { Self.message($0, count: 10 + $0) }  // all in the first block
         for message in messages { try Self.append(message, to: &buffer) }
         buffer.release(upTo: 3)
         #expect(buffer.firstSeq == 3 && buffer.count == 7)
@@ -81,24 +81,26 @@ struct SendBufferTests {
     /// unused end of a block no longer written to counts against the bound until then.
     @Test func acknowledgedBlocksAreFreedAndTheirUnusedEndsStopCounting() throws {
         var buffer = SendBuffer()
-        // 600-byte messages: one fits a 1 KiB block, the second opens a new block.
-        for index in 0..<2 { try Self.append(Self.message(index, count: 600), to: &buffer) }
-        #expect(buffer.blockSizes.count == 2)
-        let unusedEnd = SendBuffer.minimumBlockSize - 600
-        #expect(buffer.bytes == 2 * (600 + SendBuffer.bytesPerMessage) + unusedEnd)
+        // Messages of 60 % of the smallest block: one fits, the second opens a new block.
+        let size = SendBuffer.minimumBlockSize * 6 / 10
+        for index in 0..<2 { try Self.append(Self.message(index, count: size), to: &buffer) }
+        #expect(buffer.blockSizes == [SendBuffer.minimumBlockSize, SendBuffer.minimumBlockSize])
+        let unusedEnd = SendBuffer.minimumBlockSize - size
+        #expect(buffer.bytes == 2 * (size + SendBuffer.bytesPerMessage) + unusedEnd)
         buffer.release(upTo: 1)
         #expect(buffer.blockSizes.count == 1)
-        #expect(buffer.bytes == 600 + SendBuffer.bytesPerMessage)
-        #expect(Self.held(buffer) == [Self.message(1, count: 600)])
+        #expect(buffer.bytes == size + SendBuffer.bytesPerMessage)
+        #expect(Self.held(buffer) == [Self.message(1, count: size)])
     }
 
     /// Once everything is acknowledged the newest block starts over from its beginning: the
     /// buffer wraps around in the same memory instead of allocating.
     @Test func anEmptiedBufferWrapsAroundInTheSameBlock() throws {
         var buffer = SendBuffer()
+        let size = SendBuffer.minimumBlockSize / 5
         for round in 0..<100 {
-            for index in 0..<5 { try Self.append(Self.message(round * 5 + index, count: 100), to: &buffer) }
-            #expect(Self.held(buffer) == (0..<5).map { Self.message(round * 5 + $0, count: 100) })
+            for index in 0..<5 { try Self.append(Self.message(round * 5 + index, count: size), to: &buffer) }
+            #expect(Self.held(buffer) == (0..<5).map { Self.message(round * 5 + $0, count: size) })
             buffer.release(upTo: buffer.nextSeq)
             #expect(buffer.bytes == 0)
         }

@@ -4,7 +4,7 @@ internal import DequeModule
 /// memory instead of one heap block per message.
 ///
 /// Messages are written one after another into the newest block; one that does not fit opens a
-/// new block (its size grows with what is buffered, from 1 KiB to 256 KiB, or exactly the
+/// new block (its size grows with what is buffered, from 256 bytes to 256 KiB, or exactly the
 /// message's size when that is larger). An acknowledgement drops messages from the front, and a
 /// block whose messages are all acknowledged is freed, or kept as the one spare block. Besides
 /// the bytes there is one 4-byte length per message; the seqs are consecutive, so they are not
@@ -54,8 +54,8 @@ struct SendBuffer: Sendable {
 
     /// What the bound counts per message beyond its bytes: its length entry.
     static let bytesPerMessage = MemoryLayout<UInt32>.size
-    /// The smallest block.
-    static let minimumBlockSize = 1024
+    /// The smallest block: an idle session holds one, with a heartbeat echo or two.
+    static let minimumBlockSize = 256
     /// The largest block made for several messages; a larger message gets a block of its own.
     static let maximumBlockSize = 256 * 1024
     /// The largest block kept once everything is acknowledged.
