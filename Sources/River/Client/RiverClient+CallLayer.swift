@@ -51,7 +51,8 @@ extension RiverClient {
     ) throws(RiverError) -> (Call, Call.Opening) {
         try Call.start(
             transport: try transport(for: options), request: RiverClientRequest(initPayload: encodedInit),
-            context: RiverClientContext(descriptor: descriptor, options: options, serviceContext: .current ?? .topLevel))
+            context: RiverClientContext(
+                descriptor: descriptor, options: options, serviceContext: .current ?? .topLevel, clock: configuration.clock))
     }
 
     /// Runs the client's and the call's interceptors; at the end of the chain starts the call
@@ -62,7 +63,8 @@ extension RiverClient {
         _ onWire: (Call, Call.Opening) async throws -> Value
     ) async throws -> Value {
         let request = RiverClientRequest(initPayload: encodedInit)
-        let context = RiverClientContext(descriptor: descriptor, options: options, serviceContext: .current ?? .topLevel)
+        let context = RiverClientContext(
+            descriptor: descriptor, options: options, serviceContext: .current ?? .topLevel, clock: configuration.clock)
         let interceptors = configuration.interceptors + options.interceptors
         return try await InterceptorChain.run(interceptors[...], request: request, context: context) { request, context in
             let (call, opening) = try Call.start(
