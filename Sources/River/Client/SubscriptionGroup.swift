@@ -109,8 +109,7 @@ public final class SubscriptionGroup<Key: Hashable & Sendable, Output: RiverResp
         do {
             try members.insert(member)
         } catch {
-            call.transport.release(streamID: call.streamID)
-            call.hooks?.finish(threw: error, on: call.transport)
+            member.end(threw: error)
             throw error
         }
         do {
@@ -188,7 +187,7 @@ public final class SubscriptionGroup<Key: Hashable & Sendable, Output: RiverResp
         while true {
             switch takeEvent() {
             case .event(let event): return event
-            case .none: return nil
+            case .noMembers: return nil
             case .wait:
                 guard await members.waitUntilReady() else { return nil }
             }
@@ -198,7 +197,7 @@ public final class SubscriptionGroup<Key: Hashable & Sendable, Output: RiverResp
     /// What ``takeEvent()`` found.
     private enum Taken {
         case event(Event)
-        case none
+        case noMembers
         case wait
     }
 
@@ -212,7 +211,7 @@ public final class SubscriptionGroup<Key: Hashable & Sendable, Output: RiverResp
             case .closed(let member):
                 member.endFinished()
                 return .event(.finished(member.key))
-            case .empty: return .none
+            case .empty: return .noMembers
             case .waiting: return .wait
             }
         }
@@ -225,7 +224,7 @@ public final class SubscriptionGroup<Key: Hashable & Sendable, Output: RiverResp
         let (taken, more) = member.call.inbox.takeSignalled()
         let key = member.key
         let event: Event
-        var ending = SubscriptionGroupMembers<Key>.Ending.none
+        var ending = SubscriptionGroupMembers<Key>.Ending.notYet
         if let taken {
             do {
                 if let result = try CallReader.result(of: taken, hooks: member.call.hooks, Output.self, Failure.self) {

@@ -114,10 +114,12 @@ final class SubscriptionGroupMembers<Key: Hashable & Sendable>: Sendable {
         return members
     }
 
+    /// Whether a member has `key`.
     func contains(_ key: Key) -> Bool {
         state.withLock { $0.members[key] != nil }
     }
 
+    /// How many members there are.
     var count: Int { state.withLock { $0.members.count } }
 
     /// `member`'s inbox has events: it joins the ready queue (unless it left the group).
@@ -163,7 +165,7 @@ final class SubscriptionGroupMembers<Key: Hashable & Sendable>: Sendable {
     /// When a delivered event ends its member.
     enum Ending: Equatable {
         /// It does not.
-        case none
+        case notYet
         /// It is the member's last event: the member leaves the group.
         case now
         /// It closed the stream: the member's end is delivered next.
@@ -180,7 +182,7 @@ final class SubscriptionGroupMembers<Key: Hashable & Sendable>: Sendable {
             switch ending {
             case .now: state.members[member.key] = nil
             case .afterNext: state.ready.append(.closed(member))
-            case .none: if more { state.ready.append(.events(member)) }
+            case .notYet: if more { state.ready.append(.events(member)) }
             }
             return true
         }
