@@ -147,6 +147,19 @@ struct SendBufferTests {
         #expect(!buffer.blockSizes.contains(large.count), "its block is freed with it, never kept as the spare")
     }
 
+    /// A message larger than the largest block stays in the encoder's array (which has room
+    /// reserved for the seq, ack and tail): not copied again on its way to the connection.
+    @Test func aMessageLargerThanABlockIsNotCopied() throws {
+        var buffer = SendBuffer()
+        var head = Self.message(7, count: SendBuffer.maximumBlockSize + 100)
+        head.reserveCapacity(head.count + 64)
+        let address = head.withUnsafeBytes { Int(bitPattern: $0.baseAddress) }
+        let written = try buffer.append(head: consume head, middle: { $0 += [1, 2] }, tail: [3], limit: .max)
+        #expect(written.withUnsafeBytes { Int(bitPattern: $0.baseAddress) } == address)
+        buffer.forEach { replayed in #expect(replayed.withUnsafeBytes { Int(bitPattern: $0.baseAddress) } == address) }
+        #expect(written.count == SendBuffer.maximumBlockSize + 103)
+    }
+
     @Test func aMessageOverTheLimitIsRefusedAndTakesNoSeq() throws {
         var buffer = SendBuffer()
         try Self.append(Self.message(0, count: 10), to: &buffer)

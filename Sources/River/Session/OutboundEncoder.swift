@@ -60,7 +60,6 @@ extension SessionStateMachine {
         func append(
             _ prepared: consuming PreparedMessage, seq: Int, ack: Int, to buffer: inout SendBuffer, limit: Int
         ) throws(SendError) -> RiverMessageBytes {
-            let prepared = prepared
             if var message = prepared.whole?.message {
                 message.seq = seq
                 message.ack = ack
@@ -73,8 +72,12 @@ extension SessionStateMachine {
                 return try buffer.append(head: bytes, middle: { _ in }, tail: [], limit: limit)
             }
             guard let split else { throw .encoding("the message was prepared for another codec") }
+            // Taken out of `prepared`, so that a big message's array is not copied.
+            var prepared = prepared
+            var head: [UInt8] = []
+            swap(&head, &prepared.head)
             return try buffer.append(
-                head: prepared.head, middle: { split.appendSeqAck(seq: seq, ack: ack, to: &$0) }, tail: prepared.tail,
+                head: head, middle: { split.appendSeqAck(seq: seq, ack: ack, to: &$0) }, tail: prepared.tail,
                 limit: limit)
         }
     }

@@ -4,11 +4,11 @@ internal import DequeModule
 /// memory instead of one heap block per message.
 ///
 /// Messages are written one after another into the newest block; one that does not fit opens a
-/// new block (its size grows with what is buffered, from 256 bytes to 256 KiB, or exactly the
-/// message's size when that is larger). An acknowledgement drops messages from the front, and a
-/// block whose messages are all acknowledged is freed, or kept as the one spare block. Besides
-/// the bytes there is one 4-byte length per message; the seqs are consecutive, so they are not
-/// stored.
+/// new block (its size grows with what is buffered, from 256 bytes to 256 KiB); a message
+/// larger than that is kept in the encoder's own array, as a block of its own. An
+/// acknowledgement drops messages from the front, and a block whose messages are all
+/// acknowledged is freed, or kept as the one spare block. Besides the bytes there is one 4-byte
+/// length per message; the seqs are consecutive, so they are not stored.
 ///
 /// ``bytes`` is what counts against the session's bound: each message's bytes and its length
 /// entry, plus the unused end of every block that is no longer written to. Memory is that plus
@@ -21,13 +21,21 @@ internal import DequeModule
 struct SendBuffer: Sendable {
     private struct Block: Sendable {
         var storage: SendBufferChunk
+        /// The one message of a block that is the encoder's own array (a message larger than
+        /// ``SendBuffer/maximumBlockSize``, kept without a copy); then `storage` is unused.
+        var whole: [UInt8]?
         /// Bytes written.
         var used = 0
         /// Where its oldest unacknowledged message starts.
         var head = 0
         /// Its unacknowledged messages.
         var messages = 0
+        /// How many bytes it holds.
+        var capacity: Int { whole?.count ?? storage.capacity }
     }
+
+    /// The storage of a block that is an array.
+    private static let noStorage = SendBufferChunk(capacity: 0)
 
     /// Oldest first; every block but the newest holds at least one unacknowledged message.
     private var blocks: Deque<Block> = []
@@ -50,7 +58,7 @@ struct SendBuffer: Sendable {
     /// Whether no message is held.
     var isEmpty: Bool { lengths.isEmpty }
     /// The sizes of the blocks in use, oldest first (the spare not included).
-    var blockSizes: [Int] { blocks.map(\.storage.capacity) }
+    var blockSizes: [Int] { blocks.map(\.capacity) }
 
     /// What the bound counts per message beyond its bytes: its length entry.
     static let bytesPerMessage = MemoryLayout<UInt32>.size
@@ -68,7 +76,7 @@ struct SendBuffer: Sendable {
     /// - Throws: ``SessionStateMachine/SendError/tooLarge(bytes:limit:)`` when the message is
     ///   larger than `limit`; nothing is appended then.
     mutating func append(
-        head: [UInt8], middle: (inout [UInt8]) -> Void, tail: [UInt8], limit: Int
+        head: consuming [UInt8], middle: (inout [UInt8]) -> Void, tail: [UInt8], limit: Int
     ) throws(SessionStateMachine.SendError) -> RiverMessageBytes {
         staging.removeAll(keepingCapacity: true)
         middle(&staging)
@@ -76,6 +84,18 @@ struct SendBuffer: Sendable {
         // Lengths, and offsets in a block, are 32-bit (a block over 256 KiB holds one message).
         let limit = min(limit, Int(UInt32.max))
         guard count <= limit else { throw .tooLarge(bytes: count, limit: limit) }
+        lengths.append(UInt32(count))
+        bytes += count + Self.bytesPerMessage
+        if count > Self.maximumBlockSize {
+            // A block of its own anyway: the encoder's array becomes it (the codec reserved
+            // room for the rest), so a big message is not copied once more.
+            var whole = head
+            whole.append(contentsOf: staging)
+            whole.append(contentsOf: tail)
+            closeNewestBlock()
+            blocks.append(Block(storage: Self.noStorage, whole: whole, used: count, messages: 1))
+            return RiverMessageBytes(whole)
+        }
         makeRoom(for: count)
         let last = blocks.count - 1
         let storage = blocks[last].storage
@@ -86,8 +106,6 @@ struct SendBuffer: Sendable {
         Self.copy(tail, to: &position)
         blocks[last].used += count
         blocks[last].messages += 1
-        lengths.append(UInt32(count))
-        bytes += count + Self.bytesPerMessage
         return RiverMessageBytes(chunk: storage, offset: offset, count: count)
     }
 
@@ -102,8 +120,8 @@ struct SendBuffer: Sendable {
             blocks[0].messages -= 1
             if blocks[0].messages == 0, blocks.count > 1 {
                 let block = blocks.removeFirst()
-                bytes -= block.storage.capacity - block.used
-                recycle(block.storage)
+                bytes -= block.capacity - block.used
+                if block.whole == nil { recycle(block.storage) }
             }
         }
         if lengths.isEmpty { settle() }
@@ -113,6 +131,11 @@ struct SendBuffer: Sendable {
     func forEach(_ body: (RiverMessageBytes) -> Void) {
         var index = lengths.startIndex
         for block in blocks {
+            if let whole = block.whole, block.messages == 1 {
+                body(RiverMessageBytes(whole))
+                index += 1
+                continue
+            }
             var offset = block.head
             for _ in 0..<block.messages {
                 let count = Int(lengths[index])
@@ -135,16 +158,8 @@ struct SendBuffer: Sendable {
 
     /// Makes sure the newest block has `count` bytes free, opening a new one if not.
     private mutating func makeRoom(for count: Int) {
-        if let last = blocks.last {
-            if last.storage.capacity - last.used >= count { return }
-            if last.messages == 0 {
-                // All acknowledged (and not rewound: someone still reads it).
-                blocks.removeLast()
-            } else {
-                // Never written again: its unused end counts until it is freed.
-                bytes += last.storage.capacity - last.used
-            }
-        }
+        if let last = blocks.last, last.capacity - last.used >= count { return }
+        closeNewestBlock()
         let wanted = min(Self.maximumBlockSize, max(Self.minimumBlockSize, (bytes / 4).nextPowerOfTwo))
         let size = max(count, wanted)
         if let spare, spare.capacity >= size {
@@ -152,6 +167,18 @@ struct SendBuffer: Sendable {
             blocks.append(Block(storage: spare))
         } else {
             blocks.append(Block(storage: SendBufferChunk(capacity: size)))
+        }
+    }
+
+    /// Stops writing to the newest block: its unused end counts from now until it is freed,
+    /// or it goes when all its messages are acknowledged already.
+    private mutating func closeNewestBlock() {
+        guard let last = blocks.last else { return }
+        if last.messages == 0 {
+            // All acknowledged (and not rewound: someone still reads it).
+            blocks.removeLast()
+        } else {
+            bytes += last.capacity - last.used
         }
     }
 
@@ -169,7 +196,7 @@ struct SendBuffer: Sendable {
     private mutating func settle() {
         if let size = spare?.capacity, size > Self.largestBlockKeptWhenEmpty { spare = nil }
         guard var last = blocks.popLast() else { return }
-        guard last.storage.capacity <= Self.largestBlockKeptWhenEmpty else { return }
+        guard last.whole == nil, last.storage.capacity <= Self.largestBlockKeptWhenEmpty else { return }
         if isKnownUniquelyReferenced(&last.storage) {
             last.used = 0
             last.head = 0
