@@ -64,7 +64,7 @@ struct MessagePackParityTests {
         }
     }
 
-    @Test("whole messages and their split halves match msgpack-c, payload and all")
+    @Test("a message carries its payload as msgpack-c writes it, and reads back to the same bytes")
     func envelopeMatches() throws {
         var rng = SplitMix64(seed: 61)
         for round in 0..<300 {
@@ -73,7 +73,9 @@ struct MessagePackParityTests {
             message.seq = Int(rng.next() % 100_000)
             if round % 3 == 0 { message.serviceName = nil; message.procedureName = nil; message.tracing = nil }
             let encoded = try Self.codec.encode(message)
-            #expect(try Self.codec.decode(encoded) == message || payload.containsNaN)
+            // Read back and written again: the same bytes (values compare through their
+            // encoding: NaN, and big integers and dates normalised by the first write).
+            #expect(try Self.codec.encode(Self.codec.decode(encoded)) == encoded)
             // The payload sits in the frame exactly as msgpack-c writes it on its own.
             let oracle = try Oracle.encode(payload)
             #expect(encoded.firstRange(of: oracle) != nil)
@@ -127,17 +129,6 @@ struct MessagePackParityTests {
             Issue.record("read \(a.kindName) where msgpack-c failed (\(error)) from \(bytes.prefix(32))", sourceLocation: sourceLocation)
         case (.failure(let error), .success(let b)):
             Issue.record("failed (\(error)) where msgpack-c read \(b.kindName) from \(bytes.prefix(32))", sourceLocation: sourceLocation)
-        }
-    }
-}
-
-extension RiverValue {
-    var containsNaN: Bool {
-        switch self {
-        case .double(let d): d.isNaN
-        case .array(let elements): elements.contains { $0.containsNaN }
-        case .object(let fields): fields.values.contains { $0.containsNaN }
-        default: false
         }
     }
 }
@@ -265,9 +256,12 @@ enum RandomBytes {
         case (4, 0): bytes.append(0xD6)
         case (8, 0): bytes.append(0xD7)
         case (16, 0): bytes.append(0xD8)
-        default:
+        case (..<256, _):
             bytes.append(0xC7)
             bytes.append(UInt8(body.count))
+        default:
+            bytes.append(0xC8)
+            withUnsafeBytes(of: UInt16(body.count).bigEndian) { bytes += $0 }
         }
         bytes.append(UInt8(bitPattern: type))
         bytes += body
