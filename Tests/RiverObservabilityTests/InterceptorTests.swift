@@ -2,6 +2,7 @@ import InMemoryLogging
 import Logging
 import River
 import RiverReferenceClient
+import RiverTesting
 import RiverTestServer
 import Synchronization
 import Testing
@@ -109,6 +110,27 @@ struct InterceptorTests {
             _ = try? await Test.Client(client).add(.init(n: 1))
             #expect(cancelled.attempts == 1, "only UNEXPECTED_DISCONNECT is retried")
         }
+    }
+
+    @Test func theRetryBackoffWaitsOnTheClientsClock() async throws {
+        let clock = ManualRiverClock()
+        let retry = RetryInterceptor(
+            retrying: [Test.Add.procedure.descriptor], backoff: .init(initial: .seconds(60), jitter: false))
+        let context = RiverClientContext(
+            descriptor: Test.Add.procedure.descriptor, options: CallOptions(), serviceContext: .topLevel, clock: clock)
+        let attempts = Atomic<Int>(0)
+        async let result: Int = retry.intercept(request: RiverClientRequest(initPayload: .null), context: context) { _, _ in
+            if attempts.add(1, ordering: .relaxed).newValue == 1 {
+                throw RiverError(code: .unexpectedDisconnect, message: "session lost")
+            }
+            return 42
+        }
+        // The backoff of 60 s is a sleep on the manual clock: nothing happens until it moves.
+        try await waitUntil("the backoff to wait on the manual clock") { clock.sleeperCount == 1 }
+        #expect(attempts.load(ordering: .relaxed) == 1)
+        clock.advance(by: .seconds(60))
+        #expect(try await result == 42)
+        #expect(attempts.load(ordering: .relaxed) == 2)
     }
 
     @Test func aSessionLostToAServerRestartIsRetriedOnANewSession() async throws {

@@ -19,7 +19,7 @@ extension RiverClient {
         ending: (Value) -> CallEnding, _ body: (Call) async throws -> Value
     ) async throws -> Value {
         let request = RiverClientRequest(initPayload: encodedInit)
-        let context = RiverClientContext(descriptor: descriptor, options: options, serviceContext: .current ?? .topLevel)
+        let context = RiverClientContext(descriptor: descriptor, options: options, serviceContext: .current ?? .topLevel, clock: configuration.clock)
         if configuration.interceptors.isEmpty && options.interceptors.isEmpty {
             return try await Call.run(
                 transport: try transport(for: options), request: request, context: context, ending: ending, body)

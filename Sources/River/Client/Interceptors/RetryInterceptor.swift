@@ -71,8 +71,8 @@ public struct RetryInterceptor: RiverClientInterceptor {
         self.backoff = backoff
     }
 
-    /// Runs the call, and again after a backoff while it fails with a retryable code and
-    /// attempts remain.
+    /// Runs the call, and again after a backoff (waited on the context's ``RiverClientContext/clock``)
+    /// while it fails with a retryable code and attempts remain.
     /// - Throws: The last attempt's error; `CancellationError` when the task is cancelled
     ///   during a backoff.
     public func intercept<Value: Sendable>(
@@ -88,7 +88,7 @@ public struct RetryInterceptor: RiverClientInterceptor {
             do {
                 return try await next(request, context)
             } catch let error as RiverError where retryableCodes.contains(error.code) && attempt < maxAttempts {
-                try await Task.sleep(for: backoff.delay(after: attempt))
+                try await context.clock.sleep(until: context.clock.now + backoff.delay(after: attempt))
                 attempt += 1
             }
         }
