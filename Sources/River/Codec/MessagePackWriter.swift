@@ -85,13 +85,30 @@ protocol MessagePackWritable {
 }
 
 extension MessagePackWritable {
-    /// The value's msgpack bytes in an array of exactly that size plus `extraCapacity`: one
-    /// counting pass, one allocation, one writing pass (no intermediate buffer to copy out of).
+    /// The value's msgpack bytes in an array of exactly that size plus `extraCapacity` (a
+    /// message waits in the send buffer as this array, so it carries no spare capacity).
+    ///
+    /// Most messages fit ``stackBytes``: they are written once on the stack and copied out, with
+    /// no heap buffer. A larger value is counted first and written straight into its array
+    /// (its stack attempt stops writing at the limit but still walks the value once more).
     func messagePackBytes(extraCapacity: Int = 0) throws(RiverCodecError) -> [UInt8] {
+        let small = try withUnsafeTemporaryAllocation(byteCount: stackBytes, alignment: 8) {
+            (buffer: UnsafeMutableRawBufferPointer) throws(RiverCodecError) -> [UInt8]? in
+            guard let base = buffer.baseAddress else { return nil }
+            var writer = MessagePackWriter(base: base, capacity: buffer.count)
+            try write(to: &writer)
+            guard !writer.overflowed else { return nil }
+            let count = writer.count
+            return [UInt8](unsafeUninitializedCapacity: count + extraCapacity) { target, initialized in
+                guard let destination = target.baseAddress, count > 0 else { return }
+                UnsafeMutableRawPointer(destination).copyMemory(from: base, byteCount: count)
+                initialized = count
+            }
+        }
+        if let small { return small }
         var sizer = MessagePackSizer()
         try write(to: &sizer)
         let count = sizer.count
-        guard count > 0 else { return [] }
         var failure: RiverCodecError?
         let bytes = [UInt8](unsafeUninitializedCapacity: count + extraCapacity) { buffer, initialized in
             guard let base = buffer.baseAddress else { return }
@@ -112,6 +129,9 @@ extension MessagePackWritable {
         return bytes
     }
 }
+
+/// The stack buffer a message is first written into (see `messagePackBytes(extraCapacity:)`).
+private let stackBytes = 1024
 
 /// msgpack's formats, chosen exactly as msgpack-c's packer chooses them (integers in the
 /// smallest format, doubles as float64, `str8` for 32–255 bytes), so the bytes match what the
