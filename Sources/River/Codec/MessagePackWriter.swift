@@ -280,16 +280,18 @@ enum MessagePackFormat {
         // Relative to the reference date, so that the split into seconds and nanoseconds is
         // exact for the Double the Date stores.
         let reference = date.timeIntervalSinceReferenceDate
-        guard reference.isFinite else { throw RiverCodecError("msgpack: cannot encode the date \(date)") }
+        // Described by its number: `Date.description` itself traps on a NaN or huge interval.
+        func cannot() -> RiverCodecError {
+            RiverCodecError("msgpack: cannot encode a date \(reference) s from 2001-01-01 as a timestamp")
+        }
+        guard reference.isFinite else { throw cannot() }
         var seconds = reference.rounded(.down)
         var nanos = ((reference - seconds) * 1e9).rounded()
         if nanos >= 1e9 {
             seconds += 1
             nanos -= 1e9
         }
-        guard let whole = Int64(exactly: seconds), whole <= Int64.max - 978_307_200 else {
-            throw RiverCodecError("msgpack: cannot encode the date \(date)")
-        }
+        guard let whole = Int64(exactly: seconds), whole <= Int64.max - 978_307_200 else { throw cannot() }
         let unixSeconds = whole + 978_307_200
         let nanoseconds = UInt32(nanos)
         if unixSeconds >> 34 == 0 {
