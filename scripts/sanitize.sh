@@ -15,7 +15,7 @@
 # mutexes and are checked). By default the suites that exercise the client's concurrency run
 # (the `@Suite` types below: client calls, resilience, chaos, server restarts under load,
 # hostile servers, fuzz regressions, WebSocket messaging and callback delivery, interceptors
-# (retries across a lost session) and spans); pass your own
+# (retries across a lost session), spans and subscription groups); pass your own
 # `--filter` to run others.
 #
 # Every `--filter` (the default suites one by one, or yours) must match at least one test of
@@ -40,6 +40,7 @@ tsan_suites=(
     WebSocketCallbackDeliveryTests
     InterceptorTests
     TracingTests
+    SubscriptionGroupTests
 )
 
 # check_filters <swift build arguments...> -- <filters...>

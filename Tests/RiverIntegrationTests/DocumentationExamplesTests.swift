@@ -70,6 +70,36 @@ struct DocumentationExamplesTests {
         }
     }
 
+    @Test func subscriptionGroupExampleRuns() async throws {
+        // The README's "Many subscriptions without a task each", against the test server.
+        try await RiverTestServer.withRunningServer(configuration: .init(codec: JSONCodec(), timings: .patient)) { server, port in
+            try await withRiverClient(
+                url: "ws://127.0.0.1:\(port)",
+                configuration: .init(serverID: "SERVER", codec: JSONCodec()).patient()
+            ) { client in
+                let (latest, members) = try await client.withSubscriptionGroup(keyedBy: Int.self, for: value) { group in
+                    for room in 1...3 { try await group.add(room, value, Empty()) }
+                    var latest: [Int: Double] = [:]
+                    for await event in group.events {
+                        switch event {
+                        case .result(let room, .success(let update)): latest[room] = update.count
+                        case .result(let room, .failure(let error)): Issue.record("room \(room): \(error)")
+                        case .finished(let room): Issue.record("room \(room) closed by the server")
+                        case .failed(let room, let error): Issue.record("room \(room) failed: \(error)")
+                        }
+                        if latest.count == 3 { break }
+                    }
+                    group.cancel(1)
+                    try await waitUntil("the server to see room 1 cancelled") { server.openStreamCount == 2 }
+                    return (latest, group.count)
+                }
+                #expect(latest == [1: 0, 2: 0, 3: 0])
+                #expect(members == 2)
+                try await waitUntil("the server to see every member cancelled") { server.openStreamCount == 0 }
+            }
+        }
+    }
+
     @Test func clientRunsAsAServiceAndShutsDownGracefully() async throws {
         try await RiverTestServer.withRunningServer(configuration: .init(codec: MessagePackCodec(), timings: .patient)) { server, port in
             let client = try RiverClient(url: "ws://127.0.0.1:\(port)", configuration: .init(codec: MessagePackCodec()).patient())

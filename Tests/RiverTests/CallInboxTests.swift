@@ -1,4 +1,5 @@
 import River
+import Synchronization
 import Testing
 
 /// The message of a `.failed` event (the tests use those as numbered events).
@@ -85,5 +86,54 @@ struct CallInboxTests {
         #expect(received)
         _ = inbox.push(event("later"))
         #expect(label(await inbox.next()) == "later")
+    }
+}
+
+/// Counts how often its inbox told it of events.
+private final class CountingListener: CallInboxListener {
+    private let told = Atomic(0)
+    var count: Int { told.load(ordering: .relaxed) }
+    func inboxBecameReady() -> UnsafeContinuation<Void, Never>? {
+        told.add(1, ordering: .relaxed)
+        return nil
+    }
+}
+
+@Suite("Call inbox listener", .timeLimit(.minutes(1)))
+struct CallInboxListenerTests {
+    @Test("a listener is told once per batch of events, again after takeSignalled emptied the inbox")
+    func toldOncePerBatch() {
+        let inbox = CallInbox()
+        let listener = CountingListener()
+        inbox.listen(listener)
+        #expect(listener.count == 0, "an empty inbox tells nothing")
+        _ = inbox.push(event("1"))
+        _ = inbox.push(event("2"))
+        #expect(listener.count == 1)
+        let first = inbox.takeSignalled()
+        #expect(label(first.event) == "1" && first.more)
+        _ = inbox.push(event("3"))
+        #expect(listener.count == 1, "not emptied yet: the owner takes the rest without being told")
+        #expect(label(inbox.takeSignalled().event) == "2")
+        let last = inbox.takeSignalled()
+        #expect(label(last.event) == "3" && !last.more)
+        _ = inbox.push(event("4"))
+        #expect(listener.count == 2)
+    }
+
+    @Test("listening to an inbox that holds events tells at once; the end tells, then the listener is dropped")
+    func queuedEventsAndTheEnd() {
+        let inbox = CallInbox()
+        _ = inbox.push(event("1"))
+        let listener = CountingListener()
+        inbox.listen(listener)
+        #expect(listener.count == 1)
+        #expect(label(inbox.takeSignalled().event) == "1")
+        _ = inbox.end()
+        #expect(listener.count == 2, "the end of an emptied inbox is news")
+        _ = inbox.push(event("2"))
+        #expect(listener.count == 2)
+        let drained = inbox.takeSignalled()
+        #expect(drained.event == nil && !drained.more)
     }
 }

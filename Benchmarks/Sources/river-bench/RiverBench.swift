@@ -56,6 +56,7 @@ enum Metric: String, CaseIterable {
     case big_echo_8mb_p50_us, big_echo_8mb_cpu_us, big_echo_8mb_peak_rss_growth_bytes, big_echo_8mb_retained_rss_bytes
     case stream_1mb_mb_per_s
     case subs_open_ms, subs_fanout_ms, subs_cancel_ms, subs_rss_per_sub_bytes
+    case subs_group_open_ms, subs_group_fanout_ms, subs_group_cancel_ms, subs_group_rss_per_sub_bytes
     case sessions_rss_per_session_bytes, sessions_idle_cpu_percent
     case proto_rpc_seq_p50_us, proto_rpc_seq_p99_us, proto_rpc_seq_calls_per_s
     case peak_rss_bytes
@@ -65,14 +66,14 @@ enum Metric: String, CaseIterable {
         case .rpc_seq_p50_us, .rpc_seq_p90_us, .rpc_seq_p99_us, .rpc_seq_mean_us, .rpc_conc64_p50_us, .rpc_conc64_p99_us,
             .big_echo_1mb_p50_us, .big_echo_8mb_p50_us, .proto_rpc_seq_p50_us, .proto_rpc_seq_p99_us:
             .us
-        case .subs_open_ms, .subs_fanout_ms, .subs_cancel_ms: .ms
+        case .subs_open_ms, .subs_fanout_ms, .subs_cancel_ms, .subs_group_open_ms, .subs_group_fanout_ms, .subs_group_cancel_ms: .ms
         case .rpc_seq_calls_per_s, .rpc_conc64_calls_per_s, .proto_rpc_seq_calls_per_s: .calls_per_s
         case .stream_echo_msgs_per_s, .upload_msgs_per_s, .upload_msgs_total: .msgs_per_s
         case .stream_1mb_mb_per_s: .mb_per_s
         case .rpc_conc64_cpu_us_per_call, .big_echo_1mb_cpu_us, .big_echo_8mb_cpu_us: .us_cpu
         case .peak_rss_bytes, .big_echo_1mb_peak_rss_growth_bytes, .big_echo_1mb_retained_rss_bytes,
             .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes, .subs_rss_per_sub_bytes,
-            .sessions_rss_per_session_bytes:
+            .subs_group_rss_per_sub_bytes, .sessions_rss_per_session_bytes:
             .bytes
         case .sessions_idle_cpu_percent: .percent
         }
@@ -91,12 +92,12 @@ enum Metric: String, CaseIterable {
 
 enum Scenario: String, CaseIterable, ExpressibleByArgument {
     case rpc_seq, rpc_conc64, stream_echo, upload, proto_rpc_seq
-    case big_echo, stream_1mb, subs, sessions
+    case big_echo, stream_1mb, subs, subs_group, sessions
 
     /// The scenarios a run without `--only` selects: the per-call ones. The scale scenarios
     /// (big messages, many subscriptions or sessions) are selected by name or with `--only scale`.
     static let perCall: [Scenario] = [.rpc_seq, .rpc_conc64, .stream_echo, .upload, .proto_rpc_seq]
-    static let scale: [Scenario] = [.big_echo, .stream_1mb, .subs, .sessions]
+    static let scale: [Scenario] = [.big_echo, .stream_1mb, .subs, .subs_group, .sessions]
 }
 
 // MARK: The command
@@ -150,7 +151,7 @@ struct RiverBench: AsyncParsableCommand {
     @Option(help: "Most 1 MiB messages in flight in stream_1mb (refilled when half drained).")
     var bigWindow: Int = 8
 
-    @Option(help: "Subscriptions opened on the one session in subs.")
+    @Option(help: "Subscriptions opened on the one session in subs and subs_group.")
     var subs: Int = 10_000
 
     @Option(help: "Further idle sessions (clients) in sessions.")
@@ -164,7 +165,7 @@ struct RiverBench: AsyncParsableCommand {
 
     @Option(help: """
         Comma-separated scenarios: rpc_seq,rpc_conc64,stream_echo,upload,proto_rpc_seq (the default), \
-        big_echo,stream_1mb,subs,sessions, or the groups 'scale' and 'all'.
+        big_echo,stream_1mb,subs,subs_group,sessions, or the groups 'scale' and 'all'.
         """)
     var only: String?
 
@@ -266,6 +267,7 @@ struct RiverBench: AsyncParsableCommand {
                 case .big_echo: try await bigEcho(client, into: &figures)
                 case .stream_1mb: try await streamLarge(client, into: &figures)
                 case .subs: try await subscriptions(client, into: &figures)
+                case .subs_group: try await groupedSubscriptions(client, into: &figures)
                 case .sessions: try await idleSessions(url: url, into: &figures)
                 }
             }

@@ -122,6 +122,52 @@ extension RiverBench {
         }
     }
 
+    /// `subs_group`: the `subs` scenario's `--subs` subscriptions as the members of one
+    /// ``SubscriptionGroup`` read by one task, instead of a task each: times until every member
+    /// has its first value (open), until every one has the value one `subscribable.add` fans
+    /// out (fan-out), and from cancelling them all until the server answered an rpc sent after
+    /// the cancels (cancel); the resident set's growth per open member.
+    func groupedSubscriptions(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
+        let count = subs
+        let before = ProcessMemory.residentBytes()
+        let openStart = nowNanos()
+        let measured = try await client.withSubscriptionGroup(keyedBy: Int.self, for: Procedures.subscribableValue) { group in
+            var measured: [Metric: Double] = [:]
+            for key in 0..<count { try await group.add(key, Procedures.subscribableValue, Empty()) }
+            var events = group.events.makeAsyncIterator()
+            try await Self.receiveValues(count, from: &events, phase: "open")
+            measured[.subs_group_open_ms] = Double(nowNanos() - openStart) / 1e6
+            if let before, let after = ProcessMemory.residentBytes() {
+                measured[.subs_group_rss_per_sub_bytes] = (after - before) / Double(count)
+            }
+
+            let fanOutStart = nowNanos()
+            guard case .success = try await client.rpc(Procedures.subscribableAdd, NumberInit(n: 1)) else {
+                throw BenchFailure("subs_group: subscribable.add failed")
+            }
+            try await Self.receiveValues(count, from: &events, phase: "fan-out")
+            measured[.subs_group_fanout_ms] = Double(nowNanos() - fanOutStart) / 1e6
+
+            let cancelStart = nowNanos()
+            group.cancelAll()
+            try await Self.add(client)
+            measured[.subs_group_cancel_ms] = Double(nowNanos() - cancelStart) / 1e6
+            return measured
+        }
+        figures.merge(measured) { _, new in new }
+    }
+
+    /// Reads `count` successful results from a group's events; anything else fails the scenario.
+    private static func receiveValues(
+        _ count: Int, from events: inout SubscriptionGroup<Int, CountOutput, RiverServiceError>.Events.AsyncIterator,
+        phase: String
+    ) async throws {
+        for _ in 0..<count {
+            guard let event = await events.next() else { throw BenchFailure("subs_group \(phase): the group ended") }
+            guard case .result(_, .success) = event else { throw BenchFailure("subs_group \(phase): \(event)") }
+        }
+    }
+
     /// `sessions`: `--sessions` further clients, each with its own session and connection,
     /// connected with one rpc each and left idle: resident-set growth per session, and the
     /// process's CPU over `--idle-window` s as a percentage of one core.

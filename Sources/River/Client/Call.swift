@@ -13,7 +13,8 @@ final class Call: Sendable {
     /// results; `nil` (nothing to do) without transforms, a tracer or a metrics backend.
     let hooks: CallHooks?
 
-    /// Not inlined: it runs in the async `run`, whose frame a call keeps for its whole life.
+    /// Not inlined: it runs before the async ``run(_:ending:_:)``, whose frame a call keeps for
+    /// its whole life.
     @inline(never)
     private init(transport: ClientTransport, streamID: String, kind: ProcedureKind, hooks: CallHooks?) {
         self.transport = transport
@@ -23,19 +24,27 @@ final class Call: Sendable {
         self.hooks = hooks
     }
 
-    /// Runs one call: registers its stream, then, within the call's lifetime (the deadline
-    /// and task cancellation cover opening it too), sends its open message (the init payload
-    /// of `request`, with the call's trace context) and runs `body`. When `body` ends, a call
-    /// that is still open is closed (CLOSE) or cancelled, and the transport forgets it.
+    /// What ``run(_:ending:_:)`` needs to open a registered call: its open message, encoded.
+    struct Opening {
+        fileprivate let message: SessionStateMachine.PreparedMessage
+        fileprivate let closesRequests: Bool
+        fileprivate let timeout: Duration?
+    }
+
+    /// Starts one call: starts observing it (its span is a child of `context`'s service
+    /// context; metrics and debug log lines), registers its stream and encodes its open
+    /// message (the init payload of `request`, with the call's trace context). Run it with
+    /// ``run(_:ending:_:)``.
     ///
-    /// The call is observed here, the one place every call passes: its span (a child of
-    /// `context`'s service context), its metrics and its debug log lines.
-    /// - Parameters:
-    ///   - ending: How a value `body` returned ended the call (for metrics and logs).
-    static func run<Value>(
-        transport: ClientTransport, request: RiverClientRequest, context: RiverClientContext,
-        ending: (Value) -> CallEnding, _ body: (Call) async throws -> Value
-    ) async throws -> Value {
+    /// Synchronous and not inlined, so that none of `request` and `context` is kept in an
+    /// async frame a waiting call holds for its whole life: what the call needs later is in the
+    /// returned ``Call`` (its hooks, only when observed) and ``Opening``.
+    /// - Throws: ``RiverError`` when the transport refuses the stream (closed, shutting down)
+    ///   or the open message cannot be encoded; the call's observation records it.
+    @inline(never)
+    static func start(
+        transport: ClientTransport, request: RiverClientRequest, context: RiverClientContext
+    ) throws(RiverError) -> (Call, Opening) {
         let descriptor = context.descriptor
         let observation = CallObservation(
             descriptor: descriptor, streamID: RiverID.generate(), context: context.serviceContext,
@@ -44,33 +53,71 @@ final class Call: Sendable {
             transport: transport, streamID: observation.streamID, kind: descriptor.kind,
             hooks: CallHooks.make(request: request, observation: observation))
         do {
-            let value = try await call.run(request: request, context: context, observation: observation, body)
-            observation.finish(ending(value), sessionID: transport.sessionID)
-            return value
+            try transport.register(streamID: call.streamID, inbox: call.inbox)
         } catch {
-            observation.finish(.threw(error, afterServiceError: call.hooks?.sawServiceError ?? false), sessionID: transport.sessionID)
+            observation.finish(.threw(error), sessionID: transport.sessionID)
+            throw error
+        }
+        let closesRequests = call.kind == .rpc || call.kind == .subscription
+        var flags: ControlFlags = .streamOpen
+        if closesRequests { flags.insert(.streamClosed) }
+        let open = SessionStateMachine.Outbound(
+            streamId: call.streamID, controlFlags: flags, payload: request.initPayload,
+            serviceName: descriptor.serviceName, procedureName: descriptor.procedureName,
+            tracing: call.hooks?.tracing(override: context.options.tracing) ?? context.options.tracing ?? .empty)
+        do {
+            let message = try transport.prepare(open)
+            return (call, Opening(message: message, closesRequests: closesRequests, timeout: context.options.timeout))
+        } catch {
+            transport.release(streamID: call.streamID)
+            observation.finish(.threw(error), sessionID: transport.sessionID)
             throw error
         }
     }
 
-    /// The call on the wire: registration, the open message, `body`, and the release.
-    private func run<Value>(
-        request: RiverClientRequest, context: RiverClientContext, observation: CallObservation,
-        _ body: (Call) async throws -> Value
+    /// Runs a started call (``start(transport:request:context:)``): within the call's
+    /// lifetime (the deadline and task cancellation cover opening it too), sends its open
+    /// message and runs `body`. When `body` ends, a call that is still open is closed (CLOSE)
+    /// or cancelled, the transport forgets it, and its observation records how it ended.
+    /// - Parameters:
+    ///   - ending: How a value `body` returned ended the call (for metrics and logs).
+    func run<Value>(
+        _ opening: Opening, ending: (Value) -> CallEnding, _ body: (Call) async throws -> Value
     ) async throws -> Value {
-        try transport.register(streamID: streamID, inbox: inbox)
+        do {
+            let value = try await onWire(opening, body)
+            hooks?.finish(ending(value), on: transport)
+            return value
+        } catch {
+            hooks?.finish(threw: error, on: transport)
+            throw error
+        }
+    }
+
+    /// The call on the wire: the open message, `body`, and the release.
+    private func onWire<Value>(_ opening: Opening, _ body: (Call) async throws -> Value) async throws -> Value {
         defer { transport.release(streamID: streamID) }
-        var openFlags: ControlFlags = .streamOpen
-        if kind == .rpc || kind == .subscription { openFlags.insert(.streamClosed) }
-        let open = SessionStateMachine.Outbound(
-            streamId: streamID, controlFlags: openFlags, payload: request.initPayload,
-            serviceName: context.descriptor.serviceName, procedureName: context.descriptor.procedureName,
-            tracing: observation.tracing(override: context.options.tracing))
-        return try await withLifetime(options: context.options) {
-            try await transport.open(open)
-            if observation.span != nil { observation.link(toSession: transport.observation.sessionSpanContext) }
+        return try await withLifetime(timeout: opening.timeout) {
+            try await open(opening)
             return try await body(self)
         }
+    }
+
+    /// Opens a started call whose life no task spans (a ``SubscriptionGroup``'s member): task
+    /// cancellation and the deadline cover the opening only. The caller releases the stream
+    /// when the call ends, and records its ending on its hooks.
+    /// - Throws: ``RiverError``: why the call ended while it waited to be sent (cancelled,
+    ///   deadline, closed transport).
+    func openUnscoped(_ opening: Opening) async throws {
+        try await withLifetime(timeout: opening.timeout) {
+            try await open(opening)
+        }
+    }
+
+    /// Sends the open message (waiting for send-buffer room).
+    private func open(_ opening: Opening) async throws(RiverError) {
+        try await transport.open(opening.message, streamID: streamID, closingRequests: opening.closesRequests)
+        hooks?.opened(on: transport)
     }
 
     /// Why the call ended other than by both sides closing (lost session, a cancel by either
@@ -83,9 +130,9 @@ final class Call: Sendable {
     /// the functions a call is waiting in stay allocated for its whole life (an idle
     /// subscription is mostly such frames), and a call without a deadline needs none of it.
     @inline(never)
-    private func withLifetime<Value>(options: CallOptions, _ body: () async throws -> Value) async throws -> Value {
+    private func withLifetime<Value>(timeout: Duration?, _ body: () async throws -> Value) async throws -> Value {
         try await withTaskCancellationHandler {
-            guard let timeout = options.timeout else { return try await body() }
+            guard let timeout else { return try await body() }
             return try await withDeadline(after: timeout, body)
         } onCancel: {
             self.cancel(RiverError(code: .cancel, message: "cancelled by client"))
@@ -182,21 +229,36 @@ struct CallReader {
     private mutating func result<Output: Decodable, Failure: Error & Decodable>(
         of event: ClientTransport.StreamEvent, _: Output.Type, _: Failure.Type
     ) throws -> Result<Output, Failure>? {
+        if Self.ends(event) { done = true }
+        return try Self.result(of: event, hooks: call.hooks, Output.self, Failure.self)
+    }
+
+    /// Whether `event` is the last of its stream: a failure, a cancel, or a message that
+    /// closes the server's side.
+    static func ends(_ event: ClientTransport.StreamEvent) -> Bool {
+        switch event {
+        case .failed: true
+        case .message(let message): message.controlFlags.contains(.streamCancel) || message.controlFlags.contains(.streamClosed)
+        }
+    }
+
+    /// The result one event of a call with `hooks` stands for; `nil`: the server closed its side.
+    /// - Throws: The call's failure or the server's cancel (``RiverError``), a malformed or
+    ///   undecodable result, or what an interceptor's result transform threw.
+    static func result<Output: Decodable, Failure: Error & Decodable>(
+        of event: ClientTransport.StreamEvent, hooks: CallHooks?, _: Output.Type, _: Failure.Type
+    ) throws -> Result<Output, Failure>? {
         switch event {
         case .failed(let error):
-            done = true
             throw error
         case .message(let message):
-            if message.controlFlags.contains(.streamCancel) {
-                done = true
-                throw Self.cancelError(message.payload)
+            if message.controlFlags.contains(.streamCancel) { throw cancelError(message.payload) }
+            if message.controlFlags.contains(.streamClosed), case .close? = try? ControlPayload.parse(message.payload) {
+                return nil
             }
-            let closes = message.controlFlags.contains(.streamClosed)
-            if closes { done = true }
-            if closes, case .close? = try? ControlPayload.parse(message.payload) { return nil }
-            let envelope = try Self.parseResult(message.payload)
-            if let hooks = call.hooks { return try Self.decodeResult(hooks.result(envelope), Output.self, Failure.self) }
-            return try Self.decodeResult(envelope, Output.self, Failure.self)
+            let envelope = try parseResult(message.payload)
+            if let hooks { return try decodeResult(hooks.result(envelope), Output.self, Failure.self) }
+            return try decodeResult(envelope, Output.self, Failure.self)
         }
     }
 

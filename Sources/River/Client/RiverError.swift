@@ -62,6 +62,8 @@ public struct RiverError: Error, Sendable, CustomStringConvertible {
         public static let clientAlreadyRunning = Code(local: "CLIENT_ALREADY_RUNNING")
         /// Local: ``RiverClient/run()`` was called on a client that has stopped (a client runs once).
         public static let clientStopped = Code(local: "CLIENT_STOPPED")
+        /// Local: a ``SubscriptionGroup`` member was added under a key a current member has.
+        public static let duplicateKey = Code(local: "DUPLICATE_KEY")
 
         /// The spelling.
         public var description: String { rawValue }

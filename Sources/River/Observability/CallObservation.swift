@@ -47,8 +47,9 @@ struct CallObservation: Sendable {
         }
     }
 
-    /// Whether the call has a span or metrics, which learn of its service errors.
-    var isRecorded: Bool { span != nil || instruments.metrics != nil }
+    /// Whether observing the call does anything past its start: it has a span or metrics, or
+    /// its end is logged (debug logging); both need its start time.
+    var isActive: Bool { span != nil || started != nil }
 
     /// The trace context for the call's open message: `override` when the caller set one,
     /// else what the instrument injects for the call's span, else empty.

@@ -1,6 +1,16 @@
 import DequeModule
 
-/// One call's inbound events: the transport queues them in order, one task reads them.
+/// Told when a ``CallInbox`` that nobody waits on gets events: a subscription group's member,
+/// whose events its group reads without a task waiting on each inbox.
+package protocol CallInboxListener: AnyObject, Sendable {
+    /// The inbox went from holding nothing the listener was told of to holding events (or to
+    /// its end). Called under the inbox's lock (and the transport's): it must only queue.
+    /// - Returns: A reader to resume, by the caller, outside its locks.
+    func inboxBecameReady() -> UnsafeContinuation<Void, Never>?
+}
+
+/// One call's inbound events: the transport queues them in order, one task reads them, or a
+/// listener (``listen(_:)``) is told and its owner takes them (``takeSignalled()``).
 ///
 /// Lighter than an `AsyncStream` per call, and it lets the transport queue under its own lock
 /// but wake the reader only after releasing it (``push(_:)`` returns the reader to resume).
@@ -13,6 +23,12 @@ package final class CallInbox: Sendable {
         var rest: Deque<ClientTransport.StreamEvent> = []
         var ended = false
         var reader: UnsafeContinuation<Void, Never>?
+        /// Told when events arrive while nobody waits; dropped at the end (it refers back to
+        /// the call that holds this inbox).
+        var listener: (any CallInboxListener)?
+        /// The listener was told of the events queued now (and is not told again until
+        /// ``takeSignalled()`` has emptied the inbox).
+        var signalled = false
 
         var isEmpty: Bool { head == nil }
 
@@ -24,6 +40,15 @@ package final class CallInbox: Sendable {
             guard let first = head.take() else { return nil }
             head = rest.popFirst()
             return first
+        }
+
+        /// The waiting reader, or else what the listener returns when it is told of events
+        /// for the first time since the inbox was last emptied.
+        mutating func wakeup() -> UnsafeContinuation<Void, Never>? {
+            if let reader = reader.take() { return reader }
+            guard let listener, !signalled else { return nil }
+            signalled = true
+            return listener.inboxBecameReady()
         }
     }
 
@@ -41,8 +66,7 @@ package final class CallInbox: Sendable {
         state.withLock { state in
             guard !state.ended else { return nil }
             state.append(event)
-            defer { state.reader = nil }
-            return state.reader
+            return state.wakeup()
         }
     }
 
@@ -51,8 +75,30 @@ package final class CallInbox: Sendable {
     package func end() -> UnsafeContinuation<Void, Never>? {
         state.withLock { state in
             state.ended = true
-            defer { state.reader = nil }
-            return state.reader
+            defer { state.listener = nil }
+            return state.wakeup()
+        }
+    }
+
+    /// Tells `listener` whenever events arrive while nobody waits, instead of a reader waiting
+    /// (``next(interruptible:)``); until the inbox ends.
+    package func listen(_ listener: any CallInboxListener) {
+        let wakeup = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+            guard !state.ended else { return nil }
+            state.listener = listener
+            return state.isEmpty ? nil : state.wakeup()
+        }
+        wakeup?.resume()
+    }
+
+    /// The oldest queued event for the listener's owner, and whether more are queued. When
+    /// none are left, the listener is told again of the next event.
+    @inline(never)
+    package func takeSignalled() -> (event: ClientTransport.StreamEvent?, more: Bool) {
+        state.withLock { state in
+            let event = state.popFirst()
+            if state.isEmpty { state.signalled = false }
+            return (event, !state.isEmpty)
         }
     }
 

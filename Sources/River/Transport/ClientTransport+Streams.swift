@@ -16,18 +16,22 @@ extension ClientTransport {
         }
     }
 
-    /// Sends a registered stream's open message, waiting for send-buffer room first.
+    /// Sends a registered stream's open message, encoded already (``prepare(_:)``), waiting for
+    /// send-buffer room first.
+    ///
+    /// The async functions here only hold the message and wait; the work is in synchronous
+    /// functions that are not inlined, so their temporaries stay off the task's async frames
+    /// (which a call keeps for its whole life). The message is moved out (`take()`) when sent,
+    /// so the machine appends to its bytes without a copy.
+    /// - Parameter closingRequests: Whether the message carries CLOSE (rpc, subscription).
     /// - Throws: ``RiverError``: why the stream ended while it waited (deadline, cancel,
-    ///   closed transport), a transport that began shutting down, or the message's encoding.
-    package func open(_ outbound: SessionStateMachine.Outbound) async throws(RiverError) {
-        // Moved out (`take()`) when sent, so the machine appends to its bytes without a copy.
-        // The async functions here only hold it and wait; the work is in synchronous functions
-        // that are not inlined, so their temporaries stay off the task's async frames (which
-        // a call keeps for its whole life).
-        var prepared: SessionStateMachine.PreparedMessage? = try prepare(outbound)
-        let closes = outbound.controlFlags.contains(.streamClosed)
-        while try !sendOpen(&prepared, streamID: outbound.streamId, closingRequests: closes) {
-            try await waitForRoom(streamID: outbound.streamId)
+    ///   closed transport), or a transport that began shutting down.
+    package func open(
+        _ message: SessionStateMachine.PreparedMessage, streamID: String, closingRequests: Bool
+    ) async throws(RiverError) {
+        var prepared: SessionStateMachine.PreparedMessage? = message
+        while try !sendOpen(&prepared, streamID: streamID, closingRequests: closingRequests) {
+            try await waitForRoom(streamID: streamID)
         }
     }
 
