@@ -231,25 +231,24 @@ enum MessagePackFormat {
     }
 
     static func writeArrayHeader<S: MessagePackSink>(_ sink: inout S, count: Int) {
-        if count < 16 {
-            sink.write(0x90 | UInt8(count))
-        } else if count < 65536 {
-            sink.write(0xDC)
-            sink.write(bigEndian: UInt16(count))
-        } else {
-            sink.write(0xDD)
-            sink.write(bigEndian: UInt32(truncatingIfNeeded: count))
-        }
+        writeContainerHeader(&sink, count: count, fixed: 0x90, format16: 0xDC, format32: 0xDD)
     }
 
     static func writeMapHeader<S: MessagePackSink>(_ sink: inout S, count: Int) {
+        writeContainerHeader(&sink, count: count, fixed: 0x80, format16: 0xDE, format32: 0xDF)
+    }
+
+    /// An array's or map's header: the fix format below 16 entries, else a 16- or 32-bit count.
+    private static func writeContainerHeader<S: MessagePackSink>(
+        _ sink: inout S, count: Int, fixed: UInt8, format16: UInt8, format32: UInt8
+    ) {
         if count < 16 {
-            sink.write(0x80 | UInt8(count))
+            sink.write(fixed | UInt8(count))
         } else if count < 65536 {
-            sink.write(0xDE)
+            sink.write(format16)
             sink.write(bigEndian: UInt16(count))
         } else {
-            sink.write(0xDF)
+            sink.write(format32)
             sink.write(bigEndian: UInt32(truncatingIfNeeded: count))
         }
     }
