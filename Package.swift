@@ -53,7 +53,6 @@ let package = Package(
         .target(
             name: "River",
             dependencies: [
-                "CMsgPack",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -208,7 +207,8 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverTests",
-            dependencies: ["River", "RiverTesting"],
+            // msgpack-c: the reference the Swift msgpack writer and reader are tested against.
+            dependencies: ["River", "RiverTesting", "CMsgPack"],
             swiftSettings: swiftSettings
         ),
         .target(

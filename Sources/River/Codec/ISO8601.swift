@@ -8,7 +8,8 @@ enum ISO8601 {
     /// hold whole milliseconds).
     static func format(_ date: Date) -> String {
         let totalMs = (date.timeIntervalSince1970 * 1000).rounded()
-        let ms = Int64(exactly: totalMs) ?? 0
+        // Clamped so the day arithmetic below cannot overflow (±146 million years).
+        let ms = min(max(Int64(exactly: totalMs) ?? 0, Int64.min / 2), Int64.max / 2)
         var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let msOfDay = ms - days * 86_400_000
         // Civil-from-days (Howard Hinnant's algorithm).

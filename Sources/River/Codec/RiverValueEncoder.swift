@@ -25,7 +25,7 @@ public struct RiverValueEncoder: Sendable {
         if let boxed = RiverValueBoxer.box(value) { return boxed }
         let encoder = RiverValueEncoderImpl(codingPath: [], userInfo: userInfo)
         try value.encode(to: encoder)
-        return encoder.resolve() ?? .object([:])
+        return encoder.encoded() ?? .object([:])
     }
 }
 
@@ -83,13 +83,14 @@ struct RiverCodingKey: CodingKey {
     static let `super` = RiverCodingKey(stringValue: "super")
 }
 
-/// An object under construction.
-final class RiverObjectStorage {
-    var fields: [String: RiverValue] = [:]
+/// An object under construction. Not final: an encoder is the storage of the object it
+/// encodes itself (one allocation where a separate storage would make two).
+class RiverObjectStorage {
+    final var fields: [String: RiverValue] = [:]
     /// Containers and encoders handed out for later writing, resolved at the end.
-    var pending: [(String, RiverPendingNode)] = []
+    final var pending: [(String, RiverPendingNode)] = []
 
-    func resolve() -> RiverValue {
+    final func resolve() -> RiverValue {
         for (key, node) in pending { fields[key] = node.resolve() }
         pending.removeAll()
         return .object(fields)
@@ -118,17 +119,19 @@ enum RiverPendingNode {
         switch self {
         case .object(let storage): storage.resolve()
         case .array(let storage): storage.resolve()
-        case .encoder(let encoder): encoder.resolve() ?? .object([:])
+        case .encoder(let encoder): encoder.encoded() ?? .object([:])
         }
     }
 }
 
-/// The `Encoder` behind ``RiverValueEncoder``.
-final class RiverValueEncoderImpl: Encoder {
+/// The `Encoder` behind ``RiverValueEncoder``; when it encodes an object, it holds the
+/// object's fields itself (the inherited storage).
+final class RiverValueEncoderImpl: RiverObjectStorage, Encoder {
     enum Storage {
         case empty
         case value(RiverValue)
-        case object(RiverObjectStorage)
+        /// The object in this encoder's own fields.
+        case object
         case array(RiverArrayStorage)
     }
 
@@ -143,11 +146,12 @@ final class RiverValueEncoderImpl: Encoder {
         self.sendableUserInfo = userInfo
     }
 
-    func resolve() -> RiverValue? {
+    /// What was encoded, `nil` for nothing.
+    func encoded() -> RiverValue? {
         switch storage {
         case .empty: nil
         case .value(let value): value
-        case .object(let object): object.resolve()
+        case .object: resolve()
         case .array(let array): array.resolve()
         }
     }
@@ -157,18 +161,18 @@ final class RiverValueEncoderImpl: Encoder {
         if let boxed = RiverValueBoxer.box(value) { return boxed }
         let child = RiverValueEncoderImpl(codingPath: codingPath + [key], userInfo: sendableUserInfo)
         try value.encode(to: child)
-        return child.resolve() ?? .object([:])
+        return child.encoded() ?? .object([:])
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        let object: RiverObjectStorage
-        if case .object(let existing) = storage {
-            object = existing
-        } else {
-            object = RiverObjectStorage()
-            storage = .object(object)
+        if case .object = storage {} else {
+            // A value encoded before (by a single-value container) is replaced, as a fresh
+            // object storage replaced it before.
+            fields = [:]
+            pending = []
+            storage = .object
         }
-        return KeyedEncodingContainer(RiverKeyedEncodingContainer<Key>(encoder: self, object: object, codingPath: codingPath))
+        return KeyedEncodingContainer(RiverKeyedEncodingContainer<Key>(encoder: self, object: self, codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
