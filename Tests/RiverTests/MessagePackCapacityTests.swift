@@ -35,7 +35,8 @@ extension MessagePackCapacityTests {
         let outbound = SessionStateMachine.Outbound(
             streamId: "s1", controlFlags: [.streamOpen, .streamClosed], payload: .bytes([UInt8](repeating: 9, count: size)),
             serviceName: "test", procedureName: "echoBinary")
-        let bytes = try encoder.bytes(of: encoder.prepare(outbound), seq: 1, ack: 2)
+        var buffer = SendBuffer()
+        let bytes = try encoder.append(encoder.prepare(outbound), seq: 1, ack: 2, to: &buffer, limit: .max).bytes
         // A copy on append would have grown the array (Array doubles its capacity); malloc
         // rounds a large block up by a few pages at most.
         #expect(bytes.capacity < bytes.count + bytes.count / 2 + 64, "\(bytes.capacity) for \(bytes.count) bytes")
