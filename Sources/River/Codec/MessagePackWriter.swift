@@ -99,6 +99,10 @@ extension MessagePackWritable {
             try write(to: &writer)
             guard !writer.overflowed else { return nil }
             let count = writer.count
+            // No array of capacity 0 through `unsafeUninitializedCapacity`: it stores the count
+            // into the shared empty-array singleton, which ThreadSanitizer reports as a race
+            // between threads that encode at once (an empty tail is common).
+            if count + extraCapacity == 0 { return [] }
             return [UInt8](unsafeUninitializedCapacity: count + extraCapacity) { target, initialized in
                 guard let destination = target.baseAddress, count > 0 else { return }
                 UnsafeMutableRawPointer(destination).copyMemory(from: base, byteCount: count)
