@@ -423,7 +423,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     }
 
     /// Checks what the frame being read announces, between callbacks (client side, once
-    /// established; called by the runtime after every service pass). lws buffers up to 64 KiB
+    /// established; called by the runtime after a service pass, at most every 20 ms). lws buffers up to 64 KiB
     /// of a frame before calling back, so a header announcing 2^62 bytes followed by a trickle
     /// would otherwise go unnoticed until then; this refuses it as soon as the header is read.
     func serviceThreadCheckAnnouncedLength() {
