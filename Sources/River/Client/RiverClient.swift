@@ -112,8 +112,6 @@ public final class RiverClient: Sendable, Service {
     private let transports: [String: ClientTransport]
     let configuration: Configuration
     private let lifecycle = Mutex(LifecycleState.notStarted)
-    /// Graceful shutdowns with a drain deadline tell ``run()`` here.
-    private let drainDeadlines: (stream: AsyncStream<Duration>, continuation: AsyncStream<Duration>.Continuation)
 
     /// Creates a client. Nothing happens until ``run()`` runs.
     /// - Parameters:
@@ -141,7 +139,6 @@ public final class RiverClient: Sendable, Service {
         }
         self.transport = main
         self.transports = transports
-        self.drainDeadlines = AsyncStream.makeStream(of: Duration.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Where the client is in its life.
@@ -175,28 +172,19 @@ public final class RiverClient: Sendable, Service {
                 throw RiverError(code: .clientStopped, message: "this client has stopped; a client runs once, make a new one")
             }
         }
-        defer {
-            close()
-            drainDeadlines.continuation.finish()
-        }
+        defer { close() }
         let transports = Array(self.transports.values)
         if configuration.connectEagerly { transports.forEach { $0.connect() } }
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Bool.self) { group in
+            // One server (the usual case) runs in this task: a child task per idle client
+            // would keep a task and its allocator slab resident for nothing.
+            if transports.count == 1 {
+                await transports[0].run()
+                return
+            }
+            await withDiscardingTaskGroup { group in
                 for transport in transports {
-                    group.addTask {
-                        await transport.run()
-                        return true
-                    }
-                }
-                group.addTask {
-                    await self.enforceDrainDeadline()
-                    return false
-                }
-                var running = transports.count
-                while let finished = await group.next() {
-                    if finished { running -= 1 }
-                    if running == 0 { group.cancelAll() }
+                    group.addTask { await transport.run() }
                 }
             }
         } onGracefulShutdown: {
@@ -204,20 +192,12 @@ public final class RiverClient: Sendable, Service {
         }
     }
 
-    /// Waits for a graceful shutdown with a drain deadline, then closes the client when the
-    /// deadline passes (returns at once when cancelled).
-    private func enforceDrainDeadline() async {
-        for await timeout in drainDeadlines.stream {
-            do {
-                try await configuration.clock.sleep(until: configuration.clock.now + timeout)
-            } catch {
-                return
-            }
-            let cause = RiverFailureCause(
-                .clientClosed, "the graceful shutdown's drain deadline of \(timeout) passed with the call in flight")
-            for transport in transports.values { transport.close(cause: cause) }
-            return
-        }
+    /// Closes the client with calls still in flight when a graceful shutdown's drain
+    /// deadline passes (a client closed before then is left as it is).
+    private func drainDeadlinePassed(_ timeout: Duration) {
+        let cause = RiverFailureCause(
+            .clientClosed, "the graceful shutdown's drain deadline of \(timeout) passed with the call in flight")
+        for transport in transports.values { transport.close(cause: cause) }
     }
 
     /// Stops accepting calls; closes once in-flight ones are done, or when `drainTimeout`
@@ -237,7 +217,10 @@ public final class RiverClient: Sendable, Service {
         // Nothing runs yet, so nothing is in flight: the client simply closes.
         guard began else { return close() }
         if let timeout = drainTimeout ?? configuration.shutdownDrainTimeout {
-            drainDeadlines.continuation.yield(timeout)
+            // A Dispatch timer, not a task: a task waiting for a deadline that almost never
+            // comes would stay resident in every client.
+            let clock = configuration.clock
+            clock.schedule(at: clock.now + timeout) { [weak self] in self?.drainDeadlinePassed(timeout) }
         }
         for transport in transports.values { transport.beginDraining() }
     }
