@@ -29,10 +29,11 @@ package final class WebSocketFrameBuffer {
     package init(masked: Bool, entropy: @escaping (UnsafeMutableRawBufferPointer) -> Void = MaskKeys.systemEntropy) {
         self.masked = masked
         self.keys = MaskKeys(entropy: entropy)
-        // Small to start with: most connections only ever batch a few small messages. A
+        // Small to start with: most connections only ever batch a few small messages (an idle
+        // one, a heartbeat of well under 100 bytes), and every connection keeps its buffer. A
         // connection that sends large ones keeps what it grew to (at most one callback's batch,
         // about 512 KiB), as the fixed 256 KiB scratch buffer before it did.
-        capacity = 4 * 1024
+        capacity = 512
         storage = .allocate(byteCount: capacity, alignment: 16)
     }
 
