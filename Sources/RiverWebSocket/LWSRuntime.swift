@@ -41,6 +41,8 @@ final class LWSRuntime: @unchecked Sendable {
 
     /// The name of River's only lws protocol (never sent as `Sec-WebSocket-Protocol`).
     private let protocolName: UnsafeMutablePointer<CChar>
+    /// lws' method name for a raw client connection.
+    private let rawMethod: UnsafeMutablePointer<CChar>
 
     let context: OpaquePointer
     private let protocols: UnsafeMutablePointer<lws_protocols>
@@ -49,8 +51,9 @@ final class LWSRuntime: @unchecked Sendable {
     // Service-thread-only state.
     /// Strong references that keep connections alive until `LWS_CALLBACK_WSI_DESTROY`.
     private var serviceThreadLiveConnections: [ObjectIdentifier: WebSocketConnection] = [:]
-    /// Established client connections, whose announced frame lengths are checked after every
-    /// service pass (see ``WebSocketConnection/serviceThreadCheckAnnouncedLength()``).
+    /// Established `wss` client connections (whose frames lws parses), whose announced frame
+    /// lengths are checked after service passes (see
+    /// ``WebSocketConnection/serviceThreadCheckAnnouncedLength()``).
     private var serviceThreadOpenClients: [ObjectIdentifier: WebSocketConnection] = [:]
     /// Client vhosts, one per distinct TLS file configuration.
     private var serviceThreadClientVhosts: [LWSClientRequest.VhostKey: OpaquePointer] = [:]
@@ -66,6 +69,7 @@ final class LWSRuntime: @unchecked Sendable {
         // the peer closed must not kill it); River relies on that.
 
         protocolName = strdup("river")
+        rawMethod = strdup("RAW")
         protocols = .allocate(capacity: 2)
         protocols.initialize(repeating: lws_protocols(), count: 2)
         protocols[0].name = UnsafePointer(protocolName)
@@ -232,12 +236,22 @@ final class LWSRuntime: @unchecked Sendable {
         info.address = UnsafePointer(address)
         info.port = Int32(request.port)
         info.ssl_connection = river_lws_client_ssl_flags(request.tls ? 1 : 0, request.allowInsecure ? 1 : 0)
-        info.path = UnsafePointer(path)
         info.host = UnsafePointer(host)
-        info.origin = UnsafePointer(host)
-        info.protocol = nil
         info.local_protocol_name = UnsafePointer(protocolName)
-        info.ietf_version_or_minus_one = -1
+        if request.tls {
+            // lws 4.1.6 cannot run TLS on a raw client connection (it starts TLS before the
+            // socket exists), so `wss` stays an lws WebSocket connection: lws writes the
+            // upgrade request and parses the frames.
+            info.path = UnsafePointer(path)
+            info.origin = UnsafePointer(host)
+            info.protocol = nil
+            info.ietf_version_or_minus_one = -1
+        } else {
+            // A raw connection: lws dials and carries bytes; the upgrade request and the frames
+            // are River's own (``WebSocketClientHandshake``, ``WebSocketFrameReader``), so that
+            // received payload is copied in blocks rather than through lws' per-byte parser.
+            info.method = UnsafePointer(rawMethod)
+        }
         info.opaque_user_data = Unmanaged.passUnretained(connection).toOpaque()
 
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = connection
@@ -266,7 +280,7 @@ final class LWSRuntime: @unchecked Sendable {
         return 0
     }
 
-    /// `LWS_CALLBACK_CLIENT_ESTABLISHED`: the connection is open.
+    /// `LWS_CALLBACK_CLIENT_ESTABLISHED`: a `wss` connection is open.
     fileprivate func serviceThreadClientEstablished(_ connection: WebSocketConnection) -> Bool {
         guard connection.serviceThreadEstablished() else { return false }
         serviceThreadOpenClients[ObjectIdentifier(connection)] = connection
@@ -440,6 +454,15 @@ private func riverLWSCallback(
         guard let connection = connection(), let runtime = runtime() else { return -1 }
         return runtime.serviceThreadClientEstablished(connection) ? 0 : -1
 
+    case LWS_CALLBACK_RAW_CONNECTED:
+        guard let connection = connection() else { return -1 }
+        connection.serviceThreadConnected(wsi)
+        return 0
+
+    case LWS_CALLBACK_RAW_RX:
+        guard let connection = connection() else { return -1 }
+        return connection.serviceThreadClientReceive(wsi, UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
+
     case LWS_CALLBACK_ESTABLISHED:
         return runtime()?.serviceThreadUpgraded(wsi) ?? -1
 
@@ -466,7 +489,7 @@ private func riverLWSCallback(
         let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
         return connection.serviceThreadReceive(wsi, bytes)
 
-    case LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_RAW_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE:
         guard let connection = connection() else { return 0 }
         return connection.serviceThreadWritable(wsi)
 
@@ -476,7 +499,7 @@ private func riverLWSCallback(
         connection.serviceThreadPeerClose(bytes)
         return 0
 
-    case LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_RAW_CLOSE, LWS_CALLBACK_CLOSED:
         connection()?.serviceThreadClosed()
         return 0
 

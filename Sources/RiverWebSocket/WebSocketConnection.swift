@@ -109,9 +109,23 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// The upgrade request was written (client side): TCP and TLS were up.
     private var serviceThreadRequestSent = false
     private var receiveBuffer: [UInt8] = []
-    /// A close this side decided on while receiving (size limit), sent from the next writable
-    /// callback.
-    private var serviceThreadPendingClose: (code: UInt16, reason: String)?
+    /// A close frame this side decided on while receiving (a message over the size limit, a
+    /// server breaking the protocol, or the answer to the peer's close: `nil` code for an empty
+    /// close frame), sent from the next writable callback; then the socket is dropped.
+    private var serviceThreadPendingClose: (code: UInt16?, reason: String)?
+    /// Whether this side writes the upgrade request and reads frames itself (a `ws` client on a
+    /// raw lws connection); `false` where lws does (a server, a `wss` client).
+    private var serviceThreadFramesItself = false
+    /// Client side: the opening handshake until the server accepted it (``serviceThreadRequest``
+    /// is the request still to be written).
+    private var serviceThreadHandshake: WebSocketClientHandshake?
+    private var serviceThreadRequest: [UInt8]?
+    /// Client side: the server's frames after the handshake.
+    private var serviceThreadFrames: WebSocketFrameReader
+    /// Client side: pongs owed for pings received, sent before the next data.
+    private var serviceThreadPongs: [[UInt8]] = []
+    /// Client side: this side's close frame went out; input is only read for the peer's answer.
+    private var serviceThreadCloseSent = false
     private var receiveInMessage = false
     private var receiveIsText = false
     private var transmitMessage: RiverMessageBytes?
@@ -142,6 +156,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         self.maximumMessageSize = maximumMessageSize
         self.logger = logger
         self.upgradeHeaders = upgradeHeaders
+        serviceThreadFrames = WebSocketFrameReader(maximumMessageSize: maximumMessageSize)
         shared = Mutex(Shared(state: WebSocketConnectionState(isServer: role == .server)))
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -309,6 +324,12 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     func serviceThreadPrepare(_ request: LWSClientRequest) {
         serviceThreadEndpoint = request.endpoint
         serviceThreadUsesTLS = request.tls
+        serviceThreadFramesItself = !request.tls
+        if serviceThreadFramesItself {
+            let handshake = WebSocketClientHandshake()
+            serviceThreadHandshake = handshake
+            serviceThreadRequest = handshake.request(path: request.path, host: request.hostHeader, headers: upgradeHeaders)
+        }
     }
 
     /// The connect attempt failed before or without a wsi.
@@ -382,6 +403,76 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return 0
     }
 
+    /// `LWS_CALLBACK_RAW_CONNECTED` (client side, `ws`): TCP is up; the upgrade request goes
+    /// out from the first writable callback.
+    func serviceThreadConnected(_ wsi: OpaquePointer) {
+        lws_callback_on_writable(wsi)
+    }
+
+    /// `LWS_CALLBACK_RAW_RX` (client side, `ws`): the server's upgrade response, then its frames.
+    /// - Returns: -1 when the socket must close now.
+    func serviceThreadClientReceive(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
+        var bytes = input
+        if var handshake = serviceThreadHandshake {
+            let outcome = handshake.receive(bytes)
+            serviceThreadHandshake = handshake
+            switch outcome {
+            case .incomplete:
+                return 0
+            case .refused(let refusal):
+                let error: RiverConnectError
+                if let status = refusal.status, status != 101 {
+                    error = RiverConnectError(
+                        .httpUpgrade, "\(serviceThreadEndpoint) answered the WebSocket upgrade with \(refusal.reason)", httpStatus: status)
+                } else {
+                    error = RiverConnectError(
+                        .httpUpgrade, "\(serviceThreadEndpoint) sent an invalid WebSocket upgrade response: \(refusal.reason)",
+                        httpStatus: refusal.status)
+                }
+                serviceThreadConnectError = error
+                logger.debug("WebSocket upgrade refused", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
+                serviceThreadConnectFailed(error)
+                return -1
+            case .accepted(let consumed):
+                serviceThreadHandshake = nil
+                guard serviceThreadEstablished() else { return -1 }
+                bytes = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+            }
+        }
+        if serviceThreadPendingClose != nil { return 0 }
+        var peerAnsweredClose = false
+        do {
+            try serviceThreadFrames.read(bytes) { event in
+                switch event {
+                case .message(let message, let isText):
+                    // After this side's close frame, data is no longer delivered.
+                    if !serviceThreadCloseSent { serviceThreadDeliver(isText ? .textMessage(message) : .message(message)) }
+                case .ping(let payload):
+                    if !serviceThreadCloseSent {
+                        serviceThreadPongs.append(payload)
+                        lws_callback_on_writable(wsi)
+                    }
+                case .pong:
+                    break
+                case .close(let code, let reason):
+                    if serviceThreadCloseSent {
+                        peerAnsweredClose = true
+                    } else {
+                        recordClosure(RiverConnectionClosure(code: code ?? 1005, reason: reason, initiatedLocally: false))
+                        // Answer with the same code (RFC 6455 §5.5.1), then drop the socket.
+                        serviceThreadPendingClose = (code, "")
+                        lws_callback_on_writable(wsi)
+                    }
+                }
+            }
+        } catch {
+            logger.debug("WebSocket server broke the protocol; closing", metadata: ["websocket.violation": "\(error.reason)", "websocket.code": "\(error.code)"])
+            serviceThreadRefuse(wsi, code: error.code, reason: error.reason, cause: error.isTooLarge ? .frameTooLarge : .protocolViolation)
+            return 0
+        }
+        return peerAnsweredClose ? -1 : 0
+    }
+
     // MARK: Service-thread I/O
 
     /// A received fragment. A message over the size limit, or a frame whose header announces
@@ -422,7 +513,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return overflow || total > maximumMessageSize
     }
 
-    /// Checks what the frame being read announces, between callbacks (client side, once
+    /// Checks what the frame being read announces, between callbacks (`wss` client side, once
     /// established; called by the runtime after a service pass, at most every 20 ms). lws buffers up to 64 KiB
     /// of a frame before calling back, so a header announcing 2^62 bytes followed by a trickle
     /// would otherwise go unnoticed until then; this refuses it as soon as the header is read.
@@ -431,16 +522,20 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         if serviceThreadExceedsLimit(wsi, adding: 0) { serviceThreadRefuseOversized(wsi) }
     }
 
-    /// Ends the connection for a message over the size limit: the consumer gets `.closed` with
-    /// code 1009 and cause `frameTooLarge` at once, the rest of the input is discarded, and the
-    /// close frame goes out from the next writable callback (lws 4.1 corrupts its heap when a
-    /// client returns -1 from `LWS_CALLBACK_CLIENT_RECEIVE` in the middle of buffered input,
-    /// found with ASan).
+    /// Ends the connection for a message over the size limit (where lws parses the frames).
     private func serviceThreadRefuseOversized(_ wsi: OpaquePointer) {
-        let reason = "message larger than \(maximumMessageSize) bytes"
         logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
-        recordClosure(RiverConnectionClosure(code: 1009, reason: reason, initiatedLocally: true, cause: .frameTooLarge))
-        serviceThreadPendingClose = (1009, reason)
+        serviceThreadRefuse(wsi, code: 1009, reason: "message larger than \(maximumMessageSize) bytes", cause: .frameTooLarge)
+    }
+
+    /// Ends the connection for input this side cannot take (a message over the size limit, or on
+    /// the client side a server breaking the protocol): the consumer gets `.closed` with `code`
+    /// and `cause` at once, the rest of the input is discarded, and the close frame goes out
+    /// from the next writable callback (lws 4.1 corrupts its heap when a client returns -1 from
+    /// its receive callback in the middle of buffered input, found with ASan).
+    private func serviceThreadRefuse(_ wsi: OpaquePointer, code: UInt16, reason: String, cause: RiverConnectionClosure.Cause) {
+        recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true, cause: cause))
+        serviceThreadPendingClose = (code, reason)
         receiveBuffer = []
         lws_callback_on_writable(wsi)
         // The consumer learns now, not once the peer has acknowledged the close.
@@ -464,12 +559,36 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// one `send` (one trip through both network stacks) and a client's mask keys come from a
     /// pool instead of one read of `/dev/urandom` per frame.
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
-        if let (code, reason) = serviceThreadPendingClose {
-            setCloseReason(wsi, code: code, reason: reason)
-            return -1
-        }
         let frames = transmitFrames
         frames.removeAll()
+        if serviceThreadFramesItself {
+            if let request = serviceThreadRequest {
+                serviceThreadRequest = nil
+                serviceThreadRequestSent = true
+                return request.withUnsafeBytes { serviceThreadWrite(wsi, $0) } ? 0 : -1
+            }
+            // Nothing but the request goes out before the server accepted it, and nothing after
+            // this side's close frame.
+            if serviceThreadHandshake != nil || serviceThreadCloseSent { return 0 }
+        }
+        if let (code, reason) = serviceThreadPendingClose {
+            guard serviceThreadFramesItself else {
+                setCloseReason(wsi, code: code ?? 1000, reason: reason)
+                return -1
+            }
+            if let code {
+                frames.appendCloseFrame(code: code, reason: reason)
+            } else {
+                frames.appendControlFrame(opcode: 0x8, UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+            _ = serviceThreadWrite(wsi, frames.bytes)
+            frames.removeAll()
+            return -1
+        }
+        for payload in serviceThreadPongs {
+            payload.withUnsafeBytes { frames.appendControlFrame(opcode: 0xA, $0) }
+        }
+        serviceThreadPongs = []
         var budget = Self.maximumFrameSize
         /// The queue ran empty (and the write was disarmed): no further callback is needed.
         var drained = false
@@ -503,8 +622,16 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 case .close(let code, let reason):
                     if frames.count > 0 { break }
                     recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
-                    setCloseReason(wsi, code: code, reason: reason)
-                    return -1
+                    guard serviceThreadFramesItself else {
+                        setCloseReason(wsi, code: code, reason: reason)
+                        return -1
+                    }
+                    // The client sends its close frame and waits for the server's answer (which
+                    // drops the socket), at most `closeAnswerTimeout`.
+                    frames.appendCloseFrame(code: code, reason: reason)
+                    serviceThreadCloseSent = true
+                    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Self.closeAnswerTimeoutSeconds)
+                    drained = true
                 case .write(let message):
                     transmitMessage = message
                     transmitOffset = 0
@@ -514,18 +641,30 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             budget -= appendNextFrame()
         }
         if frames.count > 0 {
-            // LWS_WRITE_HTTP (alias LWS_WRITE_RAW): the bytes are whole frames already; lws only
-            // sends them (or keeps what the socket does not take).
-            let written = lws_write(
-                wsi, frames.storage.assumingMemoryBound(to: UInt8.self), frames.count, LWS_WRITE_HTTP)
+            let written = serviceThreadWrite(wsi, frames.bytes)
             frames.removeAll()
-            if written < 0 {
-                recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false, cause: .writeFailed))
-                return -1
-            }
+            if !written { return -1 }
         }
         if !drained { lws_callback_on_writable(wsi) }
         return 0
+    }
+
+    /// How long a client waits for the server to answer its close frame before dropping the
+    /// socket.
+    private static let closeAnswerTimeoutSeconds: Int32 = 5
+
+    /// Hands `bytes` to lws to send (it keeps what the socket does not take and sends that
+    /// first later). LWS_WRITE_HTTP (alias LWS_WRITE_RAW): the bytes are whole frames (or the
+    /// client's upgrade request) already.
+    /// - Returns: `false` when the write failed (the closure records why).
+    private func serviceThreadWrite(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
+        let written = lws_write(wsi, UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self)), bytes.count, LWS_WRITE_HTTP)
+        if written < 0 {
+            recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false, cause: .writeFailed))
+            return false
+        }
+        return true
     }
 
     /// Frames the next part of `transmitMessage` (at most 256 KiB) into `transmitFrames`.
@@ -547,7 +686,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return max(count, 1)
     }
 
-    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE`: the payload is a big-endian code and a reason.
+    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE` (where lws parses the frames): the payload is a big-endian code
+    /// and a reason.
     func serviceThreadPeerClose(_ payload: UnsafeRawBufferPointer) {
         let code: UInt16
         var reason = ""
@@ -569,7 +709,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
     }
 
-    /// `LWS_CALLBACK_CLIENT_CLOSED` / `LWS_CALLBACK_CLOSED`.
+    /// `LWS_CALLBACK_CLIENT_CLOSED` (`wss`) / `LWS_CALLBACK_RAW_CLOSE` (`ws`) /
+    /// `LWS_CALLBACK_CLOSED` (server).
     func serviceThreadClosed() {
         finish()
     }

@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Data frames (RFC 6455 §5.2) built into one contiguous buffer, so a batch of messages leaves
+/// Frames (RFC 6455 §5.2) built into one contiguous buffer, so a batch of messages leaves
 /// in a single write instead of one `lws_write` (one `send`, and on the client side one read of
 /// `/dev/urandom` for the mask) per frame.
 ///
@@ -50,9 +50,27 @@ package final class WebSocketFrameBuffer {
     ///   - first: The frame starts a message (opcode binary) rather than continuing one.
     ///   - final: The frame ends its message (FIN).
     package func appendFrame(_ payload: UnsafeRawBufferPointer, first: Bool, final: Bool) {
+        append(firstByte: (final ? 0x80 : 0) | (first ? 0x2 : 0x0), payload)
+    }
+
+    /// Appends one control frame (RFC 6455 §5.5): a close, ping or pong.
+    /// - Parameters:
+    ///   - opcode: 0x8 (close), 0x9 (ping) or 0xA (pong).
+    ///   - payload: At most 125 bytes (longer is cut to 125).
+    package func appendControlFrame(opcode: UInt8, _ payload: UnsafeRawBufferPointer) {
+        append(firstByte: 0x80 | (opcode & 0x0F), UnsafeRawBufferPointer(rebasing: payload.prefix(125)))
+    }
+
+    /// Appends a close frame carrying `code` (big-endian) and `reason` (cut to 123 bytes).
+    package func appendCloseFrame(code: UInt16, reason: String) {
+        let payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8.prefix(123))
+        payload.withUnsafeBytes { appendControlFrame(opcode: 0x8, $0) }
+    }
+
+    private func append(firstByte: UInt8, _ payload: UnsafeRawBufferPointer) {
         reserve(Self.maximumHeaderSize + payload.count)
         var position = storage + count
-        position.storeBytes(of: (final ? 0x80 : 0) | (first ? 0x2 : 0x0), as: UInt8.self)
+        position.storeBytes(of: firstByte, as: UInt8.self)
         let maskBit: UInt8 = masked ? 0x80 : 0
         let length = payload.count
         if length < 126 {

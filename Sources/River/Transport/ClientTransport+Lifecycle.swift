@@ -217,6 +217,9 @@ extension ClientTransport {
         if closure.code == 1009 {
             return RiverFailureCause(.frameTooLarge, "a message exceeded the peer's size limit (\(closure))")
         }
+        if closure.cause == .protocolViolation {
+            return RiverFailureCause(.protocolViolation, "the server broke the WebSocket protocol (\(closure))")
+        }
         return RiverFailureCause(.connectionLost, closure.description)
     }
 

@@ -6,7 +6,7 @@ public struct RiverConnectionClosure: Sendable, CustomStringConvertible {
     /// The set of reasons may grow: switch with a `default` case.
     public struct Cause: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
-            case closedByPeer, closedLocally, aborted, dropped, frameTooLarge, writeFailed
+            case closedByPeer, closedLocally, aborted, dropped, frameTooLarge, protocolViolation, writeFailed
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -22,6 +22,9 @@ public struct RiverConnectionClosure: Sendable, CustomStringConvertible {
         /// The peer announced or sent a message larger than the maximum message size; this side
         /// closed with code 1009 (message too big).
         public static let frameTooLarge = Cause(.frameTooLarge)
+        /// The peer broke the WebSocket protocol (a malformed or forbidden frame); this side
+        /// closed with code 1002 (protocol error), the reason says what the peer did.
+        public static let protocolViolation = Cause(.protocolViolation)
         /// Writing to the socket failed.
         public static let writeFailed = Cause(.writeFailed)
 
@@ -57,7 +60,7 @@ public struct RiverConnectionClosure: Sendable, CustomStringConvertible {
     /// A readable summary.
     public var description: String {
         let who = initiatedLocally ? "locally" : "by peer"
-        let because = cause == .frameTooLarge || cause == .writeFailed ? " (\(cause))" : ""
+        let because = cause == .frameTooLarge || cause == .protocolViolation || cause == .writeFailed ? " (\(cause))" : ""
         if let code { return "closed \(who) with code \(code)\(reason.isEmpty ? "" : ": \(reason)")\(because)" }
         return "dropped \(who)\(reason.isEmpty ? "" : ": \(reason)")\(because)"
     }
