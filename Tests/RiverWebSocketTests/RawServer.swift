@@ -21,9 +21,15 @@ final class RawServer: Sendable {
         /// Reads the request and resets the connection (a close with `SO_LINGER` 0 sends RST).
         case reset
         /// Completes the WebSocket upgrade, writes `bytes` (raw frames) and keeps the socket open
-        /// until the client goes away, recording the first frame the client sends
-        /// (``firstClientFrame``).
-        case webSocket(then: [UInt8])
+        /// until the client goes away, recording the frames the client sends
+        /// (``firstClientFrame()``, ``clientWentAway()``). With `answerClose`, a close frame from
+        /// the client is answered with one carrying the same code (and the socket stays open
+        /// until the client drops it).
+        case webSocket(then: [UInt8], answerClose: Bool = false)
+        /// Completes the WebSocket upgrade, answers the River handshake request (JSON codec) the
+        /// client sends first with an ok response, then writes `bytes` (raw frames) and holds the
+        /// socket like ``webSocket(then:answerClose:)``.
+        case riverHandshake(then: [UInt8])
     }
 
     let port: Int
@@ -31,6 +37,7 @@ final class RawServer: Sendable {
     private let clientFrame = Mutex<(opcode: UInt8, payload: [UInt8])?>(nil)
     private let clientFrameArrived = OneShotSignal()
     private let requestArrived = OneShotSignal()
+    private let clientGone = OneShotSignal()
 
     /// Returns once a client's upgrade request has been read.
     func requestReceived() async {
@@ -41,6 +48,11 @@ final class RawServer: Sendable {
     func firstClientFrame() async -> (opcode: UInt8, payload: [UInt8]) {
         await clientFrameArrived.wait()
         return clientFrame.withLock { $0 } ?? (0, [])
+    }
+
+    /// Returns once a client that upgraded closed its side of the socket (the server read EOF).
+    func clientWentAway() async {
+        await clientGone.wait()
     }
 
     init(_ behaviour: Behaviour) throws {
@@ -90,38 +102,96 @@ final class RawServer: Sendable {
         case .reset:
             var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
             setsockopt(client, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
-        case .webSocket(let bytes):
-            let key = request.split(separator: "\r\n")
-                .first { $0.lowercased().hasPrefix("sec-websocket-key:") }
-                .map { $0.dropFirst("sec-websocket-key:".count).trimmingCharacters(in: .whitespaces) } ?? ""
-            let accept = WebSocketClientHandshake.acceptValue(forKey: key)
-            let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Accept: \(accept)\r\n\r\n"
-            Self.writeAll(client, Array(response.utf8) + bytes)
-            // Hold the socket until the client goes away (read returns 0 or fails).
+        case .webSocket(let bytes, let answerClose):
+            Self.writeAll(client, Self.upgradeResponse(to: request) + bytes)
+            holdWebSocket(client, answerClose: answerClose)
+        case .riverHandshake(let bytes):
+            Self.writeAll(client, Self.upgradeResponse(to: request))
             var received: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let count = read(client, &chunk, chunk.count)
-                guard count > 0 else { break }
-                received += chunk[0..<count]
-                if let frame = Self.parseMaskedFrame(received) {
-                    clientFrame.withLock { if $0 == nil { $0 = frame } }
-                    clientFrameArrived.raise()
-                }
-            }
+            guard let frame = Self.readClientFrame(client, &received), let reply = Self.handshakeReply(to: frame.payload) else { break }
+            Self.writeAll(client, reply + bytes)
+            holdWebSocket(client, answerClose: false, received: received)
         }
         Foundation.close(client)
     }
 
-    /// The first whole masked client frame in `bytes` (short lengths only: control frames).
-    private static func parseMaskedFrame(_ bytes: [UInt8]) -> (opcode: UInt8, payload: [UInt8])? {
-        guard bytes.count >= 6, bytes[1] & 0x80 != 0 else { return nil }
-        let length = Int(bytes[1] & 0x7F)
-        guard length < 126, bytes.count >= 6 + length else { return nil }
-        let key = bytes[2..<6]
-        let payload = (0..<length).map { bytes[6 + $0] ^ key[key.startIndex + $0 % 4] }
-        return (bytes[0] & 0x0F, payload)
+    /// The `101` answer to `request`, accepting its key.
+    private static func upgradeResponse(to request: String) -> [UInt8] {
+        let key = request.split(separator: "\r\n")
+            .first { $0.lowercased().hasPrefix("sec-websocket-key:") }
+            .map { $0.dropFirst("sec-websocket-key:".count).trimmingCharacters(in: .whitespaces) } ?? ""
+        let accept = WebSocketClientHandshake.acceptValue(forKey: key)
+        return Array(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: \(accept)\r\n\r\n").utf8)
+    }
+
+    /// Reads the client's frames until it goes away, recording the first, answering a close frame
+    /// when `answerClose`. `received` holds bytes already read after the upgrade.
+    private func holdWebSocket(_ client: Int32, answerClose: Bool, received: [UInt8] = []) {
+        var received = received
+        var closeAnswered = false
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            while let (frame, length) = Self.parseMaskedFrame(received) {
+                received.removeFirst(length)
+                clientFrame.withLock { if $0 == nil { $0 = frame } }
+                clientFrameArrived.raise()
+                if answerClose, frame.opcode == 0x8, !closeAnswered {
+                    closeAnswered = true
+                    Self.writeAll(client, [0x88, UInt8(min(frame.payload.count, 2))] + frame.payload.prefix(2))
+                }
+            }
+            let count = read(client, &chunk, chunk.count)
+            guard count > 0 else { break }
+            received += chunk[0..<count]
+        }
+        clientGone.raise()
+    }
+
+    /// Reads until one whole masked client frame arrived; `nil` if the client went away first.
+    private static func readClientFrame(_ client: Int32, _ received: inout [UInt8]) -> (opcode: UInt8, payload: [UInt8])? {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            if let (frame, length) = parseMaskedFrame(received) {
+                received.removeFirst(length)
+                return frame
+            }
+            let count = read(client, &chunk, chunk.count)
+            guard count > 0 else { return nil }
+            received += chunk[0..<count]
+        }
+    }
+
+    /// The first whole masked client frame in `bytes` and its size in bytes (7- and 16-bit
+    /// lengths only).
+    private static func parseMaskedFrame(_ bytes: [UInt8]) -> (frame: (opcode: UInt8, payload: [UInt8]), length: Int)? {
+        guard bytes.count >= 2, bytes[1] & 0x80 != 0 else { return nil }
+        var length = Int(bytes[1] & 0x7F)
+        var offset = 2
+        if length == 126 {
+            guard bytes.count >= 4 else { return nil }
+            length = Int(bytes[2]) << 8 | Int(bytes[3])
+            offset = 4
+        }
+        guard length < 65_536, bytes.count >= offset + 4 + length else { return nil }
+        let key = bytes[offset..<offset + 4]
+        let payload = (0..<length).map { bytes[offset + 4 + $0] ^ key[key.startIndex + $0 % 4] }
+        return ((bytes[0] & 0x0F, payload), offset + 4 + length)
+    }
+
+    /// An unmasked binary frame with the ok answer to the River handshake request in `payload`
+    /// (JSON), or `nil` when it is not one.
+    private static func handshakeReply(to payload: [UInt8]) -> [UInt8]? {
+        let codec = JSONCodec()
+        guard let message = try? codec.decode(payload),
+            case .handshakeRequest(let request)? = try? ControlPayload.parse(message.payload)
+        else { return nil }
+        let reply = TransportMessage(
+            id: RiverID.generate(), from: "SERVER", to: message.from, seq: 0, ack: 0, streamId: message.streamId,
+            controlFlags: [], payload: ControlPayload.handshakeResponse(.ok(sessionId: request.sessionId)).value)
+        guard let bytes = try? codec.encode(reply), bytes.count < 65_536 else { return nil }
+        let length: [UInt8] = bytes.count < 126 ? [UInt8(bytes.count)] : [126, UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)]
+        return [0x82] + length + bytes
     }
 
     /// Reads up to the blank line that ends the request headers.
