@@ -24,5 +24,8 @@ let package = Package(
         .executableTarget(name: "FuzzJSONCodec", dependencies: ["FuzzSupport", river], swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzMessagePackCodec", dependencies: ["FuzzSupport", river], swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzSessionFrames", dependencies: ["FuzzSupport", river], swiftSettings: swiftSettings),
+        // Compiles RiverWebSocket's frame reader and client handshake itself (symlinked sources):
+        // they are `package` types, invisible from this package.
+        .executableTarget(name: "FuzzWebSocketFrames", dependencies: ["FuzzSupport", river], swiftSettings: swiftSettings),
     ]
 )

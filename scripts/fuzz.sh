@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(FuzzJSONCodec FuzzMessagePackCodec FuzzSessionFrames)
+[ ${#targets[@]} -eq 0 ] && targets=(FuzzJSONCodec FuzzMessagePackCodec FuzzSessionFrames FuzzWebSocketFrames)
 scratch=".build-fuzz"
 flags=(--package-path Fuzz --scratch-path "$scratch" -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 
@@ -36,6 +36,7 @@ for target in "${targets[@]}"; do
         FuzzJSONCodec) seeds=(Fuzz/corpus/json) ;;
         FuzzMessagePackCodec) seeds=(Fuzz/corpus/msgpack) ;;
         FuzzSessionFrames) seeds=(Fuzz/corpus/json Fuzz/corpus/msgpack) ;;
+        FuzzWebSocketFrames) seeds=(Fuzz/corpus/websocket) ;;
         *) echo "unknown target $target"; exit 2 ;;
     esac
     work="$scratch/corpus/$target"   # grows across runs; seeds stay untouched
