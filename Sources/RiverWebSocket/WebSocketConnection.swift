@@ -126,6 +126,12 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private var serviceThreadPongs: [[UInt8]] = []
     /// Client side: this side's close frame went out; input is only read for the peer's answer.
     private var serviceThreadCloseSent = false
+    /// Client side: input is being handled (messages are being delivered to the consumer).
+    private var serviceThreadReceiving = false
+    /// Client side: the consumer queued messages while input was handled; they are written
+    /// straight after it (lws carries a raw connection's bytes as they are; what the socket
+    /// does not take is kept and sent when it becomes writable).
+    private var serviceThreadWriteAfterReceive = false
     private var receiveInMessage = false
     private var receiveIsText = false
     private var transmitMessage: RiverMessageBytes?
@@ -218,7 +224,13 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// sent from an event handler), else through the runtime's command queue.
     private func requestWritable() {
         if LWSRuntime.isServiceThread, let wsi = serviceThreadWSI {
-            lws_callback_on_writable(wsi)
+            // Sent from a handler of this connection's own input (a heartbeat echoed, an rpc
+            // answered): written when that input is handled, without another loop pass.
+            if serviceThreadReceiving {
+                serviceThreadWriteAfterReceive = true
+            } else {
+                lws_callback_on_writable(wsi)
+            }
         } else {
             LWSRuntime.shared.enqueue(.wantWrite(self))
         }
@@ -441,6 +453,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         }
         if serviceThreadPendingClose != nil { return 0 }
         var peerAnsweredClose = false
+        serviceThreadReceiving = true
+        defer { serviceThreadReceiving = false }
         do {
             try serviceThreadFrames.read(bytes) { event in
                 switch event {
@@ -467,10 +481,16 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             }
         } catch {
             logger.debug("WebSocket server broke the protocol; closing", metadata: ["websocket.violation": "\(error.reason)", "websocket.code": "\(error.code)"])
+            serviceThreadWriteAfterReceive = false
             serviceThreadRefuse(wsi, code: error.code, reason: error.reason, cause: error.isTooLarge ? .frameTooLarge : .protocolViolation)
             return 0
         }
-        return peerAnsweredClose ? -1 : 0
+        if peerAnsweredClose { return -1 }
+        if serviceThreadWriteAfterReceive {
+            serviceThreadWriteAfterReceive = false
+            return serviceThreadWritable(wsi)
+        }
+        return 0
     }
 
     // MARK: Service-thread I/O
