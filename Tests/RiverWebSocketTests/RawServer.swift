@@ -38,6 +38,9 @@ final class RawServer: Sendable {
     private let clientFrameArrived = OneShotSignal()
     private let requestArrived = OneShotSignal()
     private let clientGone = OneShotSignal()
+    /// Every whole frame clients sent after the upgrade, in order.
+    private let clientFrames: AsyncStream<(opcode: UInt8, payload: [UInt8])>
+    private let clientFramesInput: AsyncStream<(opcode: UInt8, payload: [UInt8])>.Continuation
 
     /// Returns once a client's upgrade request has been read.
     func requestReceived() async {
@@ -48,6 +51,16 @@ final class RawServer: Sendable {
     func firstClientFrame() async -> (opcode: UInt8, payload: [UInt8]) {
         await clientFrameArrived.wait()
         return clientFrame.withLock { $0 } ?? (0, [])
+    }
+
+    /// Returns once a client sent a close frame carrying `code` after the upgrade (on any of its
+    /// connections; other frames are skipped), or `false` when the server closed first. One
+    /// caller at a time.
+    func clientSentClose(code: UInt16) async -> Bool {
+        for await frame in clientFrames where frame.opcode == 0x8 && frame.payload.prefix(2).elementsEqual([UInt8(code >> 8), UInt8(code & 0xFF)]) {
+            return true
+        }
+        return false
     }
 
     /// Returns once a client that upgraded closed its side of the socket (the server read EOF).
@@ -76,6 +89,7 @@ final class RawServer: Sendable {
         }
         self.fd = fd
         self.port = Int(UInt16(bigEndian: address.sin_port))
+        (clientFrames, clientFramesInput) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         if case .silent = behaviour { return }
         Thread {
             while true {
@@ -136,6 +150,7 @@ final class RawServer: Sendable {
                 received.removeFirst(length)
                 clientFrame.withLock { if $0 == nil { $0 = frame } }
                 clientFrameArrived.raise()
+                clientFramesInput.yield(frame)
                 if answerClose, frame.opcode == 0x8, !closeAnswered {
                     closeAnswered = true
                     Self.writeAll(client, [0x88, UInt8(min(frame.payload.count, 2))] + frame.payload.prefix(2))
@@ -168,6 +183,7 @@ final class RawServer: Sendable {
         guard bytes.count >= 2, bytes[1] & 0x80 != 0 else { return nil }
         var length = Int(bytes[1] & 0x7F)
         var offset = 2
+        if length == 127 { return nil }
         if length == 126 {
             guard bytes.count >= 4 else { return nil }
             length = Int(bytes[2]) << 8 | Int(bytes[3])
@@ -214,6 +230,7 @@ final class RawServer: Sendable {
     }
 
     func close() {
+        clientFramesInput.finish()
         shutdown(fd, Int32(SHUT_RDWR))
         Foundation.close(fd)
     }
