@@ -69,23 +69,16 @@ struct WebSocketClientFramingTests {
         }
     }
 
-    /// A server frame breaking RFC 6455, described.
-    struct Violating: CustomTestStringConvertible, Sendable {
-        var name: String
-        var bytes: [UInt8]
-        var testDescription: String { name }
-    }
-
     static let violations = [
-        Violating(name: "masked frame", bytes: ServerFrame.frame(opcode: 0x2, payload: [1, 2, 3], maskKey: [9, 8, 7, 6])),
-        Violating(name: "RSV1 without an extension", bytes: ServerFrame.frame(opcode: 0x1, payload: Array("hi".utf8), reserved: 0x40)),
-        Violating(name: "continuation outside a message", bytes: ServerFrame.frame(opcode: 0x0, payload: [1])),
-        Violating(name: "close with code 1005", bytes: ServerFrame.close(code: 1005)),
+        ViolatingFrame(name: "masked frame", bytes: ServerFrame.frame(opcode: 0x2, payload: [1, 2, 3], maskKey: [9, 8, 7, 6])),
+        ViolatingFrame(name: "RSV1 without an extension", bytes: ServerFrame.frame(opcode: 0x1, payload: Array("hi".utf8), reserved: 0x40)),
+        ViolatingFrame(name: "continuation outside a message", bytes: ServerFrame.frame(opcode: 0x0, payload: [1])),
+        ViolatingFrame(name: "close with code 1005", bytes: ServerFrame.close(code: 1005)),
     ]
 
     @Test("a server breaking RFC 6455 gets a 1002 close frame; the consumer gets .closed 1002 as protocolViolation",
           arguments: violations)
-    func protocolViolation(_ violating: Violating) async throws {
+    func protocolViolation(_ violating: ViolatingFrame) async throws {
         // A valid message first (delivered), then the violation, then a message never delivered.
         let server = try RawServer(.webSocket(
             then: ServerFrame.frame(opcode: 0x2, payload: [1]) + violating.bytes + ServerFrame.frame(opcode: 0x2, payload: [2])))

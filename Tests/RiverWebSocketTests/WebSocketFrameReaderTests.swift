@@ -236,40 +236,33 @@ struct WebSocketFrameReaderTests {
 
     // MARK: Protocol violations
 
-    /// A server frame the client must fail the connection for, with 1002, described.
-    struct Violating: CustomTestStringConvertible, Sendable {
-        var name: String
-        var bytes: [UInt8]
-        var testDescription: String { name }
-    }
-
-    static let violations: [Violating] = [
-        Violating(name: "masked frame", bytes: ServerFrame.frame(opcode: 0x2, payload: [1, 2, 3], maskKey: [1, 2, 3, 4])),
-        Violating(name: "RSV1 set", bytes: ServerFrame.frame(opcode: 0x2, payload: [1], reserved: 0x40)),
-        Violating(name: "RSV2 set", bytes: ServerFrame.frame(opcode: 0x1, payload: [1], reserved: 0x20)),
-        Violating(name: "RSV3 set", bytes: ServerFrame.frame(opcode: 0x9, payload: [], reserved: 0x10)),
-        Violating(name: "unknown data opcode 3", bytes: ServerFrame.frame(opcode: 0x3, payload: [1])),
-        Violating(name: "unknown control opcode 0xB", bytes: ServerFrame.frame(opcode: 0xB, payload: [])),
-        Violating(name: "fragmented ping", bytes: ServerFrame.frame(opcode: 0x9, fin: false, payload: [1])),
-        Violating(name: "fragmented close", bytes: ServerFrame.frame(opcode: 0x8, fin: false, payload: [0x03, 0xE8])),
-        Violating(name: "ping with 126 bytes", bytes: ServerFrame.frame(opcode: 0x9, payload: pattern(count: 126))),
-        Violating(name: "continuation outside a message", bytes: ServerFrame.frame(opcode: 0x0, payload: [1])),
-        Violating(
+    static let violations: [ViolatingFrame] = [
+        ViolatingFrame(name: "masked frame", bytes: ServerFrame.frame(opcode: 0x2, payload: [1, 2, 3], maskKey: [1, 2, 3, 4])),
+        ViolatingFrame(name: "RSV1 set", bytes: ServerFrame.frame(opcode: 0x2, payload: [1], reserved: 0x40)),
+        ViolatingFrame(name: "RSV2 set", bytes: ServerFrame.frame(opcode: 0x1, payload: [1], reserved: 0x20)),
+        ViolatingFrame(name: "RSV3 set", bytes: ServerFrame.frame(opcode: 0x9, payload: [], reserved: 0x10)),
+        ViolatingFrame(name: "unknown data opcode 3", bytes: ServerFrame.frame(opcode: 0x3, payload: [1])),
+        ViolatingFrame(name: "unknown control opcode 0xB", bytes: ServerFrame.frame(opcode: 0xB, payload: [])),
+        ViolatingFrame(name: "fragmented ping", bytes: ServerFrame.frame(opcode: 0x9, fin: false, payload: [1])),
+        ViolatingFrame(name: "fragmented close", bytes: ServerFrame.frame(opcode: 0x8, fin: false, payload: [0x03, 0xE8])),
+        ViolatingFrame(name: "ping with 126 bytes", bytes: ServerFrame.frame(opcode: 0x9, payload: pattern(count: 126))),
+        ViolatingFrame(name: "continuation outside a message", bytes: ServerFrame.frame(opcode: 0x0, payload: [1])),
+        ViolatingFrame(
             name: "new message inside a fragmented one",
             bytes: ServerFrame.frame(opcode: 0x2, fin: false, payload: [1]) + ServerFrame.frame(opcode: 0x1, payload: [2])),
-        Violating(name: "close code 999", bytes: ServerFrame.close(code: 999)),
-        Violating(name: "close code 1004 (reserved)", bytes: ServerFrame.close(code: 1004)),
-        Violating(name: "close code 1005 (never sent)", bytes: ServerFrame.close(code: 1005)),
-        Violating(name: "close code 1006 (never sent)", bytes: ServerFrame.close(code: 1006)),
-        Violating(name: "close code 1015 (never sent)", bytes: ServerFrame.close(code: 1015)),
-        Violating(name: "close code 2999", bytes: ServerFrame.close(code: 2999)),
-        Violating(name: "close code 5000", bytes: ServerFrame.close(code: 5000)),
-        Violating(name: "1-byte close payload", bytes: ServerFrame.frame(opcode: 0x8, payload: [0x03])),
-        Violating(name: "64-bit length with its top bit set", bytes: [0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 0xAA]),
+        ViolatingFrame(name: "close code 999", bytes: ServerFrame.close(code: 999)),
+        ViolatingFrame(name: "close code 1004 (reserved)", bytes: ServerFrame.close(code: 1004)),
+        ViolatingFrame(name: "close code 1005 (never sent)", bytes: ServerFrame.close(code: 1005)),
+        ViolatingFrame(name: "close code 1006 (never sent)", bytes: ServerFrame.close(code: 1006)),
+        ViolatingFrame(name: "close code 1015 (never sent)", bytes: ServerFrame.close(code: 1015)),
+        ViolatingFrame(name: "close code 2999", bytes: ServerFrame.close(code: 2999)),
+        ViolatingFrame(name: "close code 5000", bytes: ServerFrame.close(code: 5000)),
+        ViolatingFrame(name: "1-byte close payload", bytes: ServerFrame.frame(opcode: 0x8, payload: [0x03])),
+        ViolatingFrame(name: "64-bit length with its top bit set", bytes: [0x82, 127, 0x80, 0, 0, 0, 0, 0, 0, 1, 0xAA]),
     ]
 
     @Test("a frame breaking RFC 6455 is refused with 1002, and nothing after it is read", arguments: violations)
-    func violation(_ violating: Violating) {
+    func violation(_ violating: ViolatingFrame) {
         // A valid message before it is delivered; the one after it is not, whether it comes in
         // the same read or a later one.
         let before = ServerFrame.frame(opcode: 0x2, payload: [0xBE])
@@ -282,32 +275,5 @@ struct WebSocketFrameReaderTests {
             #expect(outcome.violation?.isTooLarge == false)
             #expect(outcome.violation?.reason.isEmpty == false)
         }
-    }
-}
-
-/// Frames as a server writes them (unmasked unless a mask key is given), with the shortest
-/// length encoding.
-enum ServerFrame {
-    static func frame(
-        opcode: UInt8, fin: Bool = true, payload: [UInt8], reserved: UInt8 = 0, maskKey: [UInt8]? = nil
-    ) -> [UInt8] {
-        var bytes: [UInt8] = [(fin ? 0x80 : 0) | reserved | opcode]
-        let mask: UInt8 = maskKey == nil ? 0 : 0x80
-        switch payload.count {
-        case ..<126:
-            bytes.append(mask | UInt8(payload.count))
-        case ..<65_536:
-            bytes += [mask | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
-        default:
-            bytes.append(mask | 127)
-            bytes += (0..<8).reversed().map { UInt8(truncatingIfNeeded: UInt64(payload.count) >> ($0 * 8)) }
-        }
-        guard let maskKey else { return bytes + payload }
-        return bytes + maskKey + payload.enumerated().map { $0.element ^ maskKey[$0.offset % 4] }
-    }
-
-    /// A close frame with `code` and `reason`.
-    static func close(code: UInt16, reason: String = "") -> [UInt8] {
-        frame(opcode: 0x8, payload: [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8))
     }
 }
