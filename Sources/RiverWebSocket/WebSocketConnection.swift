@@ -821,7 +821,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     }
 
     private func setCloseReason(_ wsi: OpaquePointer, code: UInt16, reason: String) {
-        var bytes = Array(reason.utf8.prefix(123))
+        var bytes = WebSocketFrameBuffer.closeReasonBytes(reason)
         bytes.withUnsafeMutableBufferPointer { buffer in
             lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), buffer.baseAddress, buffer.count)
         }
