@@ -14,6 +14,11 @@ import Synchronization
 /// as several frames of one message. Inbound fragments are reassembled; a message larger than the
 /// configured maximum closes the connection with code 1009 (message too big), reported in the
 /// final ``RiverConnectionEvent/closed(_:)`` event.
+///
+/// A client connection is a raw libwebsockets connection: this side writes the upgrade request
+/// (``WebSocketClientHandshake``), reads the server's frames (``WebSocketFrameReader``; a server
+/// breaking RFC 6455 gets a 1002 close), answers pings and close frames, and for `wss` runs TLS
+/// (``TLSClientSession``). A server connection uses libwebsockets' WebSocket server.
 // @unchecked Sendable: the mutable state shared between threads (`shared`) is a Mutex. Every
 // property named `serviceThread...` and the receive/transmit buffers are only touched on the
 // libwebsockets service thread (from the protocol callback or a drained command), which is a
@@ -550,8 +555,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     // MARK: Service-thread I/O
 
-    /// A received fragment. A message over the size limit, or a frame whose header announces
-    /// more than the limit, ends the connection (see ``serviceThreadRefuseOversized(_:)``).
+    /// `LWS_CALLBACK_RECEIVE` (server side): a received fragment. A message over the size
+    /// limit, or a frame whose header announces more than the limit, ends the connection (see
+    /// ``serviceThreadRefuseOversized(_:)``).
     func serviceThreadReceive(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         if serviceThreadPendingClose != nil { return 0 }
         if !receiveInMessage {
@@ -588,7 +594,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return overflow || total > maximumMessageSize
     }
 
-    /// Ends the connection for a message over the size limit (where lws parses the frames).
+    /// Ends the connection for a message over the size limit (server side, where lws parses
+    /// the frames).
     private func serviceThreadRefuseOversized(_ wsi: OpaquePointer) {
         logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
         serviceThreadRefuse(wsi, code: 1009, reason: "message larger than \(maximumMessageSize) bytes", cause: .frameTooLarge)
@@ -767,7 +774,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return max(count, 1)
     }
 
-    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE` (where lws parses the frames): the payload is a big-endian code
+    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE` (server side): the payload is a big-endian code
     /// and a reason.
     func serviceThreadPeerClose(_ payload: UnsafeRawBufferPointer) {
         let code: UInt16
