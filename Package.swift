@@ -41,7 +41,7 @@ let package = Package(
         .systemLibrary(
             name: "CLibWebSockets",
             pkgConfig: "libwebsockets",
-            providers: [.apt(["libwebsockets-dev"])]
+            providers: [.apt(["libwebsockets-dev", "libssl-dev"])]
         ),
         .systemLibrary(
             name: "CMsgPack",

@@ -8,7 +8,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <errno.h>
-#include <dlfcn.h>
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 // Macros and flag combinations Swift cannot import, wrapped as static inline functions.
 
@@ -24,26 +26,9 @@ static inline uint64_t river_lws_vhost_options(int tls) {
     return options;
 }
 
-/// Vhost option that stops lws from loading the OS trust store for client connections (used
-/// when a custom CA file replaces it).
-static inline uint64_t river_lws_disable_os_ca_option(void) {
-    return LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
-}
-
 /// Vhost option that makes clients present a certificate signed by the vhost's CA (mTLS).
 static inline uint64_t river_lws_require_client_certificate_option(void) {
     return LWS_SERVER_OPTION_REQUIRE_VALID_OPENSSL_CLIENT_CERT;
-}
-
-/// `ssl_connection` flags for a client connection.
-static inline int river_lws_client_ssl_flags(int tls, int insecure) {
-    if (!tls) return 0;
-    int flags = LCCSCF_USE_SSL;
-    if (insecure) {
-        flags |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK
-            | LCCSCF_ALLOW_EXPIRED | LCCSCF_ALLOW_INSECURE;
-    }
-    return flags;
 }
 
 /// Port value for a vhost that does not listen.
@@ -71,28 +56,6 @@ static inline int river_accept_nonblocking(int fd) {
     return client;
 }
 
-/// The certificate verification error of a client connection's TLS session, or NULL.
-///
-/// lws reports TLS failures to the callback as "SSL err 1"; the verify result names the real
-/// cause ("unable to get local issuer certificate", "Hostname mismatch"). OpenSSL is loaded by
-/// libwebsockets but not linked into this module, so its functions are looked up at run time.
-static inline const char *river_lws_tls_verify_error(struct lws *wsi) {
-    typedef long (*get_verify_result_f)(const SSL *);
-    typedef const char *(*error_string_f)(long);
-    static get_verify_result_f get_verify_result;
-    static error_string_f error_string;
-    if (!get_verify_result || !error_string) {
-        get_verify_result = (get_verify_result_f)dlsym(RTLD_DEFAULT, "SSL_get_verify_result");
-        error_string = (error_string_f)dlsym(RTLD_DEFAULT, "X509_verify_cert_error_string");
-        if (!get_verify_result || !error_string) return NULL;
-    }
-    SSL *ssl = lws_get_ssl(wsi);
-    if (!ssl) return NULL;
-    long result = get_verify_result(ssl);
-    if (result == 0 /* X509_V_OK */) return NULL;
-    return error_string(result);
-}
-
 /// The pending error of socket `fd` (`SO_ERROR`, which reading clears), or 0 when there is
 /// none or `fd` is not a socket.
 static inline int river_socket_error(int fd) {
@@ -115,27 +78,131 @@ static inline void river_tls_alert_recorder(int write_p, int version, int conten
     if (bytes[0] == 2 /* fatal */ && *slot == 0) *slot = 0x100 | bytes[1];
 }
 
-/// Makes a client connection's TLS session record the peer's fatal alert into `slot` (which
-/// must outlive the session). Returns 0 when the connection has no TLS session or OpenSSL's
-/// functions cannot be found.
-static inline int river_lws_record_tls_alerts(struct lws *wsi, int *slot) {
-    typedef void (*set_msg_callback_f)(SSL *, void (*)(int, int, int, const void *, size_t, SSL *, void *));
-    typedef long (*ctrl_f)(SSL *, int, long, void *);
-    set_msg_callback_f set_msg_callback = (set_msg_callback_f)dlsym(RTLD_DEFAULT, "SSL_set_msg_callback");
-    ctrl_f ctrl = (ctrl_f)dlsym(RTLD_DEFAULT, "SSL_ctrl");
-    SSL *ssl = lws_get_ssl(wsi);
-    if (!ssl || !set_msg_callback || !ctrl) return 0;
-    set_msg_callback(ssl, river_tls_alert_recorder);
-    ctrl(ssl, 16 /* SSL_CTRL_SET_MSG_CALLBACK_ARG */, 0, slot);
-    return 1;
+// MARK: Client TLS over memory buffers
+//
+// lws 4.1.6 cannot run TLS on a raw client connection (it starts the TLS session before the
+// socket exists), so a `wss` client runs OpenSSL itself: lws carries the encrypted bytes of a
+// raw connection, and an SSL object with two memory BIOs turns them into plaintext and back.
+
+/// A client TLS context: the system trust store, or only `ca_file` when given (like curl's
+/// --cacert); the client certificate chain and key when given. NULL when a file is rejected
+/// (`error` then holds OpenSSL's reason).
+static inline SSL_CTX *river_tls_context_new(const char *ca_file, const char *certificate_file, const char *key_file,
+                                             char *error, size_t error_size) {
+    error[0] = 0;
+    SSL_CTX *context = SSL_CTX_new(TLS_client_method());
+    if (!context) goto failed;
+    SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+    if (ca_file) {
+        if (SSL_CTX_load_verify_locations(context, ca_file, NULL) != 1) goto failed;
+    } else if (SSL_CTX_set_default_verify_paths(context) != 1) {
+        goto failed;
+    }
+    if (certificate_file && SSL_CTX_use_certificate_chain_file(context, certificate_file) != 1) goto failed;
+    if (key_file && SSL_CTX_use_PrivateKey_file(context, key_file, SSL_FILETYPE_PEM) != 1) goto failed;
+    if (certificate_file && key_file && SSL_CTX_check_private_key(context) != 1) goto failed;
+    return context;
+failed:
+    ERR_error_string_n(ERR_get_error(), error, error_size);
+    ERR_clear_error();
+    if (context) SSL_CTX_free(context);
+    return NULL;
 }
 
-/// OpenSSL's long description of a TLS alert (for example "certificate required"), or NULL.
-static inline const char *river_tls_alert_description(int alert) {
-    typedef const char *(*describe_f)(int);
-    describe_f describe = (describe_f)dlsym(RTLD_DEFAULT, "SSL_alert_desc_string_long");
-    return describe ? describe(alert) : NULL;
+/// A client TLS session on `context` reading from and writing to memory buffers. `host` is the
+/// server name sent (SNI, not for IP literals) and, unless `insecure`, the name or address the
+/// certificate must match. Records the first fatal alert the server sends into `alert_slot`.
+static inline SSL *river_tls_session_new(SSL_CTX *context, const char *host, int host_is_ip, int insecure, int *alert_slot) {
+    SSL *ssl = SSL_new(context);
+    if (!ssl) return NULL;
+    BIO *in = BIO_new(BIO_s_mem());
+    BIO *out = BIO_new(BIO_s_mem());
+    if (!in || !out) {
+        if (in) BIO_free(in);
+        if (out) BIO_free(out);
+        SSL_free(ssl);
+        return NULL;
+    }
+    BIO_set_mem_eof_return(in, -1);
+    SSL_set_bio(ssl, in, out);
+    SSL_set_connect_state(ssl);
+    SSL_set_verify(ssl, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+    if (!host_is_ip) SSL_set_tlsext_host_name(ssl, host);
+    if (!insecure) {
+        X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+        if (host_is_ip) X509_VERIFY_PARAM_set1_ip_asc(param, host);
+        else X509_VERIFY_PARAM_set1_host(param, host, 0);
+    }
+    SSL_set_msg_callback(ssl, river_tls_alert_recorder);
+    SSL_set_msg_callback_arg(ssl, alert_slot);
+    return ssl;
 }
+
+static inline void river_tls_session_free(SSL *ssl) { SSL_free(ssl); }
+
+/// Hands received ciphertext to the session. Returns how many bytes it took (all, barring
+/// memory exhaustion).
+static inline int river_tls_put_ciphertext(SSL *ssl, const void *bytes, int count) {
+    return BIO_write(SSL_get_rbio(ssl), bytes, count);
+}
+
+/// How many bytes of ciphertext wait to be sent.
+static inline size_t river_tls_pending_ciphertext(SSL *ssl) { return BIO_ctrl_pending(SSL_get_wbio(ssl)); }
+
+/// Takes up to `count` bytes of ciphertext to send. Returns how many were taken.
+static inline int river_tls_take_ciphertext(SSL *ssl, void *buffer, int count) {
+    int taken = BIO_read(SSL_get_wbio(ssl), buffer, count);
+    return taken < 0 ? 0 : taken;
+}
+
+/// What a TLS step came to.
+enum { RIVER_TLS_DONE = 1, RIVER_TLS_WANT_MORE = 0, RIVER_TLS_CLOSED = -1, RIVER_TLS_FAILED = -2 };
+
+static inline int river_tls_outcome(SSL *ssl, int result) {
+    switch (SSL_get_error(ssl, result)) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE: return RIVER_TLS_WANT_MORE;
+    case SSL_ERROR_ZERO_RETURN: return RIVER_TLS_CLOSED;
+    default: return RIVER_TLS_FAILED;
+    }
+}
+
+/// Advances the handshake. RIVER_TLS_DONE once it completed.
+static inline int river_tls_handshake(SSL *ssl) {
+    int result = SSL_do_handshake(ssl);
+    return result == 1 ? RIVER_TLS_DONE : river_tls_outcome(ssl, result);
+}
+
+/// Reads plaintext: a positive count, or RIVER_TLS_WANT_MORE / _CLOSED / _FAILED.
+static inline int river_tls_read(SSL *ssl, void *buffer, int count) {
+    int result = SSL_read(ssl, buffer, count);
+    return result > 0 ? result : river_tls_outcome(ssl, result);
+}
+
+/// Encrypts `count` bytes of plaintext into the ciphertext buffer. RIVER_TLS_DONE or _FAILED.
+static inline int river_tls_write(SSL *ssl, const void *bytes, int count) {
+    if (count == 0) return RIVER_TLS_DONE;
+    int result = SSL_write(ssl, bytes, count);
+    return result == count ? RIVER_TLS_DONE : RIVER_TLS_FAILED;
+}
+
+/// The certificate verification error of the session, or NULL when the certificate passed (or
+/// was not checked).
+static inline const char *river_tls_verify_error(SSL *ssl) {
+    long result = SSL_get_verify_result(ssl);
+    return result == X509_V_OK ? NULL : X509_verify_cert_error_string(result);
+}
+
+/// OpenSSL's reason for the last failure on this thread (empty when none), clearing the queue.
+static inline void river_tls_last_error(char *buffer, size_t size) {
+    buffer[0] = 0;
+    unsigned long code = ERR_get_error();
+    if (code) ERR_error_string_n(code, buffer, size);
+    ERR_clear_error();
+}
+
+/// OpenSSL's long description of a TLS alert (for example "certificate required").
+static inline const char *river_tls_alert_description(int alert) { return SSL_alert_desc_string_long(alert); }
 
 /// Stops lws from moving a TLS connection to another server vhost by its SNI name.
 ///
@@ -143,10 +210,7 @@ static inline const char *river_tls_alert_description(int alert) {
 /// callback would hand every connection to the first of them (whatever its certificate or
 /// client-certificate policy). Each listener's sockets are adopted into the right vhost already.
 static inline void river_lws_disable_sni_vhost_switch(void *ssl_ctx) {
-    typedef long (*callback_ctrl_f)(SSL_CTX *, int, void (*)(void));
-    static callback_ctrl_f callback_ctrl;
-    if (!callback_ctrl) callback_ctrl = (callback_ctrl_f)dlsym(RTLD_DEFAULT, "SSL_CTX_callback_ctrl");
-    if (callback_ctrl && ssl_ctx) callback_ctrl((SSL_CTX *)ssl_ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, NULL);
+    if (ssl_ctx) SSL_CTX_callback_ctrl((SSL_CTX *)ssl_ctx, SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, NULL);
 }
 
 /// Pauses (`paused` != 0) or resumes reading from one connection (`lws_rx_flow_control`). A

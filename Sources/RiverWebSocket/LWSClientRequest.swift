@@ -3,8 +3,9 @@ import River
 
 /// Everything the service thread needs to start one client connection.
 struct LWSClientRequest: Sendable {
-    /// The TLS files a client vhost is made for (lws keeps client TLS settings per vhost).
-    struct VhostKey: Hashable, Sendable {
+    /// The TLS files of a `wss` connection (one OpenSSL context per distinct set, see
+    /// ``TLSClientContexts``).
+    struct TLSFiles: Hashable, Sendable {
         var caFilePath: String?
         var certificatePath: String?
         var privateKeyPath: String?
@@ -15,11 +16,14 @@ struct LWSClientRequest: Sendable {
     var port: Int
     /// Path and query, starting with `/`.
     var path: String
-    /// The `Host` header (also the TLS server name and the name the certificate must match).
+    /// The `Host` header.
     var hostHeader: String
+    /// The host as the URL names it (no port or brackets): the TLS server name and the name or
+    /// address the certificate must match.
+    var serverName: String
     var tls: Bool
     var allowInsecure: Bool
-    var vhostKey: VhostKey
+    var tlsFiles: TLSFiles
     /// The URL, for messages.
     var endpoint: String
 }

@@ -1,21 +1,17 @@
 import Foundation
 import River
 
-/// What one client connection attempt observed when it failed, all taken from that attempt's
-/// own wsi (never from libwebsockets' process-wide log): the text lws passed to
-/// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR` for it, the HTTP status of its upgrade response, its
-/// TLS session's certificate verification result, its socket's pending error, and how far it
-/// got.
+/// What one client connection attempt observed when it failed before the upgrade response
+/// (which ``WebSocketClientHandshake`` judges), all taken from that attempt's own state (never
+/// from libwebsockets' process-wide log): the text lws passed to
+/// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR` or OpenSSL's reason, its TLS session's certificate
+/// verification result and the server's alert, its socket's pending error, and how far it got.
 struct LWSConnectFailure {
     /// The connection's URL.
     var endpoint: String
     /// The `in` text of `LWS_CALLBACK_CLIENT_CONNECTION_ERROR` (for example "Unable to
-    /// connect", "HS: ws upgrade response not 101"), or `nil` when lws closed the attempt
-    /// without one.
-    var lwsMessage: String?
-    /// The HTTP status of the upgrade response (`lws_http_client_http_response`), 0 when none
-    /// was parsed.
-    var httpStatus: Int
+    /// connect") or OpenSSL's reason for a TLS failure, or `nil` when there was none.
+    var message: String?
     /// The TLS certificate verification error of this connection's TLS session.
     var tlsVerifyError: String?
     /// The fatal TLS alert the server sent after the handshake (for example "certificate
@@ -34,7 +30,7 @@ struct LWSConnectFailure {
 
     /// The error this attempt reports.
     var error: RiverConnectError {
-        let said = lwsMessage.map { $0.isEmpty ? "" : ": \($0)" } ?? ""
+        let said = message.map { $0.isEmpty ? "" : ": \($0)" } ?? ""
         let system = systemError.map { " (\(String(cString: strerror($0))), errno \($0))" } ?? ""
         if let tlsVerifyError {
             return RiverConnectError(
@@ -46,18 +42,7 @@ struct LWSConnectFailure {
                 .tls, "\(endpoint): the server ended the TLS session: \(tlsAlert)",
                 systemError: systemError, tlsDetail: "the server sent \(tlsAlert)")
         }
-        if httpStatus != 0 && httpStatus != 101 {
-            return RiverConnectError(
-                .httpUpgrade, "\(endpoint) answered the WebSocket upgrade with HTTP \(httpStatus)\(said)",
-                httpStatus: httpStatus)
-        }
-        if let lwsMessage, lwsMessage.hasPrefix("HS:") {
-            // A 101 answer lws found invalid (accept hash, missing Upgrade header, ...).
-            return RiverConnectError(
-                .httpUpgrade, "\(endpoint) sent an invalid WebSocket upgrade response\(said)",
-                httpStatus: httpStatus == 0 ? nil : httpStatus)
-        }
-        if !requestSent && lwsMessage == Self.tcpConnectFailed {
+        if !requestSent && message == Self.tcpConnectFailed {
             return RiverConnectError(
                 .refused, "\(endpoint): the TCP connection was refused or the host is unreachable\(system)",
                 systemError: systemError)
@@ -71,7 +56,7 @@ struct LWSConnectFailure {
         if usesTLS {
             return RiverConnectError(
                 .tls, "\(endpoint): the TLS handshake failed\(system)\(said)",
-                systemError: systemError, tlsDetail: lwsMessage ?? "the TLS handshake failed")
+                systemError: systemError, tlsDetail: message.flatMap { $0.isEmpty ? nil : $0 } ?? "the TLS handshake failed")
         }
         return RiverConnectError(.other, "\(endpoint): the connection failed\(system)\(said)", systemError: systemError)
     }

@@ -51,12 +51,14 @@ final class LWSRuntime: @unchecked Sendable {
     // Service-thread-only state.
     /// Strong references that keep connections alive until `LWS_CALLBACK_WSI_DESTROY`.
     private var serviceThreadLiveConnections: [ObjectIdentifier: WebSocketConnection] = [:]
-    /// Established `wss` client connections (whose frames lws parses), whose announced frame
-    /// lengths are checked after service passes (see
-    /// ``WebSocketConnection/serviceThreadCheckAnnouncedLength()``).
-    private var serviceThreadOpenClients: [ObjectIdentifier: WebSocketConnection] = [:]
-    /// Client vhosts, one per distinct TLS file configuration.
-    private var serviceThreadClientVhosts: [LWSClientRequest.VhostKey: OpaquePointer] = [:]
+    /// The vhost client connections are made on (raw connections: no TLS or protocol of lws').
+    private var serviceThreadClientVhost: OpaquePointer?
+    /// OpenSSL contexts of `wss` connections, one per TLS file configuration.
+    private let serviceThreadTLSContexts = TLSClientContexts()
+    /// Where `wss` connections decrypt received records (one TLS record at most) and stage
+    /// ciphertext to send; shared, as the service thread handles one callback at a time.
+    let serviceThreadTLSPlaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 16)
+    let serviceThreadTLSCiphertext = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     /// Server vhosts (not listening themselves), one per TLS configuration.
     private var serviceThreadServerVhosts: [WebSocketListener.TLS?: OpaquePointer] = [:]
     /// Listeners by the wsi of their adopted listening socket.
@@ -97,38 +99,23 @@ final class LWSRuntime: @unchecked Sendable {
         }
         self.context = context
 
-        // The default client vhost (system CA store) is created before the service thread
-        // starts, so it is still single-threaded here.
-        _ = createClientVhost(LWSClientRequest.VhostKey(caFilePath: nil, certificatePath: nil, privateKeyPath: nil))
+        // The client vhost is created before the service thread starts, so it is still
+        // single-threaded here.
+        serviceThreadClientVhost = createClientVhost()
 
         LWSRuntimeBox.instance.runtime = self
         let thread = Thread { [self] in
             Self.serviceThreadIdentity.store(ThreadIdentity.current, ordering: .releasing)
             WakeupBatch.shared.adoptCurrentThread()
-            var lastLengthCheck = ContinuousClock.now
             while true {
                 _ = lws_service(self.context, 0)
                 WakeupBatch.shared.flush()
-                // Walking every open client costs a retain and an lws call each: with 500
-                // sessions it was a third of the idle CPU when done after every pass. A
-                // header read without a callback is still refused within a pass or two
-                // (heartbeats keep passes coming).
-                let now = ContinuousClock.now
-                if now - lastLengthCheck >= Self.announcedLengthCheckInterval {
-                    lastLengthCheck = now
-                    for connection in self.serviceThreadOpenClients.values {
-                        connection.serviceThreadCheckAnnouncedLength()
-                    }
-                }
             }
         }
         thread.name = "river.libwebsockets"
         thread.stackSize = 1 << 20
         thread.start()
     }
-
-    /// How often, at most, the service thread checks what the frames being read announce.
-    private static let announcedLengthCheckInterval = Duration.milliseconds(20)
 
     // MARK: Handing work to the service thread
 
@@ -182,76 +169,49 @@ final class LWSRuntime: @unchecked Sendable {
 
     // MARK: Clients
 
-    private func createClientVhost(_ key: LWSClientRequest.VhostKey) -> OpaquePointer? {
-        if let vhost = serviceThreadClientVhosts[key] { return vhost }
-        serviceThreadVhostCounter += 1
-        // lws keeps the name pointer (the vhost is cached for the life of the process) and
-        // copies the file paths, which are freed below.
-        let name = strdup("river-client-\(serviceThreadVhostCounter)")
-        let paths = (key.caFilePath.map { strdup($0) }, key.certificatePath.map { strdup($0) }, key.privateKeyPath.map { strdup($0) })
-        defer {
-            free(paths.0 ?? nil)
-            free(paths.1 ?? nil)
-            free(paths.2 ?? nil)
-        }
+    private func createClientVhost() -> OpaquePointer? {
         var info = lws_context_creation_info()
         info.port = river_lws_no_listen_port()
         info.protocols = UnsafePointer(protocols)
-        info.options = river_lws_vhost_options(1)
+        info.options = river_lws_vhost_options(0)
         info.gid = -1
         info.uid = -1
-        info.vhost_name = UnsafePointer(name)
-        info.client_ssl_ca_filepath = (paths.0 ?? nil).map { UnsafePointer($0) }
-        // A custom CA file replaces the system trust store (like curl's --cacert).
-        if key.caFilePath != nil { info.options |= river_lws_disable_os_ca_option() }
-        info.client_ssl_cert_filepath = (paths.1 ?? nil).map { UnsafePointer($0) }
-        info.client_ssl_private_key_filepath = (paths.2 ?? nil).map { UnsafePointer($0) }
-        guard let vhost = lws_create_vhost(context, &info) else { return nil }
-        serviceThreadClientVhosts[key] = vhost
-        return vhost
+        // lws keeps the name pointer (the vhost lives as long as the process).
+        info.vhost_name = UnsafePointer(strdup("river-client"))
+        return lws_create_vhost(context, &info)
     }
 
     private func serviceThreadConnect(_ connection: WebSocketConnection, _ request: LWSClientRequest) {
         guard connection.serviceThreadShouldStartConnecting() else { return }
-        connection.serviceThreadPrepare(request)
-        guard let vhost = createClientVhost(request.vhostKey) else {
-            connection.serviceThreadConnectFailed(
-                RiverConnectError(
-                    .tls, "could not set up TLS for \(request.endpoint): OpenSSL rejected the CA, certificate or key file",
-                    tlsDetail: "OpenSSL rejected the CA, certificate or key file (for example a key that does not match the certificate)")
-            )
+        var tls: TLSClientContexts.Context?
+        if request.tls {
+            do {
+                tls = try serviceThreadTLSContexts.context(for: request.tlsFiles)
+            } catch {
+                let detail = "OpenSSL rejected the CA, certificate or key file (for example a key that does not match the certificate)"
+                connection.serviceThreadConnectFailed(
+                    RiverConnectError(.tls, "could not set up TLS for \(request.endpoint): \(detail): \(error.reason)", tlsDetail: detail))
+                return
+            }
+        }
+        guard let vhost = serviceThreadClientVhost else {
+            connection.serviceThreadConnectFailed(RiverConnectError(.other, "libwebsockets could not create its client vhost"))
             return
         }
+        connection.serviceThreadPrepare(request, tls: tls)
         let address = strdup(request.address)
-        let path = strdup(request.path)
-        let host = strdup(request.hostHeader)
-        defer {
-            free(address)
-            free(path)
-            free(host)
-        }
+        defer { free(address) }
         var info = lws_client_connect_info()
         info.context = context
         info.vhost = vhost
         info.address = UnsafePointer(address)
         info.port = Int32(request.port)
-        info.ssl_connection = river_lws_client_ssl_flags(request.tls ? 1 : 0, request.allowInsecure ? 1 : 0)
-        info.host = UnsafePointer(host)
+        // A raw connection: lws dials and carries bytes. TLS (``TLSClientSession``), the upgrade
+        // request (``WebSocketClientHandshake``) and the frames (``WebSocketFrameReader``) are
+        // River's own, so that received payload is copied in blocks rather than through lws
+        // 4.1's per-byte client parser (and lws 4.1.6 cannot run TLS on a raw client itself).
+        info.method = UnsafePointer(rawMethod)
         info.local_protocol_name = UnsafePointer(protocolName)
-        if request.tls {
-            // lws 4.1.6 cannot run TLS on a raw client connection (it starts TLS before the
-            // socket exists), so `wss` stays an lws WebSocket connection: lws writes the
-            // upgrade request and parses the frames.
-            info.path = UnsafePointer(path)
-            info.origin = UnsafePointer(host)
-            info.protocol = nil
-            info.ietf_version_or_minus_one = -1
-        } else {
-            // A raw connection: lws dials and carries bytes; the upgrade request and the frames
-            // are River's own (``WebSocketClientHandshake``, ``WebSocketFrameReader``), so that
-            // received payload is copied in blocks rather than through lws' per-byte parser.
-            info.method = UnsafePointer(rawMethod)
-        }
         info.opaque_user_data = Unmanaged.passUnretained(connection).toOpaque()
 
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = connection
@@ -280,17 +240,9 @@ final class LWSRuntime: @unchecked Sendable {
         return 0
     }
 
-    /// `LWS_CALLBACK_CLIENT_ESTABLISHED`: a `wss` connection is open.
-    fileprivate func serviceThreadClientEstablished(_ connection: WebSocketConnection) -> Bool {
-        guard connection.serviceThreadEstablished() else { return false }
-        serviceThreadOpenClients[ObjectIdentifier(connection)] = connection
-        return true
-    }
-
     /// Drops the strong reference once lws has destroyed the connection's wsi.
     fileprivate func serviceThreadRelease(_ connection: WebSocketConnection) {
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
-        serviceThreadOpenClients[ObjectIdentifier(connection)] = nil
         connection.serviceThreadListener?.serviceThreadConnections[ObjectIdentifier(connection)] = nil
     }
 
@@ -446,18 +398,9 @@ private func riverLWSCallback(
         runtime()?.serviceThreadDrain()
         return 0
 
-    case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-        guard let connection = connection(), let input else { return 0 }
-        return connection.serviceThreadAppendHeaders(input.assumingMemoryBound(to: UnsafeMutablePointer<UInt8>?.self), room: length)
-
-    case LWS_CALLBACK_CLIENT_ESTABLISHED:
-        guard let connection = connection(), let runtime = runtime() else { return -1 }
-        return runtime.serviceThreadClientEstablished(connection) ? 0 : -1
-
     case LWS_CALLBACK_RAW_CONNECTED:
         guard let connection = connection() else { return -1 }
-        connection.serviceThreadConnected(wsi)
-        return 0
+        return connection.serviceThreadConnected(wsi)
 
     case LWS_CALLBACK_RAW_RX:
         guard let connection = connection() else { return -1 }
@@ -474,22 +417,16 @@ private func riverLWSCallback(
         let message = input.map {
             String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self)
         }
-        let verifyError = river_lws_tls_verify_error(wsi).map { String(cString: $0) }
         let socketError = river_socket_error(lws_get_socket_fd(wsi))
-        connection.serviceThreadConnectionError(
-            message,
-            httpStatus: Int(lws_http_client_http_response(wsi)),
-            tlsVerifyError: verifyError,
-            systemError: socketError == 0 ? nil : socketError
-        )
+        connection.serviceThreadConnectionError(message, systemError: socketError == 0 ? nil : socketError)
         return 0
 
-    case LWS_CALLBACK_CLIENT_RECEIVE, LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_RECEIVE:
         guard let connection = connection() else { return -1 }
         let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
         return connection.serviceThreadReceive(wsi, bytes)
 
-    case LWS_CALLBACK_CLIENT_WRITEABLE, LWS_CALLBACK_RAW_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_RAW_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE:
         guard let connection = connection() else { return 0 }
         return connection.serviceThreadWritable(wsi)
 
@@ -499,7 +436,7 @@ private func riverLWSCallback(
         connection.serviceThreadPeerClose(bytes)
         return 0
 
-    case LWS_CALLBACK_CLIENT_CLOSED, LWS_CALLBACK_RAW_CLOSE, LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_RAW_CLOSE, LWS_CALLBACK_CLOSED:
         connection()?.serviceThreadClosed()
         return 0
 

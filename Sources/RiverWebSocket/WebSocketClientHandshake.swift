@@ -87,13 +87,13 @@ package struct WebSocketClientHandshake {
             }
             index += 1
         }
-        guard let end else {
-            if response.count > Self.maximumResponseSize {
-                finished = true
-                return .refused(Refusal(status: nil, reason: "the response headers exceed \(Self.maximumResponseSize) bytes"))
-            }
-            return .incomplete
+        // A head over the limit is refused whether or not its end arrived in the same read.
+        if (end ?? response.count) > Self.maximumResponseSize {
+            finished = true
+            response = []
+            return .refused(Refusal(status: nil, reason: "the response headers exceed \(Self.maximumResponseSize) bytes"))
         }
+        guard let end else { return .incomplete }
         finished = true
         let head = String(decoding: response[..<end], as: UTF8.self)
         response = []

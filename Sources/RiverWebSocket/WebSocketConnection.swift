@@ -14,6 +14,11 @@ import Synchronization
 /// as several frames of one message. Inbound fragments are reassembled; a message larger than the
 /// configured maximum closes the connection with code 1009 (message too big), reported in the
 /// final ``RiverConnectionEvent/closed(_:)`` event.
+///
+/// A client connection is a raw libwebsockets connection: this side writes the upgrade request
+/// (``WebSocketClientHandshake``), reads the server's frames (``WebSocketFrameReader``; a server
+/// breaking RFC 6455 gets a 1002 close), answers pings and close frames, and for `wss` runs TLS
+/// (``TLSClientSession``). A server connection uses libwebsockets' WebSocket server.
 // @unchecked Sendable: the mutable state shared between threads (`shared`) is a Mutex. Every
 // property named `serviceThread...` and the receive/transmit buffers are only touched on the
 // libwebsockets service thread (from the protocol callback or a drained command), which is a
@@ -113,9 +118,10 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// server breaking the protocol, or the answer to the peer's close: `nil` code for an empty
     /// close frame), sent from the next writable callback; then the socket is dropped.
     private var serviceThreadPendingClose: (code: UInt16?, reason: String)?
-    /// Whether this side writes the upgrade request and reads frames itself (a `ws` client on a
-    /// raw lws connection); `false` where lws does (a server, a `wss` client).
-    private var serviceThreadFramesItself = false
+    /// Client side, `wss`: the TLS context, server name and whether any certificate is
+    /// accepted, until TCP is up; then the TLS session.
+    private var serviceThreadTLSSetup: (context: TLSClientContexts.Context, serverName: String, insecure: Bool)?
+    private var serviceThreadTLS: TLSClientSession?
     /// Client side: the opening handshake until the server accepted it (``serviceThreadRequest``
     /// is the request still to be written).
     private var serviceThreadHandshake: WebSocketClientHandshake?
@@ -333,14 +339,15 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         shared.withLock { $0.state.isConnecting }
     }
 
-    func serviceThreadPrepare(_ request: LWSClientRequest) {
+    /// Sets up the attempt: the upgrade request to send, and for `wss` the TLS context.
+    func serviceThreadPrepare(_ request: LWSClientRequest, tls: TLSClientContexts.Context?) {
         serviceThreadEndpoint = request.endpoint
         serviceThreadUsesTLS = request.tls
-        serviceThreadFramesItself = !request.tls
-        if serviceThreadFramesItself {
-            let handshake = WebSocketClientHandshake()
-            serviceThreadHandshake = handshake
-            serviceThreadRequest = handshake.request(path: request.path, host: request.hostHeader, headers: upgradeHeaders)
+        let handshake = WebSocketClientHandshake()
+        serviceThreadHandshake = handshake
+        serviceThreadRequest = handshake.request(path: request.path, host: request.hostHeader, headers: upgradeHeaders)
+        if let tls {
+            serviceThreadTLSSetup = (tls, request.serverName, request.allowInsecure)
         }
     }
 
@@ -353,19 +360,21 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         serviceThreadWSI = wsi
     }
 
-    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: this attempt's own status says why (see
-    /// ``LWSConnectFailure``).
-    func serviceThreadConnectionError(_ message: String?, httpStatus: Int, tlsVerifyError: String?, systemError: Int32?) {
-        let error = LWSConnectFailure(
+    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: the TCP connection could not be made; this
+    /// attempt's own status says why (see ``LWSConnectFailure``).
+    func serviceThreadConnectionError(_ message: String?, systemError: Int32?) {
+        serviceThreadFailConnect(LWSConnectFailure(
             endpoint: serviceThreadEndpoint,
-            lwsMessage: message,
-            httpStatus: httpStatus,
-            tlsVerifyError: tlsVerifyError,
+            message: message,
+            tlsVerifyError: nil,
             tlsAlert: serviceThreadTLSAlertDescription,
             systemError: systemError,
             usesTLS: serviceThreadUsesTLS,
             requestSent: serviceThreadRequestSent
-        ).error
+        ).error)
+    }
+
+    private func serviceThreadFailConnect(_ error: RiverConnectError) {
         serviceThreadConnectError = error
         logger.debug("WebSocket connect failed", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
         serviceThreadConnectFailed(error)
@@ -390,40 +399,102 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return proceed
     }
 
-    /// `LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER`: writes the extra upgrade headers.
-    func serviceThreadAppendHeaders(_ cursor: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, room: Int) -> Int32 {
-        serviceThreadRequestSent = true
-        if serviceThreadUsesTLS, let wsi = serviceThreadWSI {
-            _ = river_lws_record_tls_alerts(wsi, serviceThreadTLSAlert)
+    /// `LWS_CALLBACK_RAW_CONNECTED` (client side): TCP is up. A `ws` connection sends its
+    /// upgrade request from the first writable callback; a `wss` one starts TLS first.
+    /// - Returns: -1 when the socket must close now.
+    func serviceThreadConnected(_ wsi: OpaquePointer) -> Int32 {
+        guard let (context, serverName, insecure) = serviceThreadTLSSetup else {
+            lws_callback_on_writable(wsi)
+            return 0
         }
-        guard var position = cursor.pointee else { return 0 }
-        var left = room
-        for (name, value) in upgradeHeaders {
-            let line = Array("\(name): \(value)\r\n".utf8)
-            // Keep a little room: lws appends its own final CRLF after this callback.
-            guard line.count + 2 < left else {
-                logger.warning("WebSocket upgrade headers do not fit; header dropped", metadata: ["websocket.header": "\(name)"])
-                continue
-            }
-            line.withUnsafeBufferPointer { bytes in
-                if let base = bytes.baseAddress { position.update(from: base, count: bytes.count) }
-            }
-            position += line.count
-            left -= line.count
+        serviceThreadTLSSetup = nil
+        guard let session = TLSClientSession(context: context, host: serverName, insecure: insecure, alertSlot: serviceThreadTLSAlert) else {
+            serviceThreadFailConnect(RiverConnectError(.tls, "\(serviceThreadEndpoint): OpenSSL could not start a TLS session", tlsDetail: "no TLS session"))
+            return -1
         }
-        cursor.pointee = position
+        serviceThreadTLS = session
+        do {
+            _ = try session.handshake()
+        } catch {
+            serviceThreadTLSFailed(error)
+            return -1
+        }
+        return serviceThreadFlushCiphertext(wsi) ? 0 : -1
+    }
+
+    /// `LWS_CALLBACK_RAW_RX` (client side): the bytes the server sent, decrypted first for
+    /// `wss`. Whatever the consumer queued meanwhile is written before returning.
+    /// - Returns: -1 when the socket must close now.
+    func serviceThreadClientReceive(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
+        serviceThreadReceiving = true
+        let verdict = serviceThreadTLS.map { serviceThreadReceiveTLS(wsi, $0, input) } ?? serviceThreadReceivePlaintext(wsi, input)
+        serviceThreadReceiving = false
+        if verdict != 0 { return verdict }
+        if serviceThreadWriteAfterReceive {
+            serviceThreadWriteAfterReceive = false
+            return serviceThreadWritable(wsi)
+        }
         return 0
     }
 
-    /// `LWS_CALLBACK_RAW_CONNECTED` (client side, `ws`): TCP is up; the upgrade request goes
-    /// out from the first writable callback.
-    func serviceThreadConnected(_ wsi: OpaquePointer) {
-        lws_callback_on_writable(wsi)
+    /// Ciphertext from a `wss` server: the TLS handshake, then the plaintext it carries.
+    private func serviceThreadReceiveTLS(_ wsi: OpaquePointer, _ session: TLSClientSession, _ ciphertext: UnsafeRawBufferPointer) -> Int32 {
+        session.receive(ciphertext)
+        var verdict: Int32 = 0
+        do {
+            if !session.isEstablished {
+                if try session.handshake() {
+                    // TLS is up: the upgrade request goes out.
+                    serviceThreadWriteAfterReceive = true
+                }
+            }
+            if session.isEstablished {
+                try session.readPlaintext(into: LWSRuntime.shared.serviceThreadTLSPlaintext) { plaintext in
+                    verdict = serviceThreadReceivePlaintext(wsi, plaintext)
+                    return verdict == 0
+                }
+            }
+        } catch {
+            serviceThreadTLSFailed(error)
+            return -1
+        }
+        // Reading may have produced TLS records to send (a handshake message, a key update).
+        if !serviceThreadFlushCiphertext(wsi) { return -1 }
+        return verdict
     }
 
-    /// `LWS_CALLBACK_RAW_RX` (client side, `ws`): the server's upgrade response, then its frames.
+    /// The TLS session failed: before the WebSocket opened the connect fails with why, after
+    /// it the connection is dropped.
+    private func serviceThreadTLSFailed(_ failure: TLSClientSession.Failure) {
+        let error = LWSConnectFailure(
+            endpoint: serviceThreadEndpoint,
+            message: failure.reason,
+            tlsVerifyError: failure.verifyError,
+            tlsAlert: serviceThreadTLSAlertDescription,
+            systemError: nil,
+            usesTLS: true,
+            requestSent: serviceThreadRequestSent
+        ).error
+        if serviceThreadHandshake != nil {
+            serviceThreadFailConnect(error)
+        } else {
+            logger.debug("WebSocket TLS failed", metadata: ["websocket.error": "\(error)"])
+            recordClosure(RiverConnectionClosure(code: nil, reason: "TLS failed: \(error.message)", initiatedLocally: false))
+        }
+    }
+
+    /// Hands the ciphertext a `wss` session has ready to lws.
+    /// - Returns: `false` when writing failed.
+    private func serviceThreadFlushCiphertext(_ wsi: OpaquePointer) -> Bool {
+        guard let session = serviceThreadTLS else { return true }
+        return session.takeCiphertext(into: LWSRuntime.shared.serviceThreadTLSCiphertext) { ciphertext in
+            serviceThreadSend(wsi, ciphertext)
+        }
+    }
+
+    /// The server's upgrade response, then its frames (plaintext).
     /// - Returns: -1 when the socket must close now.
-    func serviceThreadClientReceive(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
+    private func serviceThreadReceivePlaintext(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
         var bytes = input
         if var handshake = serviceThreadHandshake {
             let outcome = handshake.receive(bytes)
@@ -432,18 +503,14 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             case .incomplete:
                 return 0
             case .refused(let refusal):
-                let error: RiverConnectError
                 if let status = refusal.status, status != 101 {
-                    error = RiverConnectError(
-                        .httpUpgrade, "\(serviceThreadEndpoint) answered the WebSocket upgrade with \(refusal.reason)", httpStatus: status)
+                    serviceThreadFailConnect(RiverConnectError(
+                        .httpUpgrade, "\(serviceThreadEndpoint) answered the WebSocket upgrade with \(refusal.reason)", httpStatus: status))
                 } else {
-                    error = RiverConnectError(
+                    serviceThreadFailConnect(RiverConnectError(
                         .httpUpgrade, "\(serviceThreadEndpoint) sent an invalid WebSocket upgrade response: \(refusal.reason)",
-                        httpStatus: refusal.status)
+                        httpStatus: refusal.status))
                 }
-                serviceThreadConnectError = error
-                logger.debug("WebSocket upgrade refused", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
-                serviceThreadConnectFailed(error)
                 return -1
             case .accepted(let consumed):
                 serviceThreadHandshake = nil
@@ -453,8 +520,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         }
         if serviceThreadPendingClose != nil { return 0 }
         var peerAnsweredClose = false
-        serviceThreadReceiving = true
-        defer { serviceThreadReceiving = false }
         do {
             try serviceThreadFrames.read(bytes) { event in
                 switch event {
@@ -464,7 +529,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 case .ping(let payload):
                     if !serviceThreadCloseSent {
                         serviceThreadPongs.append(payload)
-                        lws_callback_on_writable(wsi)
+                        serviceThreadWriteAfterReceive = true
                     }
                 case .pong:
                     break
@@ -475,28 +540,24 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                         recordClosure(RiverConnectionClosure(code: code ?? 1005, reason: reason, initiatedLocally: false))
                         // Answer with the same code (RFC 6455 §5.5.1), then drop the socket.
                         serviceThreadPendingClose = (code, "")
-                        lws_callback_on_writable(wsi)
+                        serviceThreadWriteAfterReceive = true
                     }
                 }
             }
         } catch {
             logger.debug("WebSocket server broke the protocol; closing", metadata: ["websocket.violation": "\(error.reason)", "websocket.code": "\(error.code)"])
-            serviceThreadWriteAfterReceive = false
             serviceThreadRefuse(wsi, code: error.code, reason: error.reason, cause: error.isTooLarge ? .frameTooLarge : .protocolViolation)
+            serviceThreadWriteAfterReceive = true
             return 0
         }
-        if peerAnsweredClose { return -1 }
-        if serviceThreadWriteAfterReceive {
-            serviceThreadWriteAfterReceive = false
-            return serviceThreadWritable(wsi)
-        }
-        return 0
+        return peerAnsweredClose ? -1 : 0
     }
 
     // MARK: Service-thread I/O
 
-    /// A received fragment. A message over the size limit, or a frame whose header announces
-    /// more than the limit, ends the connection (see ``serviceThreadRefuseOversized(_:)``).
+    /// `LWS_CALLBACK_RECEIVE` (server side): a received fragment. A message over the size
+    /// limit, or a frame whose header announces more than the limit, ends the connection (see
+    /// ``serviceThreadRefuseOversized(_:)``).
     func serviceThreadReceive(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         if serviceThreadPendingClose != nil { return 0 }
         if !receiveInMessage {
@@ -533,16 +594,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return overflow || total > maximumMessageSize
     }
 
-    /// Checks what the frame being read announces, between callbacks (`wss` client side, once
-    /// established; called by the runtime after a service pass, at most every 20 ms). lws buffers up to 64 KiB
-    /// of a frame before calling back, so a header announcing 2^62 bytes followed by a trickle
-    /// would otherwise go unnoticed until then; this refuses it as soon as the header is read.
-    func serviceThreadCheckAnnouncedLength() {
-        guard let wsi = serviceThreadWSI, serviceThreadPendingClose == nil else { return }
-        if serviceThreadExceedsLimit(wsi, adding: 0) { serviceThreadRefuseOversized(wsi) }
-    }
-
-    /// Ends the connection for a message over the size limit (where lws parses the frames).
+    /// Ends the connection for a message over the size limit (server side, where lws parses
+    /// the frames).
     private func serviceThreadRefuseOversized(_ wsi: OpaquePointer) {
         logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
         serviceThreadRefuse(wsi, code: 1009, reason: "message larger than \(maximumMessageSize) bytes", cause: .frameTooLarge)
@@ -581,7 +634,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
         let frames = transmitFrames
         frames.removeAll()
-        if serviceThreadFramesItself {
+        if role == .client {
+            // Before TLS is up (`wss`) nothing can be written.
+            if serviceThreadTLSSetup != nil || serviceThreadTLS?.isEstablished == false { return 0 }
             if let request = serviceThreadRequest {
                 serviceThreadRequest = nil
                 serviceThreadRequestSent = true
@@ -592,7 +647,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             if serviceThreadHandshake != nil || serviceThreadCloseSent { return 0 }
         }
         if let (code, reason) = serviceThreadPendingClose {
-            guard serviceThreadFramesItself else {
+            guard role == .client else {
                 setCloseReason(wsi, code: code ?? 1000, reason: reason)
                 return -1
             }
@@ -642,7 +697,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 case .close(let code, let reason):
                     if frames.count > 0 { break }
                     recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
-                    guard serviceThreadFramesItself else {
+                    guard role == .client else {
                         setCloseReason(wsi, code: code, reason: reason)
                         return -1
                     }
@@ -673,11 +728,24 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// socket.
     private static let closeAnswerTimeoutSeconds: Int32 = 5
 
-    /// Hands `bytes` to lws to send (it keeps what the socket does not take and sends that
-    /// first later). LWS_WRITE_HTTP (alias LWS_WRITE_RAW): the bytes are whole frames (or the
-    /// client's upgrade request) already.
+    /// Writes `bytes` (whole frames, or the client's upgrade request): encrypted first on a
+    /// `wss` connection.
     /// - Returns: `false` when the write failed (the closure records why).
     private func serviceThreadWrite(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let session = serviceThreadTLS else { return serviceThreadSend(wsi, bytes) }
+        do {
+            try session.send(bytes)
+        } catch {
+            serviceThreadTLSFailed(error)
+            return false
+        }
+        return serviceThreadFlushCiphertext(wsi)
+    }
+
+    /// Hands `bytes` to lws to send as they are (it keeps what the socket does not take and
+    /// sends that first later). LWS_WRITE_HTTP is lws' alias of LWS_WRITE_RAW.
+    /// - Returns: `false` when the write failed (the closure records why).
+    private func serviceThreadSend(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
         let written = lws_write(wsi, UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self)), bytes.count, LWS_WRITE_HTTP)
         if written < 0 {
@@ -706,7 +774,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return max(count, 1)
     }
 
-    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE` (where lws parses the frames): the payload is a big-endian code
+    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE` (server side): the payload is a big-endian code
     /// and a reason.
     func serviceThreadPeerClose(_ payload: UnsafeRawBufferPointer) {
         let code: UInt16
@@ -729,8 +797,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
     }
 
-    /// `LWS_CALLBACK_CLIENT_CLOSED` (`wss`) / `LWS_CALLBACK_RAW_CLOSE` (`ws`) /
-    /// `LWS_CALLBACK_CLOSED` (server).
+    /// `LWS_CALLBACK_RAW_CLOSE` (client) / `LWS_CALLBACK_CLOSED` (server).
     func serviceThreadClosed() {
         finish()
     }
@@ -738,14 +805,22 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// `LWS_CALLBACK_WSI_DESTROY`: always the last callback.
     func serviceThreadDestroyed() {
         serviceThreadWSI = nil
-        let error = serviceThreadConnectError
-            ?? LWSConnectFailure(
-                endpoint: serviceThreadEndpoint, lwsMessage: nil, httpStatus: 0, tlsVerifyError: nil,
-                tlsAlert: serviceThreadTLSAlertDescription, systemError: nil,
-                usesTLS: serviceThreadUsesTLS, requestSent: serviceThreadRequestSent
-            ).error
-        serviceThreadConnectFailed(error)
+        serviceThreadConnectFailed(serviceThreadConnectError ?? serviceThreadClosedBeforeOpen)
         finish()
+    }
+
+    /// Why a connect failed when the socket went away before the WebSocket opened and nothing
+    /// else said why: during the TLS handshake a TLS failure (with the server's alert, if it
+    /// sent one), later a close during the upgrade.
+    private var serviceThreadClosedBeforeOpen: RiverConnectError {
+        if serviceThreadUsesTLS, serviceThreadTLS?.isEstablished != true {
+            return LWSConnectFailure(
+                endpoint: serviceThreadEndpoint, message: nil, tlsVerifyError: nil,
+                tlsAlert: serviceThreadTLSAlertDescription, systemError: nil,
+                usesTLS: true, requestSent: serviceThreadRequestSent
+            ).error
+        }
+        return RiverConnectError(.closedDuringHandshake, "\(serviceThreadEndpoint) closed before the WebSocket opened")
     }
 
     private func recordClosure(_ closure: RiverConnectionClosure) {
@@ -753,7 +828,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     }
 
     private func setCloseReason(_ wsi: OpaquePointer, code: UInt16, reason: String) {
-        var bytes = Array(reason.utf8.prefix(123))
+        var bytes = WebSocketFrameBuffer.closeReasonBytes(reason)
         bytes.withUnsafeMutableBufferPointer { buffer in
             lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), buffer.baseAddress, buffer.count)
         }
@@ -782,8 +857,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         case .endSilently(let connect):
             receiveBuffer = []
             transmitMessage = nil
-            connect?.resume(throwing: serviceThreadConnectError
-                ?? RiverConnectError(.closedDuringHandshake, "\(serviceThreadEndpoint) closed before the WebSocket opened"))
+            connect?.resume(throwing: serviceThreadConnectError ?? serviceThreadClosedBeforeOpen)
             // It never opened: nobody consumes its events.
             continuation.finish()
         }

@@ -170,9 +170,10 @@ public struct WebSocketConnector: RiverConnector {
                 port: target.port,
                 path: target.path,
                 hostHeader: target.hostHeader,
+                serverName: target.host,
                 tls: target.tls,
                 allowInsecure: configuration.tls.allowInsecure,
-                vhostKey: .init(
+                tlsFiles: .init(
                     caFilePath: configuration.tls.caFilePath,
                     certificatePath: configuration.tls.certificatePath,
                     privateKeyPath: configuration.tls.privateKeyPath

@@ -61,10 +61,23 @@ package final class WebSocketFrameBuffer {
         append(firstByte: 0x80 | (opcode & 0x0F), UnsafeRawBufferPointer(rebasing: payload.prefix(125)))
     }
 
-    /// Appends a close frame carrying `code` (big-endian) and `reason` (cut to 123 bytes).
+    /// Appends a close frame carrying `code` (big-endian) and `reason` (see
+    /// ``closeReasonBytes(_:)``).
     package func appendCloseFrame(code: UInt16, reason: String) {
-        let payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8.prefix(123))
+        let payload = [UInt8(code >> 8), UInt8(code & 0xFF)] + Self.closeReasonBytes(reason)
         payload.withUnsafeBytes { appendControlFrame(opcode: 0x8, $0) }
+    }
+
+    /// `reason` in UTF-8, cut to the 123 bytes a close frame has room for (RFC 6455 §5.5) at a
+    /// character boundary, so the reason stays valid UTF-8.
+    package static func closeReasonBytes(_ reason: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for scalar in reason.unicodeScalars {
+            let encoded = Array(String(scalar).utf8)
+            if bytes.count + encoded.count > 123 { break }
+            bytes += encoded
+        }
+        return bytes
     }
 
     private func append(firstByte: UInt8, _ payload: UnsafeRawBufferPointer) {

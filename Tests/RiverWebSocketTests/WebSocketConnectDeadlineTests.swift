@@ -10,8 +10,8 @@ import Testing
 struct WebSocketConnectDeadlineTests {
     /// A connect attempt to a port nothing is asked of (the attempt never starts).
     static let request = LWSClientRequest(
-        address: "127.0.0.1", port: 9, path: "/", hostHeader: "127.0.0.1", tls: false, allowInsecure: false,
-        vhostKey: .init(), endpoint: "ws://127.0.0.1:9/")
+        address: "127.0.0.1", port: 9, path: "/", hostHeader: "127.0.0.1", serverName: "127.0.0.1", tls: false, allowInsecure: false,
+        tlsFiles: .init(), endpoint: "ws://127.0.0.1:9/")
 
     /// What a connect with `timeout` throws when its task was cancelled before it began.
     static func errorOfCancelledConnect(timeout: Duration) async -> (any Error)? {
