@@ -128,8 +128,12 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private var serviceThreadRequest: [UInt8]?
     /// Client side: the server's frames after the handshake.
     private var serviceThreadFrames: WebSocketFrameReader
-    /// Client side: pongs owed for pings received, sent before the next data.
-    private var serviceThreadPongs: [[UInt8]] = []
+    /// Client side: the payload of the latest ping not answered yet, sent as a pong before the
+    /// next data (RFC 6455 §5.5.3 lets an endpoint answer only the most recent ping, so a
+    /// server that pings without reading costs one payload, not a queue).
+    private var serviceThreadPong: [UInt8]?
+    /// Client side: the server sent its close frame (this side's answer drops the socket).
+    private var serviceThreadPeerClosed = false
     /// Client side: this side's close frame went out; input is only read for the peer's answer.
     private var serviceThreadCloseSent = false
     /// Client side: input is being handled (messages are being delivered to the consumer).
@@ -528,7 +532,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                     if !serviceThreadCloseSent { serviceThreadDeliver(isText ? .textMessage(message) : .message(message)) }
                 case .ping(let payload):
                     if !serviceThreadCloseSent {
-                        serviceThreadPongs.append(payload)
+                        serviceThreadPong = payload
                         serviceThreadWriteAfterReceive = true
                     }
                 case .pong:
@@ -540,6 +544,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                         recordClosure(RiverConnectionClosure(code: code ?? 1005, reason: reason, initiatedLocally: false))
                         // Answer with the same code (RFC 6455 §5.5.1), then drop the socket.
                         serviceThreadPendingClose = (code, "")
+                        serviceThreadPeerClosed = true
                         serviceThreadWriteAfterReceive = true
                     }
                 }
@@ -656,14 +661,17 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             } else {
                 frames.appendControlFrame(opcode: 0x8, UnsafeRawBufferPointer(start: nil, count: 0))
             }
-            _ = serviceThreadWrite(wsi, frames.bytes)
+            let written = serviceThreadWrite(wsi, frames.bytes)
             frames.removeAll()
-            return -1
+            // The answer to the server's close ends the connection.
+            if serviceThreadPeerClosed || !written { return -1 }
+            serviceThreadLingerAfterClose(wsi)
+            return 0
         }
-        for payload in serviceThreadPongs {
+        if let payload = serviceThreadPong {
             payload.withUnsafeBytes { frames.appendControlFrame(opcode: 0xA, $0) }
+            serviceThreadPong = nil
         }
-        serviceThreadPongs = []
         var budget = Self.maximumFrameSize
         /// The queue ran empty (and the write was disarmed): no further callback is needed.
         var drained = false
@@ -727,6 +735,17 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// How long a client waits for the server to answer its close frame before dropping the
     /// socket.
     private static let closeAnswerTimeoutSeconds: Int32 = 5
+
+    /// After the client refused the server's input with a close frame: stop sending (FIN after
+    /// the close frame, unless lws still holds part of it) and read and discard until the server
+    /// closes, at most `closeAnswerTimeoutSeconds`. Dropping the socket at once while the
+    /// server's bytes sit unread would send a reset, and the server could lose the close frame.
+    private func serviceThreadLingerAfterClose(_ wsi: OpaquePointer) {
+        serviceThreadCloseSent = true
+        let fd = lws_get_socket_fd(wsi)
+        if fd >= 0, lws_partial_buffered(wsi) == 0 { _ = shutdown(fd, Int32(SHUT_WR)) }
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Self.closeAnswerTimeoutSeconds)
+    }
 
     /// Writes `bytes` (whole frames, or the client's upgrade request): encrypted first on a
     /// `wss` connection.
