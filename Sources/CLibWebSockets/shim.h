@@ -45,6 +45,15 @@ static inline struct lws *river_lws_adopt_listen_fd(struct lws_vhost *vhost, int
     return lws_adopt_descriptor_vhost(vhost, LWS_ADOPT_RAW_FILE_DESC, descriptor, protocol, NULL);
 }
 
+/// Adopts an accepted socket as a raw connection (lws carries its bytes; River speaks
+/// WebSocket on it), with lws' server TLS when `tls` is set (the vhost's certificate).
+static inline struct lws *river_lws_adopt_raw_socket(struct lws_vhost *vhost, int fd, int tls, const char *protocol) {
+    lws_sock_file_fd_type descriptor;
+    descriptor.sockfd = fd;
+    int type = LWS_ADOPT_SOCKET | (tls ? LWS_ADOPT_ALLOW_SSL : 0);
+    return lws_adopt_descriptor_vhost(vhost, (lws_adoption_type)type, descriptor, protocol, NULL);
+}
+
 /// accept() for a listener: the new socket is non-blocking and close-on-exec. Returns -1 and
 /// leaves errno set when nothing is pending.
 static inline int river_accept_nonblocking(int fd) {

@@ -227,19 +227,6 @@ final class LWSRuntime: @unchecked Sendable {
         connection.serviceThreadAttach(wsi)
     }
 
-    /// `LWS_CALLBACK_ESTABLISHED`: a server-side connection finished its upgrade.
-    fileprivate func serviceThreadUpgraded(_ wsi: OpaquePointer) -> Int32 {
-        guard let opaque = lws_get_opaque_user_data(wsi) else { return -1 }
-        let connection = Unmanaged<WebSocketConnection>.fromOpaque(opaque).takeUnretainedValue()
-        guard let listener = connection.serviceThreadListener else { return -1 }
-        connection.serviceThreadCaptureRequestHeaders(
-            LWSHeaders.capture(wsi, custom: listener.configuration.capturedCustomHeaders)
-        )
-        guard connection.serviceThreadEstablished() else { return -1 }
-        listener.serviceThreadAccepted(connection)
-        return 0
-    }
-
     /// Drops the strong reference once lws has destroyed the connection's wsi.
     fileprivate func serviceThreadRelease(_ connection: WebSocketConnection) {
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
@@ -333,7 +320,8 @@ final class LWSRuntime: @unchecked Sendable {
             // Registered before adoption: lws may call back from inside lws_adopt_socket_vhost.
             serviceThreadLiveConnections[ObjectIdentifier(connection)] = connection
             listener.serviceThreadConnections[ObjectIdentifier(connection)] = connection
-            guard let connectionWSI = lws_adopt_socket_vhost(vhost, accepted) else {
+            let tls: Int32 = listener.configuration.tls == nil ? 0 : 1
+            guard let connectionWSI = river_lws_adopt_raw_socket(vhost, accepted, tls, protocolName) else {
                 // lws closed the socket and will not call back.
                 serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
                 listener.serviceThreadConnections[ObjectIdentifier(connection)] = nil
@@ -404,10 +392,7 @@ private func riverLWSCallback(
 
     case LWS_CALLBACK_RAW_RX:
         guard let connection = connection() else { return -1 }
-        return connection.serviceThreadClientReceive(wsi, UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
-
-    case LWS_CALLBACK_ESTABLISHED:
-        return runtime()?.serviceThreadUpgraded(wsi) ?? -1
+        return connection.serviceThreadRawReceive(wsi, UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length))
 
     case LWS_CALLBACK_RAW_RX_FILE:
         return runtime()?.serviceThreadAcceptReady(wsi) ?? -1
@@ -421,22 +406,11 @@ private func riverLWSCallback(
         connection.serviceThreadConnectionError(message, systemError: socketError == 0 ? nil : socketError)
         return 0
 
-    case LWS_CALLBACK_RECEIVE:
-        guard let connection = connection() else { return -1 }
-        let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
-        return connection.serviceThreadReceive(wsi, bytes)
-
-    case LWS_CALLBACK_RAW_WRITEABLE, LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_RAW_WRITEABLE:
         guard let connection = connection() else { return 0 }
         return connection.serviceThreadWritable(wsi)
 
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        guard let connection = connection() else { return 0 }
-        let bytes = UnsafeRawBufferPointer(start: input, count: input == nil ? 0 : length)
-        connection.serviceThreadPeerClose(bytes)
-        return 0
-
-    case LWS_CALLBACK_RAW_CLOSE, LWS_CALLBACK_CLOSED:
+    case LWS_CALLBACK_RAW_CLOSE:
         connection()?.serviceThreadClosed()
         return 0
 
@@ -460,10 +434,6 @@ private func riverLWSCallback(
         // A listener asking for client certificates: keep OpenSSL's verdict (`length` is
         // preverify_ok). Returning 0 here would accept any certificate.
         return length != 0 ? 0 : 1
-
-    case LWS_CALLBACK_HTTP:
-        // A plain HTTP request (no upgrade) on a listener: River only speaks WebSocket.
-        return -1
 
     default:
         return lws_callback_http_dummy(wsi, reason, user, input, length)

@@ -15,10 +15,11 @@ import Synchronization
 /// configured maximum closes the connection with code 1009 (message too big), reported in the
 /// final ``RiverConnectionEvent/closed(_:)`` event.
 ///
-/// A client connection is a raw libwebsockets connection: this side writes the upgrade request
-/// (``WebSocketClientHandshake``), reads the server's frames (``WebSocketFrameReader``; a server
-/// breaking RFC 6455 gets a 1002 close), answers pings and close frames, and for `wss` runs TLS
-/// (``TLSClientSession``). A server connection uses libwebsockets' WebSocket server.
+/// Every connection is a raw libwebsockets connection: lws carries the bytes, and this class
+/// speaks RFC 6455 itself: the opening handshake (``WebSocketClientHandshake``,
+/// ``WebSocketServerHandshake``), the peer's frames (``WebSocketFrameReader``; a peer breaking
+/// the protocol gets a 1002 close), pings and close frames. A `wss` client runs TLS itself
+/// (``TLSClientSession``); a `wss` listener's sockets get TLS from lws.
 // @unchecked Sendable: the mutable state shared between threads (`shared`) is a Mutex. Every
 // property named `serviceThread...` and the receive/transmit buffers are only touched on the
 // libwebsockets service thread (from the protocol callback or a drained command), which is a
@@ -88,8 +89,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     /// The HTTP upgrade request headers as the server received them (server side only; empty on
     /// the client side). Names are lowercase without the colon, for example `("authorization",
-    /// "Bearer x")`. Standard headers are always captured; non-standard ones only when named in
-    /// ``WebSocketListener/Configuration/capturedCustomHeaders``.
+    /// "Bearer x")`, in the order received, after `(":path", path and query)`.
     public var requestHeaders: [(name: String, value: String)] {
         shared.withLock { $0.requestHeaders }
     }
@@ -113,7 +113,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private var serviceThreadUsesTLS = false
     /// The upgrade request was written (client side): TCP and TLS were up.
     private var serviceThreadRequestSent = false
-    private var receiveBuffer: [UInt8] = []
     /// A close frame this side decided on while receiving (a message over the size limit, a
     /// server breaking the protocol, or the answer to the peer's close: `nil` code for an empty
     /// close frame), sent from the next writable callback; then the socket is dropped.
@@ -122,28 +121,30 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// accepted, until TCP is up; then the TLS session.
     private var serviceThreadTLSSetup: (context: TLSClientContexts.Context, serverName: String, insecure: Bool)?
     private var serviceThreadTLS: TLSClientSession?
-    /// Client side: the opening handshake until the server accepted it (``serviceThreadRequest``
-    /// is the request still to be written).
+    /// The opening handshake until it completed: a client's until the server accepted its
+    /// request, a server's until the client's request arrived.
     private var serviceThreadHandshake: WebSocketClientHandshake?
-    private var serviceThreadRequest: [UInt8]?
-    /// Client side: the server's frames after the handshake.
+    private var serviceThreadServerHandshake: WebSocketServerHandshake?
+    /// The client's upgrade request, or the server's answer to one, still to be written.
+    private var serviceThreadHandshakeBytes: [UInt8]?
+    /// Server side: the answer refuses the upgrade; the socket closes once it is written.
+    private var serviceThreadRefusedUpgrade = false
+    /// The peer's frames after the handshake.
     private var serviceThreadFrames: WebSocketFrameReader
-    /// Client side: the payload of the latest ping not answered yet, sent as a pong before the
+    /// The payload of the latest ping not answered yet, sent as a pong before the
     /// next data (RFC 6455 §5.5.3 lets an endpoint answer only the most recent ping, so a
     /// server that pings without reading costs one payload, not a queue).
     private var serviceThreadPong: [UInt8]?
-    /// Client side: the server sent its close frame (this side's answer drops the socket).
+    /// The peer sent its close frame (this side's answer drops the socket).
     private var serviceThreadPeerClosed = false
-    /// Client side: this side's close frame went out; input is only read for the peer's answer.
+    /// This side's close frame went out; input is only read for the peer's answer.
     private var serviceThreadCloseSent = false
-    /// Client side: input is being handled (messages are being delivered to the consumer).
+    /// Input is being handled (messages are being delivered to the consumer).
     private var serviceThreadReceiving = false
-    /// Client side: the consumer queued messages while input was handled; they are written
+    /// The consumer queued messages while input was handled; they are written
     /// straight after it (lws carries a raw connection's bytes as they are; what the socket
     /// does not take is kept and sent when it becomes writable).
     private var serviceThreadWriteAfterReceive = false
-    private var receiveInMessage = false
-    private var receiveIsText = false
     private var transmitMessage: RiverMessageBytes?
     private var transmitOffset = 0
     private lazy var transmitFrames = WebSocketFrameBuffer(masked: role == .client)
@@ -172,7 +173,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         self.maximumMessageSize = maximumMessageSize
         self.logger = logger
         self.upgradeHeaders = upgradeHeaders
-        serviceThreadFrames = WebSocketFrameReader(maximumMessageSize: maximumMessageSize)
+        serviceThreadFrames = WebSocketFrameReader(maximumMessageSize: maximumMessageSize, peerMasks: role == .server)
+        if role == .server { serviceThreadServerHandshake = WebSocketServerHandshake() }
         shared = Mutex(Shared(state: WebSocketConnectionState(isServer: role == .server)))
         (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -188,10 +190,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     public func requestHeader(_ name: String) -> String? {
         let lowered = name.lowercased()
         return requestHeaders.first { $0.name == lowered }?.value
-    }
-
-    func serviceThreadCaptureRequestHeaders(_ headers: [(name: String, value: String)]) {
-        shared.withLock { $0.requestHeaders = headers }
     }
 
     // MARK: RiverConnection
@@ -349,7 +347,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         serviceThreadUsesTLS = request.tls
         let handshake = WebSocketClientHandshake()
         serviceThreadHandshake = handshake
-        serviceThreadRequest = handshake.request(path: request.path, host: request.hostHeader, headers: upgradeHeaders)
+        serviceThreadHandshakeBytes = handshake.request(path: request.path, host: request.hostHeader, headers: upgradeHeaders)
         if let tls {
             serviceThreadTLSSetup = (tls, request.serverName, request.allowInsecure)
         }
@@ -426,10 +424,10 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return serviceThreadFlushCiphertext(wsi) ? 0 : -1
     }
 
-    /// `LWS_CALLBACK_RAW_RX` (client side): the bytes the server sent, decrypted first for
-    /// `wss`. Whatever the consumer queued meanwhile is written before returning.
+    /// `LWS_CALLBACK_RAW_RX`: the bytes the peer sent (decrypted first for a `wss` client).
+    /// Whatever the consumer queued meanwhile is written before returning.
     /// - Returns: -1 when the socket must close now.
-    func serviceThreadClientReceive(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
+    func serviceThreadRawReceive(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
         serviceThreadReceiving = true
         let verdict = serviceThreadTLS.map { serviceThreadReceiveTLS(wsi, $0, input) } ?? serviceThreadReceivePlaintext(wsi, input)
         serviceThreadReceiving = false
@@ -496,10 +494,34 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         }
     }
 
-    /// The server's upgrade response, then its frames (plaintext).
+    /// The peer's opening handshake (a server's answer, a client's request), then its frames
+    /// (plaintext).
     /// - Returns: -1 when the socket must close now.
     private func serviceThreadReceivePlaintext(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
         var bytes = input
+        if serviceThreadRefusedUpgrade { return 0 }
+        if var handshake = serviceThreadServerHandshake {
+            let outcome = handshake.receive(bytes)
+            serviceThreadServerHandshake = handshake
+            switch outcome {
+            case .incomplete:
+                return 0
+            case .refused(let response, let reason):
+                logger.debug("WebSocket upgrade request refused", metadata: ["websocket.reason": "\(reason)"])
+                serviceThreadHandshakeBytes = response
+                serviceThreadRefusedUpgrade = true
+                serviceThreadWriteAfterReceive = true
+                return 0
+            case .upgrade(let request, let consumed):
+                serviceThreadServerHandshake = nil
+                serviceThreadHandshakeBytes = WebSocketServerHandshake.acceptResponse(for: request)
+                serviceThreadWriteAfterReceive = true
+                shared.withLock { $0.requestHeaders = [(":path", request.path)] + request.headers }
+                guard let listener = serviceThreadListener, serviceThreadEstablished() else { return -1 }
+                listener.serviceThreadAccepted(self)
+                bytes = UnsafeRawBufferPointer(rebasing: bytes[consumed...])
+            }
+        }
         if var handshake = serviceThreadHandshake {
             let outcome = handshake.receive(bytes)
             serviceThreadHandshake = handshake
@@ -560,61 +582,13 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     // MARK: Service-thread I/O
 
-    /// `LWS_CALLBACK_RECEIVE` (server side): a received fragment. A message over the size
-    /// limit, or a frame whose header announces more than the limit, ends the connection (see
-    /// ``serviceThreadRefuseOversized(_:)``).
-    func serviceThreadReceive(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Int32 {
-        if serviceThreadPendingClose != nil { return 0 }
-        if !receiveInMessage {
-            receiveInMessage = true
-            receiveIsText = lws_frame_is_binary(wsi) == 0
-            // Room for the whole frame at once (lws hands it over in rx-buffer-sized pieces):
-            // growing by doubling would copy a big message about once more and hold up to
-            // twice its size while it arrives. A frame that claims more than the limit gets no
-            // reservation (it is refused below once it exceeds the limit).
-            let remaining = lws_remaining_packet_payload(wsi)
-            if remaining > 0, remaining <= maximumMessageSize - bytes.count {
-                receiveBuffer.reserveCapacity(bytes.count + remaining)
-            }
-        }
-        if serviceThreadExceedsLimit(wsi, adding: bytes.count) {
-            serviceThreadRefuseOversized(wsi)
-            return 0
-        }
-        receiveBuffer.append(contentsOf: bytes)
-        if lws_is_final_fragment(wsi) != 0 && lws_remaining_packet_payload(wsi) == 0 {
-            let message = receiveBuffer
-            receiveBuffer = []
-            receiveInMessage = false
-            serviceThreadDeliver(receiveIsText ? .textMessage(message) : .message(message))
-        }
-        return 0
-    }
-
-    /// Whether the message being received, with `count` more bytes and what the current
-    /// frame's header still announces, is over the limit.
-    private func serviceThreadExceedsLimit(_ wsi: OpaquePointer, adding count: Int) -> Bool {
-        let announced = Int(clamping: UInt(bitPattern: lws_remaining_packet_payload(wsi)))
-        let (total, overflow) = (receiveBuffer.count + count).addingReportingOverflow(announced)
-        return overflow || total > maximumMessageSize
-    }
-
-    /// Ends the connection for a message over the size limit (server side, where lws parses
-    /// the frames).
-    private func serviceThreadRefuseOversized(_ wsi: OpaquePointer) {
-        logger.debug("WebSocket message too big; closing with 1009", metadata: ["websocket.limit": "\(maximumMessageSize)"])
-        serviceThreadRefuse(wsi, code: 1009, reason: "message larger than \(maximumMessageSize) bytes", cause: .frameTooLarge)
-    }
-
-    /// Ends the connection for input this side cannot take (a message over the size limit, or on
-    /// the client side a server breaking the protocol): the consumer gets `.closed` with `code`
-    /// and `cause` at once, the rest of the input is discarded, and the close frame goes out
-    /// from the next writable callback (lws 4.1 corrupts its heap when a client returns -1 from
-    /// its receive callback in the middle of buffered input, found with ASan).
+    /// Ends the connection for input this side cannot take (a message over the size limit, or a
+    /// peer breaking the protocol): the consumer gets `.closed` with `code` and `cause` at once,
+    /// the rest of the input is discarded, and the close frame goes out when the input was
+    /// handled (see ``serviceThreadLingerAfterClose(_:)``).
     private func serviceThreadRefuse(_ wsi: OpaquePointer, code: UInt16, reason: String, cause: RiverConnectionClosure.Cause) {
         recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true, cause: cause))
         serviceThreadPendingClose = (code, reason)
-        receiveBuffer = []
         lws_callback_on_writable(wsi)
         // The consumer learns now, not once the peer has acknowledged the close.
         finish()
@@ -639,23 +613,18 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
         let frames = transmitFrames
         frames.removeAll()
-        if role == .client {
-            // Before TLS is up (`wss`) nothing can be written.
-            if serviceThreadTLSSetup != nil || serviceThreadTLS?.isEstablished == false { return 0 }
-            if let request = serviceThreadRequest {
-                serviceThreadRequest = nil
-                serviceThreadRequestSent = true
-                return request.withUnsafeBytes { serviceThreadWrite(wsi, $0) } ? 0 : -1
-            }
-            // Nothing but the request goes out before the server accepted it, and nothing after
-            // this side's close frame.
-            if serviceThreadHandshake != nil || serviceThreadCloseSent { return 0 }
+        // Before a client's TLS is up (`wss`) nothing can be written.
+        if serviceThreadTLSSetup != nil || serviceThreadTLS?.isEstablished == false { return 0 }
+        if let handshake = serviceThreadHandshakeBytes {
+            serviceThreadHandshakeBytes = nil
+            if role == .client { serviceThreadRequestSent = true }
+            guard handshake.withUnsafeBytes({ serviceThreadWrite(wsi, $0) }) else { return -1 }
+            if serviceThreadRefusedUpgrade { return -1 }
         }
+        // Nothing else goes out before the handshake completed (a client waits for the server's
+        // answer), and nothing after this side's close frame.
+        if serviceThreadHandshake != nil || serviceThreadServerHandshake != nil || serviceThreadCloseSent { return 0 }
         if let (code, reason) = serviceThreadPendingClose {
-            guard role == .client else {
-                setCloseReason(wsi, code: code ?? 1000, reason: reason)
-                return -1
-            }
             if let code {
                 frames.appendCloseFrame(code: code, reason: reason)
             } else {
@@ -705,12 +674,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 case .close(let code, let reason):
                     if frames.count > 0 { break }
                     recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
-                    guard role == .client else {
-                        setCloseReason(wsi, code: code, reason: reason)
-                        return -1
-                    }
-                    // The client sends its close frame and waits for the server's answer (which
-                    // drops the socket), at most `closeAnswerTimeout`.
+                    // This side sends its close frame and waits for the peer's answer (which
+                    // drops the socket), at most `closeAnswerTimeoutSeconds`.
                     frames.appendCloseFrame(code: code, reason: reason)
                     serviceThreadCloseSent = true
                     lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Self.closeAnswerTimeoutSeconds)
@@ -793,20 +758,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return max(count, 1)
     }
 
-    /// `LWS_CALLBACK_WS_PEER_INITIATED_CLOSE` (server side): the payload is a big-endian code
-    /// and a reason.
-    func serviceThreadPeerClose(_ payload: UnsafeRawBufferPointer) {
-        let code: UInt16
-        var reason = ""
-        if payload.count >= 2 {
-            code = UInt16(payload[0]) << 8 | UInt16(payload[1])
-            reason = String(decoding: payload[2...], as: UTF8.self)
-        } else {
-            code = 1005  // "no status received" (RFC 6455 §7.4.1)
-        }
-        recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: false))
-    }
-
     /// Drops the socket without a close frame (the service thread side of ``abort()``).
     func serviceThreadAbort() {
         guard let wsi = serviceThreadWSI else { return }
@@ -846,13 +797,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         if serviceThreadClosure == nil { serviceThreadClosure = closure }
     }
 
-    private func setCloseReason(_ wsi: OpaquePointer, code: UInt16, reason: String) {
-        var bytes = WebSocketFrameBuffer.closeReasonBytes(reason)
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            lws_close_reason(wsi, lws_close_status(rawValue: UInt32(code)), buffer.baseAddress, buffer.count)
-        }
-    }
-
     /// Emits the one `.closed` event (only for connections that were established) and ends
     /// the stream.
     private func finish() {
@@ -867,14 +811,12 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         case .none:
             return
         case .deliverClosed:
-            receiveBuffer = []
             transmitMessage = nil
             let closure = serviceThreadClosure
                 ?? RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false)
             logger.debug("WebSocket closed", metadata: ["websocket.closure": "\(closure)"])
             serviceThreadDeliver(.closed(closure))
         case .endSilently(let connect):
-            receiveBuffer = []
             transmitMessage = nil
             connect?.resume(throwing: serviceThreadConnectError ?? serviceThreadClosedBeforeOpen)
             // It never opened: nobody consumes its events.

@@ -1,14 +1,14 @@
-/// Reads the frames a WebSocket server sends (RFC 6455 §5) from the bytes of a client
-/// connection, as they arrive in pieces of any size, and hands out whole messages and control
-/// frames.
+/// Reads the frames the peer sends (RFC 6455 §5) from the bytes of a connection, as they arrive
+/// in pieces of any size, and hands out whole messages and control frames.
 ///
 /// Payload is copied in blocks straight into the message being assembled (reserved at the size
-/// the frame header announces), so receiving costs one copy per byte. Everything the RFC says a
-/// client must fail the connection for is refused with a ``Violation``: a masked frame, reserved
-/// bits (no extension is ever negotiated), an unknown opcode, a fragmented or oversized control
-/// frame, a continuation outside a message or a new message inside one, an invalid close code,
-/// and a message longer than the maximum (refused as soon as a header announces it).
-/// Used on the libwebsockets service thread only.
+/// the frame header announces) and unmasked there, so receiving costs one copy per byte.
+/// Everything the RFC says an endpoint must fail the connection for is refused with a
+/// ``Violation``: a frame masked the wrong way (a server's frames are never masked, a client's
+/// always), reserved bits (no extension is ever negotiated), an unknown opcode, a fragmented or
+/// oversized control frame, a continuation outside a message or a new message inside one, an
+/// invalid close code, and a message longer than the maximum (refused as soon as a header
+/// announces it). Used on the libwebsockets service thread only.
 package struct WebSocketFrameReader {
     /// One thing the server said.
     package enum Event: Equatable {
@@ -43,6 +43,8 @@ package struct WebSocketFrameReader {
     }
 
     private let maximumMessageSize: Int
+    /// Whether the peer masks its frames (it is a client).
+    private let peerMasks: Bool
     private var stage = Stage.header
     private var header: [UInt8] = []
     /// The current frame's opcode and FIN bit.
@@ -53,10 +55,17 @@ package struct WebSocketFrameReader {
     private var messageIsText = false
     /// The current control frame's payload.
     private var control: [UInt8] = []
+    /// The current frame's masking key as it lies in memory, and how many of its payload bytes
+    /// were unmasked so far (which key byte comes next).
+    private var maskKey: UInt32 = 0
+    private var maskOffset = 0
 
-    /// - Parameter maximumMessageSize: The largest data message accepted, in bytes.
-    package init(maximumMessageSize: Int) {
+    /// - Parameters:
+    ///   - maximumMessageSize: The largest data message accepted, in bytes.
+    ///   - peerMasks: Whether the frames come from a client (masked) rather than a server.
+    package init(maximumMessageSize: Int, peerMasks: Bool = false) {
         self.maximumMessageSize = maximumMessageSize
+        self.peerMasks = peerMasks
     }
 
     /// Whether input ended (a close frame or a violation): nothing more is read.
@@ -85,11 +94,16 @@ package struct WebSocketFrameReader {
             case .payload(let remaining):
                 let take = min(remaining, count - position)
                 let chunk = UnsafeBufferPointer(start: base + position, count: take)
+                // The key rotated so that its first byte applies to the first byte copied now.
+                let key = peerMasks ? Self.rotated(maskKey, by: maskOffset) : 0
                 if opcode & 0x8 != 0 {
                     control.append(contentsOf: chunk)
+                    if peerMasks { control.withUnsafeMutableBytes { Self.unmaskTail($0, count: take, key: key) } }
                 } else {
                     message?.append(contentsOf: chunk)
+                    if peerMasks { message?.withUnsafeMutableBytes { Self.unmaskTail($0, count: take, key: key) } }
                 }
+                maskOffset &+= take
                 position += take
                 if take == remaining {
                     try complete(deliver)
@@ -100,22 +114,50 @@ package struct WebSocketFrameReader {
         }
     }
 
-    /// The payload length once `header` holds a whole header, else `nil`.
+    /// The payload length once `header` holds a whole header (with the masking key, when the
+    /// peer masks), else `nil`.
     private mutating func headerLength() throws(Violation) -> Int? {
         guard header.count >= 2 else { return nil }
-        if header[1] & 0x80 != 0 { throw fail(1002, "the server sent a masked frame") }
+        let masked = header[1] & 0x80 != 0
+        if masked != peerMasks {
+            throw fail(1002, peerMasks ? "the client sent an unmasked frame" : "the server sent a masked frame")
+        }
+        let keyBytes = peerMasks ? 4 : 0
         let short = Int(header[1] & 0x7F)
+        let length: Int
+        let lengthEnd: Int
         switch short {
         case 126:
-            guard header.count == 4 else { return nil }
-            return Int(header[2]) << 8 | Int(header[3])
+            guard header.count >= 4 else { return nil }
+            length = Int(header[2]) << 8 | Int(header[3])
+            lengthEnd = 4
         case 127:
-            guard header.count == 10 else { return nil }
+            guard header.count >= 10 else { return nil }
             if header[2] & 0x80 != 0 { throw fail(1002, "a frame length has its most significant bit set") }
-            return header[2...9].reduce(0) { $0 << 8 | Int($1) }
+            length = header[2...9].reduce(0) { $0 << 8 | Int($1) }
+            lengthEnd = 10
         default:
-            return short
+            length = short
+            lengthEnd = 2
         }
+        guard header.count == lengthEnd + keyBytes else { return nil }
+        if peerMasks {
+            maskKey = header.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: lengthEnd, as: UInt32.self) }
+            maskOffset = 0
+        }
+        return length
+    }
+
+    /// `key` (as it lies in memory) rotated so that key byte `offset % 4` comes first.
+    private static func rotated(_ key: UInt32, by offset: Int) -> UInt32 {
+        let shift = UInt32((offset & 3) * 8)
+        return shift == 0 ? key : key >> shift | key << (32 - shift)
+    }
+
+    /// Unmasks the last `count` bytes of `buffer` with `key`.
+    private static func unmaskTail(_ buffer: UnsafeMutableRawBufferPointer, count: Int, key: UInt32) {
+        guard let base = buffer.baseAddress, count > 0 else { return }
+        WebSocketFrameBuffer.mask(base + (buffer.count - count), count: count, key: key)
     }
 
     /// Checks a complete header announcing `length` payload bytes and prepares for them.

@@ -8,8 +8,10 @@ import Synchronization
 ///
 /// A listener runs on the process-wide libwebsockets context and its one service thread, like
 /// every client connection, so a listener and clients in one process cost no extra thread. It
-/// owns a plain listening socket that lws polls; accepted sockets are handed to lws, which does
-/// TLS and the HTTP upgrade (one shared, non-listening lws vhost per TLS configuration). Accepted connections are ``WebSocketConnection``s with the same
+/// owns a plain listening socket that lws polls; accepted sockets are handed to lws as raw
+/// connections (with lws' TLS for `wss`, one shared, non-listening lws vhost per TLS
+/// configuration), on which River answers the HTTP upgrade and reads the client's frames
+/// itself. Accepted connections are ``WebSocketConnection``s with the same
 /// ``RiverConnection`` behaviour as client connections (binary messages, reassembly, size
 /// limit, close codes, abort), plus ``WebSocketConnection/requestHeaders``.
 ///
@@ -26,8 +28,9 @@ public final class WebSocketListener: Sendable {
         /// A certificate and key to serve `wss://`; `nil` serves plain `ws://`. Default: `nil`.
         public var tls: TLS?
         /// Names of non-standard upgrade request headers to keep in
-        /// ``WebSocketConnection/requestHeaders`` (standard ones such as `Authorization` are
-        /// always kept; libwebsockets cannot list unknown headers). Default: none.
+        /// ``WebSocketConnection/requestHeaders``. Every request header is kept now (River reads
+        /// the upgrade request itself), so this list changes nothing; it stays for source
+        /// compatibility. Default: none.
         public var capturedCustomHeaders: [String]
         /// Where listener and connection events (and libwebsockets' log) go. Default: a logger
         /// that discards everything.
@@ -293,57 +296,5 @@ enum LWSListenSocket {
 
     private static func failure(_ call: String, _ host: String, _ port: Int) -> WebSocketListener.BindError {
         WebSocketListener.BindError(message: "could not listen on \(host):\(port): \(call): \(String(cString: strerror(errno)))")
-    }
-}
-
-/// Reads upgrade request headers while lws still has them (in `LWS_CALLBACK_ESTABLISHED`).
-enum LWSHeaders {
-    static func capture(_ wsi: OpaquePointer, custom: [String]) -> [(name: String, value: String)] {
-        var headers: [(name: String, value: String)] = []
-        for index in 0..<Int(WSI_TOKEN_COUNT.rawValue) {
-            let token = lws_token_indexes(rawValue: UInt32(index))
-            guard let namePointer = lws_token_to_string(token) else { continue }
-            let rawName = String(cString: namePointer)
-            let name: String
-            if rawName == "get " {
-                name = ":path"
-            } else if rawName.hasSuffix(":") {
-                name = String(rawName.dropLast()).lowercased()
-            } else {
-                continue
-            }
-            let length = lws_hdr_total_length(wsi, token)
-            guard length > 0 else { continue }
-            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            let copied = lws_hdr_copy(wsi, &buffer, Int32(buffer.count), token)
-            guard copied >= 0 else { continue }
-            var value = string(buffer)
-            if name == ":path" {
-                let argsLength = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS)
-                if argsLength > 0 {
-                    var args = [CChar](repeating: 0, count: Int(argsLength) + 1)
-                    if lws_hdr_copy(wsi, &args, Int32(args.count), WSI_TOKEN_HTTP_URI_ARGS) > 0 {
-                        value += "?" + string(args)
-                    }
-                }
-            }
-            headers.append((name, value))
-        }
-        for header in custom {
-            for candidate in [header.lowercased() + ":", header + ":"] {
-                let length = lws_hdr_custom_length(wsi, candidate, Int32(candidate.utf8.count))
-                guard length > 0 else { continue }
-                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-                let copied = lws_hdr_custom_copy(wsi, &buffer, Int32(buffer.count), candidate, Int32(candidate.utf8.count))
-                guard copied >= 0 else { continue }
-                headers.append((header.lowercased(), string(buffer)))
-                break
-            }
-        }
-        return headers
-    }
-
-    private static func string(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
