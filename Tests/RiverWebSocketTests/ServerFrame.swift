@@ -1,7 +1,7 @@
 import Testing
 
 /// Frames as a server writes them (unmasked unless a mask key is given), with the shortest
-/// length encoding.
+/// length encoding, and the same frames masked as a client writes them.
 enum ServerFrame {
     static func frame(
         opcode: UInt8, fin: Bool = true, payload: [UInt8], reserved: UInt8 = 0, maskKey: [UInt8]? = nil
@@ -24,6 +24,29 @@ enum ServerFrame {
     /// A close frame with `code` and `reason`.
     static func close(code: UInt16, reason: String = "") -> [UInt8] {
         frame(opcode: 0x8, payload: [UInt8(code >> 8), UInt8(code & 0xFF)] + Array(reason.utf8))
+    }
+
+    /// `bytes` (unmasked frames, the last possibly cut short) as a client sends them: each
+    /// frame's mask bit set, a key after its length, its payload masked. The keys are `keys` in
+    /// turn.
+    static func masked(_ bytes: [UInt8], keys: [[UInt8]] = [[0x12, 0x34, 0x56, 0x78], [0xA1, 0xB2, 0xC3, 0xD4]]) -> [UInt8] {
+        var masked: [UInt8] = []
+        var offset = 0
+        var frameIndex = 0
+        while offset + 2 <= bytes.count {
+            let short = Int(bytes[offset + 1] & 0x7F)
+            let lengthSize = short == 126 ? 2 : short == 127 ? 8 : 0
+            let payloadStart = min(bytes.count, offset + 2 + lengthSize)
+            let announced = short < 126
+                ? UInt64(short) : bytes[(offset + 2)..<payloadStart].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let payloadEnd = payloadStart + Int(min(announced, UInt64(bytes.count - payloadStart)))
+            let key = keys[frameIndex % keys.count]
+            masked += [bytes[offset], bytes[offset + 1] | 0x80] + bytes[(offset + 2)..<payloadStart] + key
+            masked += bytes[payloadStart..<payloadEnd].enumerated().map { $0.element ^ key[$0.offset % 4] }
+            offset = payloadEnd
+            frameIndex += 1
+        }
+        return masked + bytes[offset...]
     }
 }
 

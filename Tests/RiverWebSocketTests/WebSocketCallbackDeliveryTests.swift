@@ -5,7 +5,7 @@ import Synchronization
 import Testing
 
 /// What a handler given to `deliverEvents(to:)` saw, for the test to wait on.
-private final class Recorder: Sendable {
+final class Recorder: Sendable {
     private struct State {
         var messages: [[UInt8]] = []
         var closure: RiverConnectionClosure?

@@ -14,12 +14,13 @@ struct WebSocketFrameReaderTests {
         var violation: WebSocketFrameReader.Violation?
     }
 
-    /// Feeds `bytes` to a fresh reader in reads of the given sizes (the rest in one last read),
-    /// going on after a violation to check that nothing more is read.
+    /// Feeds `bytes` to a fresh reader (of a client's frames with `peerMasks`) in reads of the
+    /// given sizes (the rest in one last read), going on after a violation to check that nothing
+    /// more is read.
     static func read(
-        _ bytes: [UInt8], in sizes: [Int] = [], maximumMessageSize: Int = 1 << 20
+        _ bytes: [UInt8], in sizes: [Int] = [], maximumMessageSize: Int = 1 << 20, peerMasks: Bool = false
     ) -> Outcome {
-        var reader = WebSocketFrameReader(maximumMessageSize: maximumMessageSize)
+        var reader = WebSocketFrameReader(maximumMessageSize: maximumMessageSize, peerMasks: peerMasks)
         var outcome = Outcome()
         var offset = 0
         for size in sizes + [bytes.count] where offset < bytes.count {

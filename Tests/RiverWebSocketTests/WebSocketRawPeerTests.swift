@@ -68,11 +68,16 @@ struct WebSocketRawPeerTests {
     }
 }
 
-/// A minimal blocking WebSocket client: upgrade handshake and masked frames, nothing else.
+/// A minimal blocking WebSocket client: upgrade handshake and masked frames (or, to test the
+/// server's refusals, any bytes at all), nothing else. Reads time out after 5 s.
 final class RawWebSocketClient: Sendable {
     private let fd: Int32
 
-    init(port: Int) throws {
+    /// The mask key of every frame ``sendFrame(opcode:fin:payload:masked:)`` sends.
+    static let maskKey: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+
+    /// Connects over TCP and says nothing yet.
+    init(connectingTo port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -83,36 +88,59 @@ final class RawWebSocketClient: Sendable {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
-        let request = "GET /raw HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        try writeAll(Array(request.utf8))
-        // Read the response headers byte by byte up to the blank line.
-        var response: [UInt8] = []
-        var byte: UInt8 = 0
-        while !response.ends(with: Array("\r\n\r\n".utf8)) {
-            guard read(fd, &byte, 1) == 1 else { throw POSIXError(.EPROTO) }
-            response.append(byte)
+        guard connected == 0 else {
+            Foundation.close(fd)
+            throw POSIXError(.ECONNREFUSED)
         }
-        let status = String(decoding: response, as: UTF8.self)
-        guard status.hasPrefix("HTTP/1.1 101") else { throw POSIXError(.EPROTO) }
     }
 
-    func sendFrame(opcode: UInt8, fin: Bool, payload: [UInt8]) throws {
-        var frame: [UInt8] = [(fin ? 0x80 : 0) | opcode]
-        if payload.count < 126 {
-            frame.append(0x80 | UInt8(payload.count))
-        } else if payload.count < 65_536 {
-            frame.append(0x80 | 126)
-            frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
-        } else {
-            frame.append(0x80 | 127)
-            frame += (0..<8).reversed().map { UInt8((payload.count >> ($0 * 8)) & 0xFF) }
+    /// Connects and upgrades: a `GET` for `path` with RFC 6455 §1.3's example key, then the
+    /// `headers` lines, and `firstBytes` (frames) in the same write as the request.
+    /// - Throws: Unless the server answers `101` with the example key's accept value.
+    convenience init(port: Int, path: String = "/raw", headers: [String] = [], firstBytes: [UInt8] = []) throws {
+        try self.init(connectingTo: port)
+        do {
+            let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+            try send(Array(request.utf8) + firstBytes)
+            let head = try readHead()
+            guard head.hasPrefix("HTTP/1.1 101"), head.contains("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") else {
+                throw POSIXError(.EPROTO)
+            }
+        } catch {
+            close()
+            throw error
         }
-        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
-        frame += mask
-        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try writeAll(frame)
+    }
+
+    /// Sends one frame, masked with ``maskKey`` unless `masked` is `false`.
+    func sendFrame(opcode: UInt8, fin: Bool, payload: [UInt8], masked: Bool = true) throws {
+        try send(ServerFrame.frame(opcode: opcode, fin: fin, payload: payload, maskKey: masked ? Self.maskKey : nil))
+    }
+
+    /// Reads an HTTP head up to and including its blank line, byte by byte.
+    func readHead() throws -> String {
+        var head: [UInt8] = []
+        var byte: UInt8 = 0
+        while !head.ends(with: Array("\r\n\r\n".utf8)) {
+            guard read(fd, &byte, 1) == 1 else { throw POSIXError(.EPROTO) }
+            head.append(byte)
+        }
+        return String(decoding: head, as: UTF8.self)
+    }
+
+    /// Reads everything until the server closes its side (end of file).
+    /// - Throws: When the read times out (the server kept the socket open) or fails.
+    func readUntilClosed() throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let got = read(fd, &chunk, chunk.count)
+            if got == 0 { return bytes }
+            guard got > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            bytes += chunk[0..<got]
+        }
     }
 
     /// Reads one frame from the server (blocking, 5 s timeout).
@@ -142,10 +170,11 @@ final class RawWebSocketClient: Sendable {
         return bytes
     }
 
-    private func writeAll(_ bytes: [UInt8]) throws {
+    /// Writes `bytes` as they are (a closed socket fails the write rather than raising SIGPIPE).
+    func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let written = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             guard written > 0 else { throw POSIXError(.EPIPE) }
             offset += written
         }
