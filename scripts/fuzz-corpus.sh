@@ -3,7 +3,7 @@
 # Tests/Fixtures/wire-traces/{json,binary}/*.jsonl becomes one file, named by its SHA-1.
 #   Fuzz/corpus/json     JSONCodec frames       (FuzzJSONCodec; FuzzSessionFrames)
 #   Fuzz/corpus/msgpack  MessagePackCodec frames (FuzzMessagePackCodec; FuzzSessionFrames)
-#   Fuzz/corpus/websocket  upgrade responses and server frames, written here (FuzzWebSocketFrames)
+#   Fuzz/corpus/websocket  upgrade responses/requests and frames, written here (FuzzWebSocketFrames)
 # Usage: scripts/fuzz-corpus.sh [output-dir]   (default Fuzz/corpus; idempotent)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,8 +29,9 @@ for codec, folder in (("json", "json"), ("msgpack", "binary")):
             (target / hashlib.sha1(data).hexdigest()).write_bytes(data)
     count[codec] = len(list(target.iterdir()))
 
-# FuzzWebSocketFrames: 2 control bytes (limit and small-read size, split point), then what a
-# server sends: an upgrade response for RFC 6455's example key and/or frames.
+# FuzzWebSocketFrames: 2 control bytes (limit, side and small-read size; split point), then what
+# the peer sends: an upgrade response for RFC 6455's example key and/or frames (the client's
+# side), or an upgrade request and/or masked frames (the server's side).
 def frame(opcode, payload=b"", fin=True, rsv=0, mask=None):
     head = bytes([(0x80 if fin else 0) | rsv | opcode])
     m = 0x80 if mask else 0
@@ -60,6 +61,19 @@ seeds = [
     bytes([0xC2, 0xF0]) + upgrade + frame(0x2, b"masked", mask=b"\x01\x02\x03\x04") + frame(0x1, b"r", rsv=0x40),
     bytes([0x00, 0x30]) + b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n",
     bytes([0x00, 0x30]) + upgrade.replace(b"\r\n\r\n", b"\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"),
+]
+# The server's side (bit 4 of byte 0): a client's upgrade request, then masked frames.
+request = (b"GET /river?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+key = b"\x37\xfa\x21\x3d"
+masked = (frame(0x1, b"hello", mask=key) + frame(0x2, b"ab", fin=False, mask=key) + frame(0x9, b"ping", mask=key)
+          + frame(0x0, b"c" * 300, mask=key) + frame(0x8, (1000).to_bytes(2, "big"), mask=key))
+seeds += [
+    bytes([0x10, 0x80]) + request + masked,
+    bytes([0x13, 0x40]) + masked,
+    bytes([0x50, 0x30]) + request + frame(0x2, b"unmasked"),
+    bytes([0x10, 0x30]) + request.replace(b"Version: 13", b"Version: 8"),
+    bytes([0x10, 0x30]) + b"POST / HTTP/1.1\r\n\r\n",
 ]
 target = out / "websocket"
 target.mkdir(parents=True, exist_ok=True)

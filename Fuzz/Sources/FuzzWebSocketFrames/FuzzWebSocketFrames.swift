@@ -1,17 +1,21 @@
 import FuzzSupport
 
-// `WebSocketFrameReader` and `WebSocketClientHandshake` are `package` types of RiverWebSocket,
-// which another package (this one) cannot see: their two source files are symlinked into this
-// target and compiled here, unchanged and instrumented like the rest.
+// `WebSocketFrameReader`, `WebSocketClientHandshake` and `WebSocketServerHandshake` are
+// `package` types of RiverWebSocket, which another package (this one) cannot see: their source
+// files (and `WebSocketFrameBuffer`'s, for the unmasking) are symlinked into this target and
+// compiled here, unchanged and instrumented like the rest.
 
-/// libFuzzer entry: what a `ws://` client reads from a server, the upgrade response and then the
-/// frames, read by `WebSocketClientHandshake` and `WebSocketFrameReader` in pieces.
+/// libFuzzer entry: what one side of a WebSocket reads from the other, the opening handshake and
+/// then the frames, read by `WebSocketClientHandshake` / `WebSocketServerHandshake` and
+/// `WebSocketFrameReader` in pieces.
 ///
 /// Input format: byte 0 picks the maximum message size (bits 7–6: 1 MiB, 0, 100 or 4096
-/// bytes) and the size of the small reads (bits 3–0, plus one); byte 1 is where the rest is split
-/// in two reads (as a fraction of its length, /256). The rest is what the server sends: it goes
-/// through the handshake (RFC 6455's example key) and, when accepted, what follows the response
-/// goes to a frame reader; the whole rest also goes to a frame reader on its own.
+/// bytes), the side (bit 4: 0 a client reading a server's answer and unmasked frames, 1 a server
+/// reading a client's request and masked frames) and the size of the small reads (bits 3–0, plus
+/// one); byte 1 is where the rest is split in two reads (as a fraction of its length, /256). The
+/// rest is what the peer sends: it goes through the handshake (a client's uses RFC 6455's example
+/// key) and, when accepted, what follows the head goes to a frame reader; the whole rest also
+/// goes to a frame reader on its own.
 ///
 /// Beyond not trapping, the checks: a verdict never depends on how the bytes were split into
 /// reads (one read, two reads, small reads give the same events, violation and handshake
@@ -22,18 +26,18 @@ public func fuzzWebSocketFrames(_ data: UnsafePointer<UInt8>?, _ size: Int) -> I
     let input = fuzzInput(data, size)
     guard input.count >= 2 else { return 0 }
     let maximumMessageSize = [1 << 20, 0, 100, 4096][Int(input[0] >> 6)]
+    let peerMasks = input[0] & 0x10 != 0
     let smallRead = Int(input[0] & 0x0F) + 1
     let stream = Array(input[2...])
     let split = stream.count * Int(input[1]) / 256
 
-    let response = handshakeOutcome(stream, splitAt: split)
-    check(handshakeOutcome(stream, splitAt: 0) == response, "the handshake outcome depends on the split")
-    if case .accepted(let consumed) = response.outcome {
-        check(consumed <= response.end, "consumed more than the stream held")
-        let frames = Array(stream[response.end...])
-        readEverySplit(frames, maximumMessageSize: maximumMessageSize, splitAt: split, smallRead: smallRead)
+    let head = handshakeOutcome(stream, splitAt: split, server: peerMasks)
+    check(handshakeOutcome(stream, splitAt: 0, server: peerMasks) == head, "the handshake outcome depends on the split")
+    if head.outcome == .accepted {
+        let frames = Array(stream[head.end...])
+        readEverySplit(frames, maximumMessageSize: maximumMessageSize, peerMasks: peerMasks, splitAt: split, smallRead: smallRead)
     }
-    readEverySplit(stream, maximumMessageSize: maximumMessageSize, splitAt: split, smallRead: smallRead)
+    readEverySplit(stream, maximumMessageSize: maximumMessageSize, peerMasks: peerMasks, splitAt: split, smallRead: smallRead)
     return 0
 }
 
@@ -44,34 +48,45 @@ private func check(_ condition: Bool, _ message: @autoclosure () -> String) {
 
 /// How the handshake ended on `stream` fed in two reads (split at `split`; 0: one read).
 private struct HandshakeResult: Equatable {
-    var outcome: WebSocketClientHandshake.Outcome
-    /// Where the response ended in the stream (for `accepted`); the stream's length otherwise.
-    var end: Int
-
-    static func == (lhs: Self, rhs: Self) -> Bool {
-        switch (lhs.outcome, rhs.outcome) {
-        case (.accepted, .accepted): lhs.end == rhs.end
-        default: lhs.outcome == rhs.outcome
-        }
+    enum Outcome: Equatable {
+        case incomplete, accepted
+        /// Refused, with the client's refusal or the server's answer.
+        case refused(String)
     }
+
+    var outcome: Outcome
+    /// Where the head ended in the stream (for `accepted`); the stream's length otherwise.
+    var end: Int
 }
 
-private func handshakeOutcome(_ stream: [UInt8], splitAt split: Int) -> HandshakeResult {
-    var handshake = WebSocketClientHandshake(key: "dGhlIHNhbXBsZSBub25jZQ==")
+private func handshakeOutcome(_ stream: [UInt8], splitAt split: Int, server: Bool) -> HandshakeResult {
+    var client = WebSocketClientHandshake(key: "dGhlIHNhbXBsZSBub25jZQ==")
+    var serverSide = WebSocketServerHandshake()
     var offset = 0
     for end in [split, stream.count] where end > offset {
-        let outcome = stream[offset..<end].withUnsafeBytes { handshake.receive($0) }
         let readCount = end - offset
+        let piece = stream[offset..<end]
         offset = end
-        switch outcome {
-        case .incomplete:
-            continue
-        case .accepted(let consumed):
-            check(consumed > 0 && consumed <= readCount, "accepted(consumed: \(consumed)) of a \(readCount)-byte read")
-            return HandshakeResult(outcome: outcome, end: end - readCount + consumed)
-        case .refused:
-            return HandshakeResult(outcome: outcome, end: stream.count)
+        let consumed: Int
+        if server {
+            switch piece.withUnsafeBytes({ serverSide.receive($0) }) {
+            case .incomplete: continue
+            case .refused(let response, _):
+                check(String(decoding: response, as: UTF8.self).hasPrefix("HTTP/1.1 4"), "a refusal that is not a 4xx answer")
+                return HandshakeResult(outcome: .refused(String(decoding: response, as: UTF8.self)), end: stream.count)
+            case .upgrade(let request, let taken):
+                check(!request.key.isEmpty && request.path.first != nil, "an upgrade without a key or path")
+                consumed = taken
+            }
+        } else {
+            switch piece.withUnsafeBytes({ client.receive($0) }) {
+            case .incomplete: continue
+            case .refused(let refusal): return HandshakeResult(outcome: .refused(refusal.reason), end: stream.count)
+            case .accepted(let taken): consumed = taken
+            }
         }
+        check(consumed > 0 && consumed <= readCount, "accepted \(consumed) bytes of a \(readCount)-byte read")
+        return HandshakeResult(outcome: .accepted, end: end - readCount + consumed)
     }
     return HandshakeResult(outcome: .incomplete, end: stream.count)
 }
@@ -84,11 +99,11 @@ private struct FramesRead: Equatable {
 
 /// Reads `stream` in one read, in two (split at `split`) and in reads of `smallRead` bytes, and
 /// checks that all three agree and that what was read keeps the reader's promises.
-private func readEverySplit(_ stream: [UInt8], maximumMessageSize: Int, splitAt split: Int, smallRead: Int) {
-    let whole = read(stream, in: [], maximumMessageSize: maximumMessageSize)
-    check(read(stream, in: [split], maximumMessageSize: maximumMessageSize) == whole, "a split at \(split) changed the events")
+private func readEverySplit(_ stream: [UInt8], maximumMessageSize: Int, peerMasks: Bool, splitAt split: Int, smallRead: Int) {
+    let whole = read(stream, in: [], maximumMessageSize: maximumMessageSize, peerMasks: peerMasks)
+    check(read(stream, in: [split], maximumMessageSize: maximumMessageSize, peerMasks: peerMasks) == whole, "a split at \(split) changed the events")
     let small = Array(repeating: smallRead, count: stream.count / smallRead + 1)
-    check(read(stream, in: small, maximumMessageSize: maximumMessageSize) == whole, "reads of \(smallRead) changed the events")
+    check(read(stream, in: small, maximumMessageSize: maximumMessageSize, peerMasks: peerMasks) == whole, "reads of \(smallRead) changed the events")
     for (index, event) in whole.events.enumerated() {
         switch event {
         case .message(let bytes, _):
@@ -109,8 +124,8 @@ private func readEverySplit(_ stream: [UInt8], maximumMessageSize: Int, splitAt 
 
 /// Feeds `stream` to a fresh reader in reads of `sizes` (the rest in one last read), going on
 /// after the end: a finished reader must take more input without events or errors.
-private func read(_ stream: [UInt8], in sizes: [Int], maximumMessageSize: Int) -> FramesRead {
-    var reader = WebSocketFrameReader(maximumMessageSize: maximumMessageSize)
+private func read(_ stream: [UInt8], in sizes: [Int], maximumMessageSize: Int, peerMasks: Bool) -> FramesRead {
+    var reader = WebSocketFrameReader(maximumMessageSize: maximumMessageSize, peerMasks: peerMasks)
     var result = FramesRead()
     var offset = 0
     for size in sizes + [stream.count] where offset < stream.count {
