@@ -5,6 +5,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -54,13 +55,23 @@ static inline struct lws *river_lws_adopt_raw_socket(struct lws_vhost *vhost, in
     return lws_adopt_descriptor_vhost(vhost, (lws_adoption_type)type, descriptor, protocol, NULL);
 }
 
-/// accept() for a listener: the new socket is non-blocking and close-on-exec. Returns -1 and
+/// Sends small writes at once (TCP_NODELAY): a message must not wait for the peer's delayed
+/// acknowledgement of the previous one (Nagle's algorithm). lws sets it on the sockets it
+/// dials; River sets it on the ones its listeners accept and adopt as raw connections.
+static inline void river_set_no_delay(int fd) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/// accept() for a listener: the new socket is non-blocking, close-on-exec and sends small
+/// writes at once. Returns -1 and
 /// leaves errno set when nothing is pending.
 static inline int river_accept_nonblocking(int fd) {
     int client = accept(fd, NULL, NULL);
     if (client >= 0) {
         fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK);
         fcntl(client, F_SETFD, FD_CLOEXEC);
+        river_set_no_delay(client);
     }
     return client;
 }

@@ -85,6 +85,9 @@ final class TLSClientSession {
         }
     }
 
+    /// Whether ciphertext waits to be sent.
+    var hasCiphertext: Bool { river_tls_pending_ciphertext(ssl) > 0 }
+
     /// Hands the ciphertext waiting to be sent to `send`, piece by piece through `scratch`.
     /// - Returns: `false` when `send` failed.
     func takeCiphertext(into scratch: UnsafeMutableRawBufferPointer, _ send: (UnsafeRawBufferPointer) -> Bool) -> Bool {

@@ -30,7 +30,7 @@ package struct WebSocketClientHandshake {
 
     /// The `Sec-WebSocket-Key` this handshake sent (16 random bytes, base64).
     package let key: String
-    private var response: [UInt8] = []
+    private var response = HTTPHeadReader(maximumSize: WebSocketClientHandshake.maximumResponseSize)
     private var finished = false
 
     /// The most a response's status line and headers may take.
@@ -74,31 +74,17 @@ package struct WebSocketClientHandshake {
     ///   verdict's bytes as consumed again).
     package mutating func receive(_ bytes: UnsafeRawBufferPointer) -> Outcome {
         guard !finished else { return .refused(Refusal(status: nil, reason: "the handshake already ended")) }
-        let before = response.count
-        // Look for CRLF CRLF, starting 3 bytes back in case it straddles two reads.
-        response.append(contentsOf: bytes)
-        let searchStart = max(0, before - 3)
-        var end: Int?
-        var index = searchStart
-        while index + 3 < response.count {
-            if response[index] == 13, response[index + 1] == 10, response[index + 2] == 13, response[index + 3] == 10 {
-                end = index + 4
-                break
-            }
-            index += 1
-        }
-        // A head over the limit is refused whether or not its end arrived in the same read.
-        if (end ?? response.count) > Self.maximumResponseSize {
+        switch response.append(bytes) {
+        case .incomplete:
+            return .incomplete
+        case .tooLarge:
             finished = true
-            response = []
             return .refused(Refusal(status: nil, reason: "the response headers exceed \(Self.maximumResponseSize) bytes"))
+        case .complete(let head, let consumed):
+            finished = true
+            if let refusal = check(head) { return .refused(refusal) }
+            return .accepted(consumed: consumed)
         }
-        guard let end else { return .incomplete }
-        finished = true
-        let head = String(decoding: response[..<end], as: UTF8.self)
-        response = []
-        if let refusal = check(head) { return .refused(refusal) }
-        return .accepted(consumed: end - before)
     }
 
     /// Checks a complete response head; `nil` when it opens the WebSocket.

@@ -28,7 +28,7 @@ package struct WebSocketServerHandshake {
         case refused(response: [UInt8], reason: String)
     }
 
-    private var request: [UInt8] = []
+    private var request = HTTPHeadReader(maximumSize: WebSocketServerHandshake.maximumRequestSize)
     private var finished = false
 
     /// The most a request's line and headers may take.
@@ -49,27 +49,16 @@ package struct WebSocketServerHandshake {
     ///   the verdict (once).
     package mutating func receive(_ bytes: UnsafeRawBufferPointer) -> Outcome {
         guard !finished else { return refuse(400, "Bad Request", "the handshake already ended") }
-        let before = request.count
-        request.append(contentsOf: bytes)
-        var end: Int?
-        var index = max(0, before - 3)
-        while index + 3 < request.count {
-            if request[index] == 13, request[index + 1] == 10, request[index + 2] == 13, request[index + 3] == 10 {
-                end = index + 4
-                break
-            }
-            index += 1
-        }
-        if (end ?? request.count) > Self.maximumRequestSize {
+        switch request.append(bytes) {
+        case .incomplete:
+            return .incomplete
+        case .tooLarge:
             finished = true
-            request = []
             return refuse(431, "Request Header Fields Too Large", "the request headers exceed \(Self.maximumRequestSize) bytes")
+        case .complete(let head, let consumed):
+            finished = true
+            return check(head, consumed: consumed)
         }
-        guard let end else { return .incomplete }
-        finished = true
-        let head = String(decoding: request[..<end], as: UTF8.self)
-        request = []
-        return check(head, consumed: end - before)
     }
 
     private func check(_ head: String, consumed: Int) -> Outcome {

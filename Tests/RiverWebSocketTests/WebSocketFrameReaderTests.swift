@@ -131,15 +131,18 @@ struct WebSocketFrameReaderTests {
         + ServerFrame.frame(opcode: 0x1, payload: [])
         + ServerFrame.close(code: 4001, reason: "done")
 
-    static let mixedEvents: [Event] = [
-        .message(Array("first".utf8), isText: true),
-        .ping([1, 2, 3]),
-        .message(pattern(count: 126, seed: 1) + pattern(count: 65_536, seed: 2), isText: false),
-        .pong,
-        .message(pattern(count: 65_535, seed: 3), isText: false),
-        .message([], isText: true),
-        .close(code: 4001, reason: "done"),
-    ]
+    // Computed, not stored: LeakSanitizer cannot trace a static array of enums with payloads.
+    static var mixedEvents: [Event] {
+        [
+            .message(Array("first".utf8), isText: true),
+            .ping([1, 2, 3]),
+            .message(pattern(count: 126, seed: 1) + pattern(count: 65_536, seed: 2), isText: false),
+            .pong,
+            .message(pattern(count: 65_535, seed: 3), isText: false),
+            .message([], isText: true),
+            .close(code: 4001, reason: "done"),
+        ]
+    }
 
     @Test("one stream read in one piece, one byte at a time, and in two pieces split at every boundary of its frames gives the same events")
     func everySplit() {

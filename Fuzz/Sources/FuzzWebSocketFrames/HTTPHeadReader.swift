@@ -1,0 +1,1 @@
+../../../Sources/RiverWebSocket/HTTPHeadReader.swift
