@@ -329,9 +329,14 @@ final class LWSRuntime: @unchecked Sendable {
             }
             lws_set_opaque_user_data(connectionWSI, Unmanaged.passUnretained(connection).toOpaque())
             connection.serviceThreadAttach(connectionWSI)
+            // The upgrade request must arrive in time (cleared when it is answered).
+            lws_set_timeout(connectionWSI, PENDING_TIMEOUT_USER_OK, Self.upgradeRequestTimeoutSeconds)
         }
         return 0
     }
+
+    /// How long an accepted connection may take to send its upgrade request.
+    private static let upgradeRequestTimeoutSeconds: Int32 = 10
 
     private func serviceThreadCloseListener(_ listener: LWSListenerState, dropConnections: Bool) {
         if dropConnections {

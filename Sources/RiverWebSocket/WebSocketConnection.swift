@@ -498,6 +498,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 return 0
             case .upgrade(let request, let consumed):
                 serviceThreadServerHandshake = nil
+                // The upgrade deadline (and lws' own after its TLS accept) no longer applies.
+                lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
                 serviceThreadHandshakeBytes = WebSocketServerHandshake.acceptResponse(for: request)
                 lws_callback_on_writable(wsi)
                 shared.withLock { $0.requestHeaders = [(":path", request.path)] + request.headers }
@@ -607,7 +609,11 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             serviceThreadHandshakeBytes = nil
             if role == .client { serviceThreadRequestSent = true }
             guard handshake.withUnsafeBytes({ serviceThreadWrite(wsi, $0) }) else { return -1 }
-            if serviceThreadRefusedUpgrade { return -1 }
+            if serviceThreadRefusedUpgrade {
+                // The refusal stays readable: no reset while the client's bytes sit unread.
+                serviceThreadLingerAfterClose(wsi)
+                return 0
+            }
         }
         // Nothing else goes out before the handshake completed (a client waits for the server's
         // answer), and nothing after this side's close frame.
@@ -689,10 +695,11 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// socket.
     private static let closeAnswerTimeoutSeconds: Int32 = 5
 
-    /// After the client refused the server's input with a close frame: stop sending (FIN after
-    /// the close frame, unless lws still holds part of it) and read and discard until the server
-    /// closes, at most `closeAnswerTimeoutSeconds`. Dropping the socket at once while the
-    /// server's bytes sit unread would send a reset, and the server could lose the close frame.
+    /// After this side refused the peer's input (a close frame, or a listener's refusal of the
+    /// upgrade): stop sending (FIN after it, unless lws still holds part of it) and read and
+    /// discard until the peer closes, at most `closeAnswerTimeoutSeconds`. Dropping the socket
+    /// at once while the peer's bytes sit unread would send a reset, and the peer could lose
+    /// the last message.
     private func serviceThreadLingerAfterClose(_ wsi: OpaquePointer) {
         serviceThreadCloseSent = true
         let fd = lws_get_socket_fd(wsi)
