@@ -81,7 +81,7 @@ struct WebSocketListenerFramingTests {
                 defer { peer.close() }
                 try peer.send(Array(refused.request.utf8))
                 // The answer, then the end of the stream: nothing else.
-                let answer = String(decoding: try peer.readUntilClosed(), as: UTF8.self)
+                let answer = String(decoding: try await peer.waitUntilClosed(), as: UTF8.self)
                 #expect(answer.hasPrefix(refused.statusLine + "\r\n"), "\(answer.debugDescription)")
                 #expect(answer.contains("\r\n" + refused.extra + "\r\n"), "\(answer.debugDescription)")
                 #expect(answer.contains("\r\nConnection: close\r\n"), "\(answer.debugDescription)")
@@ -186,7 +186,7 @@ struct WebSocketListenerFramingTests {
             #expect(frame.opcode == 0x8 && !frame.masked)
             #expect(frame.payload == Self.closePayload(1002, "the client sent an unmasked frame"))
             // The server sends nothing more and closes its side; it waits for the client's.
-            #expect(try peer.readUntilClosed().isEmpty)
+            #expect(try await peer.waitUntilClosed().isEmpty)
         }
     }
 
@@ -203,7 +203,7 @@ struct WebSocketListenerFramingTests {
             let frame = try peer.readFrame()
             #expect(frame.opcode == 0x8)
             #expect(frame.payload.prefix(2) == [0x03, 0xF1], "\(frame.payload)")
-            #expect(try peer.readUntilClosed().isEmpty)
+            #expect(try await peer.waitUntilClosed().isEmpty)
         }
     }
 
@@ -231,7 +231,7 @@ struct WebSocketListenerFramingTests {
             #expect(closed.cause == .closedLocally)
             #expect(closed.initiatedLocally)
             // The answer ends the connection: the server drops the socket.
-            #expect(try peer.readUntilClosed().isEmpty)
+            #expect(try await peer.waitUntilClosed().isEmpty)
         }
     }
 
@@ -250,7 +250,7 @@ struct WebSocketListenerFramingTests {
             #expect(recorder.messages.isEmpty)
             #expect(recorder.closure?.code == 1000 && recorder.closure?.cause == .closedLocally, "\(String(describing: recorder.closure))")
             // No pong, no second close frame: the socket just closes.
-            #expect(try peer.readUntilClosed().isEmpty)
+            #expect(try await peer.waitUntilClosed().isEmpty)
         }
     }
 
@@ -274,7 +274,7 @@ struct WebSocketListenerFramingTests {
             let echo = try peer.readFrame()
             #expect(echo.opcode == 0x8 && echo.fin && !echo.masked)
             #expect(echo.payload == Self.closePayload(4000))
-            #expect(try peer.readUntilClosed().isEmpty)
+            #expect(try await peer.waitUntilClosed().isEmpty)
             let closed = try await closure(&events)
             #expect(closed.code == 4000)
             #expect(closed.reason == "client done")
@@ -290,7 +290,7 @@ struct WebSocketListenerFramingTests {
             try peer.sendFrame(opcode: 0x8, fin: true, payload: [])
             let echo = try peer.readFrame()
             #expect(echo.opcode == 0x8 && echo.payload.isEmpty)
-            #expect(try peer.readUntilClosed().isEmpty)
+            #expect(try await peer.waitUntilClosed().isEmpty)
             let closed = try await closure(&events)
             #expect(closed.code == 1005 && closed.cause == .closedByPeer, "\(closed)")
         }
@@ -298,24 +298,27 @@ struct WebSocketListenerFramingTests {
 }
 
 
-/// Server behaviour that is wrong today, kept as disabled tests for the fix (see each reason).
-@Suite("WebSocket listener known bugs", .timeLimit(.minutes(2)))
-struct WebSocketListenerKnownBugTests {
-    @Test("a wss listener connection stays open past lws' TLS timeout (it is dropped 5 s after connecting today)",
-          .disabled("bug: after lws' server TLS accept, lws sets PENDING_TIMEOUT_ESTABLISH_WITH_SERVER (context timeout_secs) for its HTTP role to clear; on a raw adopted socket nobody clears it, so every wss listener connection is dropped about 5 s after it opened, busy or idle (measured: .closed 'connection dropped' at 5.0 s both ways). This is why WebSocketTLSTests' round trips fail under load (the server sees 'connection dropped' instead of the client's 1000). Fix: lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0) in WebSocketConnection.serviceThreadReceivePlaintext when the upgrade is accepted (the .upgrade case, WebSocketConnection.swift:515)"))
-    func wssOutlivesTLSTimeout() async throws {
-        let tls = WebSocketListener.TLS(certificateChainPath: TLSFixtures.serverCertificatePath, privateKeyPath: TLSFixtures.serverKeyPath)
-        let listener = try await WebSocketListener.bind(configuration: .init(tls: tls))
+/// How long the listener keeps a socket: an upgrade request must arrive within 10 s, an open
+/// connection (ws or wss) has no deadline, and a refusal is read whole even when the client
+/// sent more than the server read.
+@Suite("WebSocket listener deadlines", .timeLimit(.minutes(2)))
+struct WebSocketListenerDeadlineTests {
+    @Test("an open connection outlives the upgrade deadline and, over wss, lws' timeout after its TLS accept", arguments: [false, true])
+    func openConnectionOutlivesDeadlines(tls: Bool) async throws {
+        let serverTLS = WebSocketListener.TLS(certificateChainPath: TLSFixtures.serverCertificatePath, privateKeyPath: TLSFixtures.serverKeyPath)
+        let listener = try await WebSocketListener.bind(configuration: .init(tls: tls ? serverTLS : nil))
         do {
             try await withTimeout(.seconds(60)) {
                 async let accepted = accept(listener)
                 let client = try await WebSocketConnector(
-                    url: "wss://localhost:\(listener.port)/", configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
+                    url: "\(tls ? "wss" : "ws")://localhost:\(listener.port)/", configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
                 ).connect(timeout: .seconds(30))
                 let server = try await accepted
                 var events = server.events.makeAsyncIterator()
-                // The connection's age is the point here, so time has to pass: past lws' 5 s.
-                try await Task.sleep(for: .seconds(8))
+                // The connection's age is the point here, so time has to pass: past the 10 s
+                // upgrade deadline and lws' 5 s (before the fix, wss connections were dropped
+                // 5 s after they opened).
+                try await Task.sleep(for: .seconds(11))
                 client.send([1, 2, 3])
                 #expect(try await nextMessage(&events) == [1, 2, 3])
                 client.close(code: 1000, reason: "")
@@ -328,8 +331,7 @@ struct WebSocketListenerKnownBugTests {
         await listener.close()
     }
 
-    @Test("a refused request followed by more bytes than the server read still gets its answer before the socket closes",
-          .disabled("bug: WebSocketConnection.serviceThreadWritable returns -1 right after writing a refusal (serviceThreadRefusedUpgrade); unread input makes the close a reset that destroys the answer (ECONNRESET every time with 200 KB after the request); fix: shut down writing and read until the client closes, at most 5 s, as serviceThreadLingerAfterClose does"))
+    @Test("a refused request followed by more bytes than the server read still gets its whole answer, then FIN (no reset)")
     func refusalSurvivesUnreadInput() async throws {
         let listener = try await WebSocketListener.bind()
         do {
@@ -340,8 +342,9 @@ struct WebSocketListenerKnownBugTests {
                     let request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
                     try peer.send(Array(request.utf8) + pattern(count: 200_000))
-                    let answer = String(decoding: try peer.readUntilClosed(), as: UTF8.self)
+                    let answer = String(decoding: try await peer.waitUntilClosed(), as: UTF8.self)
                     #expect(answer.hasPrefix("HTTP/1.1 426 Upgrade Required\r\n"), "round \(round): \(answer.debugDescription)")
+                    #expect(answer.hasSuffix("\r\n\r\n"), "round \(round): \(answer.debugDescription)")
                 }
             }
         } catch {
@@ -351,20 +354,24 @@ struct WebSocketListenerKnownBugTests {
         await listener.close()
     }
 
-    @Test("a client that never finishes its upgrade request is dropped",
-          .disabled("bug: a raw accepted socket has no deadline for the upgrade request (lws' HTTP role no longer applies one): a half-sent request holds the socket and its WebSocketConnection until the listener closes; fix: lws_set_timeout on the accepted wsi in LWSRuntime.serviceThreadAcceptReady, cleared (lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)) when the upgrade is answered"))
-    func halfRequestDropped() async throws {
+    @Test("a client that never finishes its upgrade request, or says nothing, is dropped after the upgrade deadline",
+          arguments: ["GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", ""])
+    func unfinishedRequestDropped(_ partial: String) async throws {
         let listener = try await WebSocketListener.bind()
         do {
             try await withTimeout(.seconds(100)) {
                 let peer = try RawWebSocketClient(connectingTo: listener.port)
                 defer { peer.close() }
-                try peer.send(Array("GET / HTTP/1.1\r\n".utf8))
-                // Each read gives up after 5 s; the server must close within 90 s.
-                for _ in 0..<18 {
-                    if (try? peer.readUntilClosed()) != nil { return }
+                try peer.send(Array(partial.utf8))
+                // Each read gives up after 5 s; the 10 s deadline must have closed the socket
+                // well before 60 s, without an answer.
+                for _ in 0..<12 {
+                    if let rest = try? await peer.waitUntilClosed() {
+                        #expect(rest.isEmpty, "\(String(decoding: rest, as: UTF8.self).debugDescription)")
+                        return
+                    }
                 }
-                Issue.record("the server kept a half-sent request open for 90 s")
+                Issue.record("the server kept an unfinished request open for 60 s")
             }
         } catch {
             await listener.close()

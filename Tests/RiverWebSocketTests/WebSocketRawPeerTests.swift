@@ -143,6 +143,14 @@ final class RawWebSocketClient: Sendable {
         }
     }
 
+    /// ``readUntilClosed()`` on a thread of its own, so a long wait does not hold one of the few
+    /// threads every concurrently running test shares.
+    func waitUntilClosed() async throws -> [UInt8] {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
+            Thread { continuation.resume(with: Result { try self.readUntilClosed() }) }.start()
+        }
+    }
+
     /// Reads one frame from the server (blocking, 5 s timeout).
     func readFrame() throws -> (fin: Bool, opcode: UInt8, masked: Bool, payload: [UInt8]) {
         let header = try readExactly(2)
