@@ -217,8 +217,11 @@ struct WebSocketClientFramingTests {
         defer { server.close() }
         let configuration = {
             var configuration = RiverClient.Configuration(codec: JSONCodec(), randomSeed: 11)
-            configuration.session.connectionTimeout = .seconds(30)
-            configuration.session.handshakeTimeout = .seconds(30)
+            // Long enough for a loaded machine, short enough that a stalled attempt is retried
+            // within the test's 50 s (one full-suite run in several saw the first attempt
+            // neither open nor time out within 30 s; not reproduced alone, under investigation).
+            configuration.session.connectionTimeout = .seconds(10)
+            configuration.session.handshakeTimeout = .seconds(10)
             return configuration
         }()
         let statuses = StatusLog()
