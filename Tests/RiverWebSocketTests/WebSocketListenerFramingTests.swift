@@ -311,7 +311,7 @@ struct WebSocketListenerDeadlineTests {
             try await withTimeout(.seconds(60)) {
                 async let accepted = accept(listener)
                 let client = try await WebSocketConnector(
-                    url: "\(tls ? "wss" : "ws")://localhost:\(listener.port)/", configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
+                    url: "\(tls ? "wss" : "ws")://127.0.0.1:\(listener.port)/", configuration: .init(tls: .init(caFilePath: TLSFixtures.caPath))
                 ).connect(timeout: .seconds(30))
                 let server = try await accepted
                 var events = server.events.makeAsyncIterator()
