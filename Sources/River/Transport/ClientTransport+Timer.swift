@@ -46,38 +46,12 @@ extension ClientTransport {
     }
 
     /// The deadline of sleep `generation` passed (`nil`: wake whatever sleep there is).
-    ///
-    /// When the machine's next deadline has moved later meanwhile (the usual case for the
-    /// heartbeat watchdog, which every inbound frame pushes back), the timer is armed again for
-    /// it without waking the sleeping task: an idle session then costs one clock callback per
-    /// deadline, not a task resume as well.
     private func timerFired(generation: UInt64?) {
-        enum Outcome {
-            case stale
-            case wake(UnsafeContinuation<Void, Never>?)
-            case rearm(ContinuousClock.Instant, generation: UInt64)
-        }
-        let outcome = inner.withLock { inner -> Outcome in
-            guard let generation else {
-                defer { inner.timerSleeper = nil }
-                return .wake(inner.timerSleeper)
-            }
-            guard generation == inner.timerGeneration, inner.timerSleeper != nil else { return .stale }
-            if let next = inner.machine.nextDeadline, next > clock.now {
-                inner.timerCheckedDeadlines = inner.machine.deadlineGeneration
-                inner.timerArmedFor = next
-                return .rearm(next, generation: generation)
-            }
+        let sleeper = inner.withLock { inner -> UnsafeContinuation<Void, Never>? in
+            guard generation == nil || generation == inner.timerGeneration else { return nil }
             defer { inner.timerSleeper = nil }
-            return .wake(inner.timerSleeper)
+            return inner.timerSleeper
         }
-        switch outcome {
-        case .stale:
-            return
-        case .wake(let sleeper):
-            sleeper?.resume()
-        case .rearm(let deadline, let generation):
-            clock.schedule(at: deadline) { [weak self] in self?.timerFired(generation: generation) }
-        }
+        sleeper?.resume()
     }
 }
