@@ -218,7 +218,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverWebSocketTests",
-            dependencies: ["River", "RiverTesting", "RiverWebSocket", "RiverTLSFixtures"],
+            dependencies: ["River", "RiverTesting", "RiverWebSocket", "RiverTLSFixtures", "RiverTestProcess"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

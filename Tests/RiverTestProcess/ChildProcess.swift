@@ -2,12 +2,8 @@ public import Foundation
 import Synchronization
 
 /// Runs a child process to its end for a test without holding a thread of Swift's cooperative
-/// pool: the process is started, read and waited for on threads of its own while the calling
-/// task is suspended.
-///
-/// `swift test` runs every test of the package in one process, on a pool with one thread per
-/// core. A test that blocks a pool thread while a child runs (a `swiftc` type-check takes
-/// seconds) starves every other test's timers and connections for that long.
+/// pool: the process is started, read and waited for on threads of its own (``OwnThread``)
+/// while the calling task is suspended (a `swiftc` type-check takes seconds).
 public enum ChildProcess {
     /// How a child process ended and what it printed.
     public struct Outcome: Sendable {
@@ -30,11 +26,7 @@ public enum ChildProcess {
     /// exited and both of its outputs are read to the end.
     /// - Throws: What `Process.run()` throws when the executable cannot be started.
     public static func run(_ executable: URL, _ arguments: [String]) async throws -> Outcome {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result { try runOnThisThread(executable, arguments) })
-            }
-        }
+        try await OwnThread.run { try runOnThisThread(executable, arguments) }
     }
 
     /// The blocking part of ``run(_:_:)``: on a thread that is not the pool's.

@@ -47,10 +47,10 @@ struct WebSocketCloseReasonTests {
         let listener = try await WebSocketListener.bind()
         try await withTimeout(.seconds(30)) {
             async let accepted = accept(listener)
-            let peer = try RawWebSocketClient(port: listener.port)
+            let peer = try await RawWebSocketClient(port: listener.port)
             let server = try await accepted
             server.close(code: 4000, reason: "a" + String(repeating: "😀", count: 40))
-            let frame = try peer.readFrame()
+            let frame = try await peer.readFrame()
             #expect(frame.opcode == 0x8)
             #expect(frame.payload == [0x0F, 0xA0] + Array(("a" + String(repeating: "😀", count: 30)).utf8))
             peer.close()

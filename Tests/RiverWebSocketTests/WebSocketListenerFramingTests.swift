@@ -7,10 +7,7 @@ import Testing
 /// A listener against a hand-written client (``RawWebSocketClient``): the server answers the
 /// upgrade itself (or refuses it and closes), reads the client's masked frames, answers pings,
 /// takes part in the close handshake and closes with 1002 when the client breaks RFC 6455.
-/// Runs only with `RIVER_LISTENER_LIVE_TESTS=1` for now: its hand-written client does blocking
-/// socket I/O inside async tests, and with it in the parallel suite other tests' timers stalled
-/// on the 2-core machine (stop 22's closing note); to be moved off the cooperative pool.
-@Suite("WebSocket listener framing", .timeLimit(.minutes(1)), .enabled(if: ProcessInfo.processInfo.environment["RIVER_LISTENER_LIVE_TESTS"] == "1", "blocking socket I/O on the cooperative pool; set RIVER_LISTENER_LIVE_TESTS=1"))
+@Suite("WebSocket listener framing", .timeLimit(.minutes(1)))
 struct WebSocketListenerFramingTests {
     /// A listener with one raw client upgraded to it, handed to `body` with the server's side of
     /// the connection; the client and the listener are closed after.
@@ -25,7 +22,7 @@ struct WebSocketListenerFramingTests {
         do {
             try await withTimeout(.seconds(40)) {
                 async let accepted = accept(listener)
-                let peer = try RawWebSocketClient(port: listener.port, path: path, headers: headers, firstBytes: firstBytes)
+                let peer = try await RawWebSocketClient(port: listener.port, path: path, headers: headers, firstBytes: firstBytes)
                 defer { peer.close() }
                 try await body(peer, try await accepted)
             }
@@ -80,9 +77,9 @@ struct WebSocketListenerFramingTests {
         let listener = try await WebSocketListener.bind()
         do {
             try await withTimeout(.seconds(40)) {
-                let peer = try RawWebSocketClient(connectingTo: listener.port)
+                let peer = try await RawWebSocketClient(connectingTo: listener.port)
                 defer { peer.close() }
-                try peer.send(Array(refused.request.utf8))
+                try await peer.send(Array(refused.request.utf8))
                 // The answer, then the end of the stream: nothing else.
                 let answer = String(decoding: try await peer.waitUntilClosed(), as: UTF8.self)
                 #expect(answer.hasPrefix(refused.statusLine + "\r\n"), "\(answer.debugDescription)")
@@ -92,7 +89,7 @@ struct WebSocketListenerFramingTests {
                 // The refused socket never became a connection: the first one accepted is the next,
                 // valid client's.
                 async let accepted = accept(listener)
-                let valid = try RawWebSocketClient(port: listener.port, path: "/after")
+                let valid = try await RawWebSocketClient(port: listener.port, path: "/after")
                 defer { valid.close() }
                 #expect(try await accepted.requestHeader(":path") == "/after")
             }
@@ -132,7 +129,7 @@ struct WebSocketListenerFramingTests {
             var events = server.events.makeAsyncIterator()
             #expect(try await nextMessage(&events) == [1, 2, 3])
             #expect(try await nextMessage(&events) == pattern(count: 1000, seed: 2))
-            let pong = try peer.readFrame()
+            let pong = try await peer.readFrame()
             #expect(pong.opcode == 0xA && pong.payload == [9] && !pong.masked && pong.fin)
         }
     }
@@ -144,18 +141,18 @@ struct WebSocketListenerFramingTests {
         let whole = pattern(count: 300_000, seed: 7)
         try await Self.withRawPeer { peer, server in
             var events = server.events.makeAsyncIterator()
-            try peer.sendFrame(opcode: 0x2, fin: true, payload: whole)
+            try await peer.sendFrame(opcode: 0x2, fin: true, payload: whole)
             #expect(try await nextMessage(&events) == whole)
 
             // Fragments of lengths that are not multiples of 4, a 64-bit one, an empty one.
-            try peer.sendFrame(opcode: 0x2, fin: false, payload: Array(whole[0..<3]))
-            try peer.sendFrame(opcode: 0x0, fin: false, payload: Array(whole[3..<70_001]))
-            try peer.sendFrame(opcode: 0x9, fin: true, payload: [4, 2])
-            try peer.sendFrame(opcode: 0x0, fin: false, payload: [])
-            try peer.sendFrame(opcode: 0x0, fin: false, payload: Array(whole[70_001..<70_126]))
-            try peer.sendFrame(opcode: 0x0, fin: true, payload: Array(whole[70_126...]))
+            try await peer.sendFrame(opcode: 0x2, fin: false, payload: Array(whole[0..<3]))
+            try await peer.sendFrame(opcode: 0x0, fin: false, payload: Array(whole[3..<70_001]))
+            try await peer.sendFrame(opcode: 0x9, fin: true, payload: [4, 2])
+            try await peer.sendFrame(opcode: 0x0, fin: false, payload: [])
+            try await peer.sendFrame(opcode: 0x0, fin: false, payload: Array(whole[70_001..<70_126]))
+            try await peer.sendFrame(opcode: 0x0, fin: true, payload: Array(whole[70_126...]))
             #expect(try await nextMessage(&events) == whole)
-            let pong = try peer.readFrame()
+            let pong = try await peer.readFrame()
             #expect(pong.opcode == 0xA && pong.payload == [4, 2])
         }
     }
@@ -164,8 +161,8 @@ struct WebSocketListenerFramingTests {
           arguments: [[], Array("are you there".utf8), pattern(count: 125, seed: 8)])
     func pingAnswered(payload: [UInt8]) async throws {
         try await Self.withRawPeer { peer, _ in
-            try peer.sendFrame(opcode: 0x9, fin: true, payload: payload)
-            let pong = try peer.readFrame()
+            try await peer.sendFrame(opcode: 0x9, fin: true, payload: payload)
+            let pong = try await peer.readFrame()
             #expect(pong.opcode == 0xA && pong.fin && !pong.masked)
             #expect(pong.payload == payload)
         }
@@ -177,15 +174,15 @@ struct WebSocketListenerFramingTests {
     func unmaskedFrame() async throws {
         try await Self.withRawPeer { peer, server in
             var events = server.events.makeAsyncIterator()
-            try peer.sendFrame(opcode: 0x2, fin: true, payload: [1])
+            try await peer.sendFrame(opcode: 0x2, fin: true, payload: [1])
             #expect(try await nextMessage(&events) == [1])
-            try peer.sendFrame(opcode: 0x2, fin: true, payload: [2], masked: false)
+            try await peer.sendFrame(opcode: 0x2, fin: true, payload: [2], masked: false)
             let closed = try await closure(&events)
             #expect(closed.code == 1002, "\(closed)")
             #expect(closed.cause == .protocolViolation, "\(closed)")
             #expect(closed.initiatedLocally)
             #expect(closed.reason == "the client sent an unmasked frame")
-            let frame = try peer.readFrame()
+            let frame = try await peer.readFrame()
             #expect(frame.opcode == 0x8 && !frame.masked)
             #expect(frame.payload == Self.closePayload(1002, "the client sent an unmasked frame"))
             // The server sends nothing more and closes its side; it waits for the client's.
@@ -197,13 +194,13 @@ struct WebSocketListenerFramingTests {
     func messageTooBig() async throws {
         try await Self.withRawPeer(configuration: .init(maximumMessageSize: 1000)) { peer, server in
             var events = server.events.makeAsyncIterator()
-            try peer.sendFrame(opcode: 0x2, fin: true, payload: pattern(count: 1000))
+            try await peer.sendFrame(opcode: 0x2, fin: true, payload: pattern(count: 1000))
             #expect(try await nextMessage(&events) == pattern(count: 1000))
-            try peer.sendFrame(opcode: 0x2, fin: false, payload: pattern(count: 600))
-            try peer.sendFrame(opcode: 0x0, fin: true, payload: pattern(count: 401))
+            try await peer.sendFrame(opcode: 0x2, fin: false, payload: pattern(count: 600))
+            try await peer.sendFrame(opcode: 0x0, fin: true, payload: pattern(count: 401))
             let closed = try await closure(&events)
             #expect(closed.code == 1009 && closed.cause == .frameTooLarge && closed.initiatedLocally, "\(closed)")
-            let frame = try peer.readFrame()
+            let frame = try await peer.readFrame()
             #expect(frame.opcode == 0x8)
             #expect(frame.payload.prefix(2) == [0x03, 0xF1], "\(frame.payload)")
             #expect(try await peer.waitUntilClosed().isEmpty)
@@ -219,14 +216,14 @@ struct WebSocketListenerFramingTests {
             #expect(server.deliverEvents { recorder.record($0) })
             server.send([7, 7])
             server.close(code: 4001, reason: "server done")
-            let message = try peer.readFrame()
+            let message = try await peer.readFrame()
             #expect(message.opcode == 0x2 && message.payload == [7, 7])
-            let frame = try peer.readFrame()
+            let frame = try await peer.readFrame()
             #expect(frame.opcode == 0x8 && frame.fin && !frame.masked)
             #expect(frame.payload == Self.closePayload(4001, "server done"))
             // Not closed yet: the server waits for the client's answer.
             #expect(recorder.closure == nil)
-            try peer.sendFrame(opcode: 0x8, fin: true, payload: Self.closePayload(4001))
+            try await peer.sendFrame(opcode: 0x8, fin: true, payload: Self.closePayload(4001))
             await recorder.closed.wait()
             let closed = try #require(recorder.closure)
             #expect(closed.code == 4001)
@@ -244,11 +241,11 @@ struct WebSocketListenerFramingTests {
             let recorder = Recorder()
             #expect(server.deliverEvents { recorder.record($0) })
             server.close(code: 1000, reason: "")
-            let frame = try peer.readFrame()
+            let frame = try await peer.readFrame()
             #expect(frame.opcode == 0x8 && frame.payload == Self.closePayload(1000))
-            try peer.sendFrame(opcode: 0x2, fin: true, payload: [1])
-            try peer.sendFrame(opcode: 0x9, fin: true, payload: [2])
-            try peer.sendFrame(opcode: 0x8, fin: true, payload: Self.closePayload(1000))
+            try await peer.sendFrame(opcode: 0x2, fin: true, payload: [1])
+            try await peer.sendFrame(opcode: 0x9, fin: true, payload: [2])
+            try await peer.sendFrame(opcode: 0x8, fin: true, payload: Self.closePayload(1000))
             await recorder.closed.wait()
             #expect(recorder.messages.isEmpty)
             #expect(recorder.closure?.code == 1000 && recorder.closure?.cause == .closedLocally, "\(String(describing: recorder.closure))")
@@ -262,7 +259,7 @@ struct WebSocketListenerFramingTests {
         try await Self.withRawPeer { peer, server in
             var events = server.events.makeAsyncIterator()
             server.close(code: 4002, reason: "no answer")
-            let frame = try peer.readFrame()
+            let frame = try await peer.readFrame()
             #expect(frame.opcode == 0x8 && frame.payload == Self.closePayload(4002, "no answer"))
             let closed = try await closure(&events)
             #expect(closed.code == 4002 && closed.cause == .closedLocally, "\(closed)")
@@ -273,8 +270,8 @@ struct WebSocketListenerFramingTests {
     func clientClose() async throws {
         try await Self.withRawPeer { peer, server in
             var events = server.events.makeAsyncIterator()
-            try peer.sendFrame(opcode: 0x8, fin: true, payload: Self.closePayload(4000, "client done"))
-            let echo = try peer.readFrame()
+            try await peer.sendFrame(opcode: 0x8, fin: true, payload: Self.closePayload(4000, "client done"))
+            let echo = try await peer.readFrame()
             #expect(echo.opcode == 0x8 && echo.fin && !echo.masked)
             #expect(echo.payload == Self.closePayload(4000))
             #expect(try await peer.waitUntilClosed().isEmpty)
@@ -290,8 +287,8 @@ struct WebSocketListenerFramingTests {
     func clientCloseWithoutCode() async throws {
         try await Self.withRawPeer { peer, server in
             var events = server.events.makeAsyncIterator()
-            try peer.sendFrame(opcode: 0x8, fin: true, payload: [])
-            let echo = try peer.readFrame()
+            try await peer.sendFrame(opcode: 0x8, fin: true, payload: [])
+            let echo = try await peer.readFrame()
             #expect(echo.opcode == 0x8 && echo.payload.isEmpty)
             #expect(try await peer.waitUntilClosed().isEmpty)
             let closed = try await closure(&events)
@@ -304,10 +301,7 @@ struct WebSocketListenerFramingTests {
 /// How long the listener keeps a socket: an upgrade request must arrive within 10 s, an open
 /// connection (ws or wss) has no deadline, and a refusal is read whole even when the client
 /// sent more than the server read.
-/// Runs only with `RIVER_LISTENER_LIVE_TESTS=1` for now: its hand-written client does blocking
-/// socket I/O inside async tests, and with it in the parallel suite other tests' timers stalled
-/// on the 2-core machine (stop 22's closing note); to be moved off the cooperative pool.
-@Suite("WebSocket listener deadlines", .timeLimit(.minutes(2)), .enabled(if: ProcessInfo.processInfo.environment["RIVER_LISTENER_LIVE_TESTS"] == "1", "blocking socket I/O on the cooperative pool; set RIVER_LISTENER_LIVE_TESTS=1"))
+@Suite("WebSocket listener deadlines", .timeLimit(.minutes(2)))
 struct WebSocketListenerDeadlineTests {
     @Test("an open connection outlives the upgrade deadline and, over wss, lws' timeout after its TLS accept", arguments: [false, true])
     func openConnectionOutlivesDeadlines(tls: Bool) async throws {
@@ -343,11 +337,11 @@ struct WebSocketListenerDeadlineTests {
         do {
             try await withTimeout(.seconds(60)) {
                 for round in 0..<5 {
-                    let peer = try RawWebSocketClient(connectingTo: listener.port)
+                    let peer = try await RawWebSocketClient(connectingTo: listener.port)
                     defer { peer.close() }
                     let request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
-                    try peer.send(Array(request.utf8) + pattern(count: 200_000))
+                    try await peer.send(Array(request.utf8) + pattern(count: 200_000))
                     let answer = String(decoding: try await peer.waitUntilClosed(), as: UTF8.self)
                     #expect(answer.hasPrefix("HTTP/1.1 426 Upgrade Required\r\n"), "round \(round): \(answer.debugDescription)")
                     #expect(answer.hasSuffix("\r\n\r\n"), "round \(round): \(answer.debugDescription)")
@@ -366,9 +360,9 @@ struct WebSocketListenerDeadlineTests {
         let listener = try await WebSocketListener.bind()
         do {
             try await withTimeout(.seconds(100)) {
-                let peer = try RawWebSocketClient(connectingTo: listener.port)
+                let peer = try await RawWebSocketClient(connectingTo: listener.port)
                 defer { peer.close() }
-                try peer.send(Array(partial.utf8))
+                try await peer.send(Array(partial.utf8))
                 // Each read gives up after 5 s; the 10 s deadline must have closed the socket
                 // well before 60 s, without an answer.
                 for _ in 0..<12 {

@@ -1,5 +1,6 @@
 import Foundation
 import River
+import RiverTestProcess
 import RiverWebSocket
 import Testing
 
@@ -12,11 +13,11 @@ struct WebSocketRawPeerTests {
         let listener = try await WebSocketListener.bind()
         try await withTimeout {
             async let accepted = accept(listener)
-            let peer = try RawWebSocketClient(port: listener.port)
+            let peer = try await RawWebSocketClient(port: listener.port)
             let server = try await accepted
             var events = server.events.makeAsyncIterator()
 
-            try peer.sendFrame(opcode: 0x1, fin: true, payload: Array("hello".utf8))
+            try await peer.sendFrame(opcode: 0x1, fin: true, payload: Array("hello".utf8))
             let text = try await nextEvent(&events)
             guard case .textMessage(let bytes) = text else {
                 Issue.record("expected a text message, got \(text)")
@@ -25,14 +26,14 @@ struct WebSocketRawPeerTests {
             #expect(String(decoding: bytes, as: UTF8.self) == "hello")
 
             let whole = pattern(count: 70_000, seed: 3)
-            try peer.sendFrame(opcode: 0x2, fin: false, payload: Array(whole[0..<100]))
-            try peer.sendFrame(opcode: 0x0, fin: false, payload: Array(whole[100..<65_000]))
-            try peer.sendFrame(opcode: 0x0, fin: true, payload: Array(whole[65_000...]))
+            try await peer.sendFrame(opcode: 0x2, fin: false, payload: Array(whole[0..<100]))
+            try await peer.sendFrame(opcode: 0x0, fin: false, payload: Array(whole[100..<65_000]))
+            try await peer.sendFrame(opcode: 0x0, fin: true, payload: Array(whole[65_000...]))
             let reassembled = try await nextMessage(&events)
             #expect(reassembled == whole)
 
             // A close frame with code 4000 and a reason.
-            try peer.sendFrame(opcode: 0x8, fin: true, payload: [0x0F, 0xA0] + Array("raw bye".utf8))
+            try await peer.sendFrame(opcode: 0x8, fin: true, payload: [0x0F, 0xA0] + Array("raw bye".utf8))
             let closed = try await closure(&events)
             #expect(closed.code == 4000)
             #expect(closed.reason == "raw bye")
@@ -46,19 +47,19 @@ struct WebSocketRawPeerTests {
         let listener = try await WebSocketListener.bind()
         try await withTimeout {
             async let accepted = accept(listener)
-            let peer = try RawWebSocketClient(port: listener.port)
+            let peer = try await RawWebSocketClient(port: listener.port)
             let server = try await accepted
             let small = (0..<200).map { pattern(count: $0 % 130, seed: UInt8($0 % 251)) }
             let big = pattern(count: 300_000, seed: 5)
             for message in small { server.send(message) }
             server.send(big)
             for message in small {
-                let frame = try peer.readFrame()
+                let frame = try await peer.readFrame()
                 #expect(frame.fin && frame.opcode == 0x2 && !frame.masked)
                 #expect(frame.payload == message)
             }
-            let head = try peer.readFrame()
-            let tail = try peer.readFrame()
+            let head = try await peer.readFrame()
+            let tail = try await peer.readFrame()
             #expect(!head.fin && head.opcode == 0x2 && head.payload.count == 256 * 1024)
             #expect(tail.fin && tail.opcode == 0x0 && !tail.masked)
             #expect(head.payload + tail.payload == big)
@@ -68,8 +69,11 @@ struct WebSocketRawPeerTests {
     }
 }
 
-/// A minimal blocking WebSocket client: upgrade handshake and masked frames (or, to test the
-/// server's refusals, any bytes at all), nothing else. Reads time out after 5 s.
+/// A minimal WebSocket client over a plain socket: upgrade handshake and masked frames (or, to
+/// test the server's refusals, any bytes at all), nothing else. Reads time out after 5 s.
+///
+/// Every call that can wait on the peer is `async` and does its blocking socket I/O on a thread
+/// of its own (``OwnThread``), never on a thread of the cooperative pool the other tests share.
 final class RawWebSocketClient: Sendable {
     private let fd: Int32
 
@@ -77,8 +81,33 @@ final class RawWebSocketClient: Sendable {
     static let maskKey: [UInt8] = [0x12, 0x34, 0x56, 0x78]
 
     /// Connects over TCP and says nothing yet.
-    init(connectingTo port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    init(connectingTo port: Int) async throws {
+        fd = try await OwnThread.run { try Self.connectedSocket(port: port) }
+    }
+
+    /// Connects and upgrades: a `GET` for `path` with RFC 6455 §1.3's example key, then the
+    /// `headers` lines, and `firstBytes` (frames) in the same write as the request.
+    /// - Throws: Unless the server answers `101` with the example key's accept value.
+    convenience init(port: Int, path: String = "/raw", headers: [String] = [], firstBytes: [UInt8] = []) async throws {
+        try await self.init(connectingTo: port)
+        do {
+            let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                + headers.map { $0 + "\r\n" }.joined() + "\r\n"
+            try await send(Array(request.utf8) + firstBytes)
+            let head = try await readHead()
+            guard head.hasPrefix("HTTP/1.1 101"), head.contains("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") else {
+                throw POSIXError(.EPROTO)
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// A TCP socket connected to 127.0.0.1:`port`, its reads timing out after 5 s.
+    private static func connectedSocket(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -92,82 +121,61 @@ final class RawWebSocketClient: Sendable {
             Foundation.close(fd)
             throw POSIXError(.ECONNREFUSED)
         }
-    }
-
-    /// Connects and upgrades: a `GET` for `path` with RFC 6455 §1.3's example key, then the
-    /// `headers` lines, and `firstBytes` (frames) in the same write as the request.
-    /// - Throws: Unless the server answers `101` with the example key's accept value.
-    convenience init(port: Int, path: String = "/raw", headers: [String] = [], firstBytes: [UInt8] = []) throws {
-        try self.init(connectingTo: port)
-        do {
-            let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                + headers.map { $0 + "\r\n" }.joined() + "\r\n"
-            try send(Array(request.utf8) + firstBytes)
-            let head = try readHead()
-            guard head.hasPrefix("HTTP/1.1 101"), head.contains("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") else {
-                throw POSIXError(.EPROTO)
-            }
-        } catch {
-            close()
-            throw error
-        }
+        return fd
     }
 
     /// Sends one frame, masked with ``maskKey`` unless `masked` is `false`.
-    func sendFrame(opcode: UInt8, fin: Bool, payload: [UInt8], masked: Bool = true) throws {
-        try send(ServerFrame.frame(opcode: opcode, fin: fin, payload: payload, maskKey: masked ? Self.maskKey : nil))
+    func sendFrame(opcode: UInt8, fin: Bool, payload: [UInt8], masked: Bool = true) async throws {
+        try await send(ServerFrame.frame(opcode: opcode, fin: fin, payload: payload, maskKey: masked ? Self.maskKey : nil))
     }
 
     /// Reads an HTTP head up to and including its blank line, byte by byte.
-    func readHead() throws -> String {
-        var head: [UInt8] = []
-        var byte: UInt8 = 0
-        while !head.ends(with: Array("\r\n\r\n".utf8)) {
-            guard read(fd, &byte, 1) == 1 else { throw POSIXError(.EPROTO) }
-            head.append(byte)
+    func readHead() async throws -> String {
+        try await OwnThread.run { [fd] in
+            var head: [UInt8] = []
+            var byte: UInt8 = 0
+            while !head.ends(with: Array("\r\n\r\n".utf8)) {
+                guard read(fd, &byte, 1) == 1 else { throw POSIXError(.EPROTO) }
+                head.append(byte)
+            }
+            return String(decoding: head, as: UTF8.self)
         }
-        return String(decoding: head, as: UTF8.self)
     }
 
     /// Reads everything until the server closes its side (end of file).
     /// - Throws: When the read times out (the server kept the socket open) or fails.
-    func readUntilClosed() throws -> [UInt8] {
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let got = read(fd, &chunk, chunk.count)
-            if got == 0 { return bytes }
-            guard got > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            bytes += chunk[0..<got]
-        }
-    }
-
-    /// ``readUntilClosed()`` on a thread of its own, so a long wait does not hold one of the few
-    /// threads every concurrently running test shares.
     func waitUntilClosed() async throws -> [UInt8] {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
-            Thread { continuation.resume(with: Result { try self.readUntilClosed() }) }.start()
+        try await OwnThread.run { [fd] in
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let got = read(fd, &chunk, chunk.count)
+                if got == 0 { return bytes }
+                guard got > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                bytes += chunk[0..<got]
+            }
         }
     }
 
-    /// Reads one frame from the server (blocking, 5 s timeout).
-    func readFrame() throws -> (fin: Bool, opcode: UInt8, masked: Bool, payload: [UInt8]) {
-        let header = try readExactly(2)
-        var length = Int(header[1] & 0x7F)
-        if length == 126 {
-            length = try readExactly(2).reduce(0) { $0 << 8 | Int($1) }
-        } else if length == 127 {
-            length = try readExactly(8).reduce(0) { $0 << 8 | Int($1) }
+    /// Reads one frame from the server (5 s timeout per read).
+    func readFrame() async throws -> (fin: Bool, opcode: UInt8, masked: Bool, payload: [UInt8]) {
+        try await OwnThread.run { [fd] in
+            let header = try Self.readExactly(fd, 2)
+            var length = Int(header[1] & 0x7F)
+            if length == 126 {
+                length = try Self.readExactly(fd, 2).reduce(0) { $0 << 8 | Int($1) }
+            } else if length == 127 {
+                length = try Self.readExactly(fd, 8).reduce(0) { $0 << 8 | Int($1) }
+            }
+            let masked = header[1] & 0x80 != 0
+            let key = masked ? try Self.readExactly(fd, 4) : []
+            var payload = try Self.readExactly(fd, length)
+            if masked { for index in payload.indices { payload[index] ^= key[index % 4] } }
+            return (header[0] & 0x80 != 0, header[0] & 0x0F, masked, payload)
         }
-        let masked = header[1] & 0x80 != 0
-        let key = masked ? try readExactly(4) : []
-        var payload = try readExactly(length)
-        if masked { for index in payload.indices { payload[index] ^= key[index % 4] } }
-        return (header[0] & 0x80 != 0, header[0] & 0x0F, masked, payload)
     }
 
-    private func readExactly(_ count: Int) throws -> [UInt8] {
+    private static func readExactly(_ fd: Int32, _ count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < count {
@@ -179,12 +187,14 @@ final class RawWebSocketClient: Sendable {
     }
 
     /// Writes `bytes` as they are (a closed socket fails the write rather than raising SIGPIPE).
-    func send(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard written > 0 else { throw POSIXError(.EPIPE) }
-            offset += written
+    func send(_ bytes: [UInt8]) async throws {
+        try await OwnThread.run { [fd] in
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes { Foundation.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                guard written > 0 else { throw POSIXError(.EPIPE) }
+                offset += written
+            }
         }
     }
 
