@@ -7,8 +7,9 @@
 /// ``Violation``: a frame masked the wrong way (a server's frames are never masked, a client's
 /// always), reserved bits (no extension is ever negotiated), an unknown opcode, a fragmented or
 /// oversized control frame, a continuation outside a message or a new message inside one, an
-/// invalid close code, and a message longer than the maximum (refused as soon as a header
-/// announces it). Used on the libwebsockets service thread only.
+/// invalid close code, a text message or close reason that is not UTF-8 (RFC 6455 §8.1), and a
+/// message longer than the maximum (refused as soon as a header announces it). Used on the
+/// libwebsockets service thread only.
 package struct WebSocketFrameReader {
     /// One thing the server said.
     package enum Event: Equatable {
@@ -25,7 +26,8 @@ package struct WebSocketFrameReader {
 
     /// Why the server's bytes cannot be read on: the client closes with ``code``.
     package struct Violation: Error, Equatable {
-        /// 1002 (protocol error) or 1009 (message too big).
+        /// 1002 (protocol error), 1007 (a text message or close reason that is not UTF-8) or
+        /// 1009 (message too big).
         package var code: UInt16
         /// What the server did, for the close reason and the log.
         package var reason: String
@@ -212,6 +214,10 @@ package struct WebSocketFrameReader {
         default:
             guard final, let whole = message else { return }
             message = nil
+            // Checked whole: a character may straddle fragments.
+            if messageIsText, String(validating: whole, as: UTF8.self) == nil {
+                throw fail(1007, "a text message is not valid UTF-8")
+            }
             deliver(.message(whole, isText: messageIsText))
         }
     }
@@ -223,7 +229,10 @@ package struct WebSocketFrameReader {
         let code = UInt16(control[0]) << 8 | UInt16(control[1])
         let valid = (1000...1003).contains(code) || (1007...1014).contains(code) || (3000...4999).contains(code)
         guard valid else { throw fail(1002, "a close frame carries the invalid code \(code)") }
-        return .close(code: code, reason: String(decoding: control[2...], as: UTF8.self))
+        guard let reason = String(validating: control[2...], as: UTF8.self) else {
+            throw fail(1007, "a close frame's reason is not valid UTF-8")
+        }
+        return .close(code: code, reason: reason)
     }
 
     private mutating func fail(_ code: UInt16, _ reason: String) -> Violation {

@@ -80,7 +80,7 @@ struct WebSocketFrameReaderTests {
     @Test("a fragmented message arrives whole, with the control frames between its fragments delivered first")
     func fragmentsWithInterleavedControlFrames() {
         let whole = pattern(count: 70_000, seed: 9)
-        let bytes = ServerFrame.frame(opcode: 0x1, fin: false, payload: Array(whole[0..<10]))
+        let bytes = ServerFrame.frame(opcode: 0x2, fin: false, payload: Array(whole[0..<10]))
             + ServerFrame.frame(opcode: 0x9, payload: [7, 7])
             + ServerFrame.frame(opcode: 0x0, fin: false, payload: [])
             + ServerFrame.frame(opcode: 0x0, fin: false, payload: Array(whole[10..<66_000]))
@@ -89,7 +89,7 @@ struct WebSocketFrameReaderTests {
             + ServerFrame.frame(opcode: 0x0, payload: Array(whole[66_000...]))
             + ServerFrame.frame(opcode: 0x2, payload: [42])
         #expect(Self.read(bytes) == Outcome(events: [
-            .ping([7, 7]), .pong, .ping([]), .message(whole, isText: true), .message([42], isText: false),
+            .ping([7, 7]), .pong, .ping([]), .message(whole, isText: false), .message([42], isText: false),
         ]))
     }
 
@@ -103,6 +103,37 @@ struct WebSocketFrameReaderTests {
         // The largest close frame: a code and a 123-byte reason.
         let reason = String(repeating: "r", count: 123)
         #expect(Self.read(ServerFrame.close(code: 3000, reason: reason)).events == [.close(code: 3000, reason: reason)])
+    }
+
+    @Test("a text message is checked as UTF-8 when whole: a character split across fragments is accepted")
+    func textSplitAcrossFragments() {
+        let text = Array("été ✓ 𝄞".utf8)
+        // Cut inside the 4-byte 𝄞 and inside the 2-byte é.
+        let bytes = ServerFrame.frame(opcode: 0x1, fin: false, payload: Array(text[0..<1]))
+            + ServerFrame.frame(opcode: 0x0, fin: false, payload: Array(text[1..<(text.count - 2)]))
+            + ServerFrame.frame(opcode: 0x0, payload: Array(text[(text.count - 2)...]))
+        #expect(Self.read(bytes).events == [.message(text, isText: true)])
+    }
+
+    /// Text a WebSocket peer must refuse as UTF-8 (RFC 3629): a lone continuation byte, an
+    /// overlong encoding, a surrogate, a code point past U+10FFFF, and a sequence cut short at the
+    /// end of the message.
+    static let notUTF8: [[UInt8]] = [[0x61, 0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x61, 0xE2, 0x9C]]
+
+    @Test("a text message that is not UTF-8 closes with 1007; a binary message with the same bytes is delivered", arguments: notUTF8)
+    func textNotUTF8(_ payload: [UInt8]) {
+        let outcome = Self.read(ServerFrame.frame(opcode: 0x1, payload: payload) + ServerFrame.close(code: 1000))
+        #expect(outcome.events.isEmpty)
+        #expect(outcome.violation?.code == 1007, "\(String(describing: outcome.violation))")
+        #expect(outcome.violation?.isTooLarge == false)
+        #expect(Self.read(ServerFrame.frame(opcode: 0x2, payload: payload)).events == [.message(payload, isText: false)])
+    }
+
+    @Test("a close frame whose reason is not UTF-8 closes with 1007", arguments: notUTF8)
+    func closeReasonNotUTF8(_ reason: [UInt8]) {
+        let outcome = Self.read(ServerFrame.frame(opcode: 0x8, payload: [0x03, 0xE8] + reason))
+        #expect(outcome.events.isEmpty)
+        #expect(outcome.violation?.code == 1007, "\(String(describing: outcome.violation))")
     }
 
     @Test("nothing after a close frame is read, in the same read or a later one")
