@@ -61,6 +61,9 @@ seeds = [
     bytes([0xC2, 0xF0]) + upgrade + frame(0x2, b"masked", mask=b"\x01\x02\x03\x04") + frame(0x1, b"r", rsv=0x40),
     bytes([0x00, 0x30]) + b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n",
     bytes([0x00, 0x30]) + upgrade.replace(b"\r\n\r\n", b"\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n"),
+    # UTF-8: a character split across fragments (valid), then a text message that is not UTF-8.
+    bytes([0x03, 0x60]) + frame(0x1, b"\xc3", fin=False) + frame(0x0, b"\xa9t\xc3\xa9") + frame(0x1, b"a\xed\xa0\x80"),
+    bytes([0x03, 0x60]) + close(1000, b"bad \xff reason"),
 ]
 # The server's side (bit 4 of byte 0): a client's upgrade request, then masked frames.
 request = (b"GET /river?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

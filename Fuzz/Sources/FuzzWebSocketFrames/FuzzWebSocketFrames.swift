@@ -19,8 +19,9 @@ import FuzzSupport
 ///
 /// Beyond not trapping, the checks: a verdict never depends on how the bytes were split into
 /// reads (one read, two reads, small reads give the same events, violation and handshake
-/// outcome); no message exceeds the maximum; a control payload is at most 125 bytes; a violation
-/// is 1002 or 1009 and ends the input, as a close frame does.
+/// outcome); no message exceeds the maximum; a text message is valid UTF-8; a control payload is
+/// at most 125 bytes; a violation is 1002, 1007 or 1009 and ends the input, as a close frame
+/// does.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWebSocketFrames(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let input = fuzzInput(data, size)
@@ -106,8 +107,9 @@ private func readEverySplit(_ stream: [UInt8], maximumMessageSize: Int, peerMask
     check(read(stream, in: small, maximumMessageSize: maximumMessageSize, peerMasks: peerMasks) == whole, "reads of \(smallRead) changed the events")
     for (index, event) in whole.events.enumerated() {
         switch event {
-        case .message(let bytes, _):
+        case .message(let bytes, let isText):
             check(bytes.count <= maximumMessageSize, "a \(bytes.count)-byte message over the \(maximumMessageSize)-byte limit")
+            check(!isText || String(validating: bytes, as: UTF8.self) != nil, "a text message that is not UTF-8")
         case .ping(let payload):
             check(payload.count <= 125, "a \(payload.count)-byte ping")
         case .pong:
@@ -118,7 +120,7 @@ private func readEverySplit(_ stream: [UInt8], maximumMessageSize: Int, peerMask
         }
     }
     if let violation = whole.violation {
-        check(violation.code == 1002 || violation.code == 1009, "violation code \(violation.code)")
+        check([1002, 1007, 1009].contains(violation.code), "violation code \(violation.code)")
     }
 }
 
