@@ -1,8 +1,13 @@
+import River
+
 /// Reads the frames the peer sends (RFC 6455 §5) from the bytes of a connection, as they arrive
 /// in pieces of any size, and hands out whole messages and control frames.
 ///
 /// Payload is copied in blocks straight into the message being assembled (reserved at the size
-/// the frame header announces) and unmasked there, so receiving costs one copy per byte.
+/// the frame header announces) and unmasked there, so receiving costs one copy per byte. A
+/// message of a megabyte or more, or one whose first fragment is 64 KiB or more (its length is
+/// not known yet), is reserved as a ``LargeByteArray``: its fragments are appended without
+/// moving it, and its memory goes back to the system once it is decoded and freed.
 /// Everything the RFC says an endpoint must fail the connection for is refused with a
 /// ``Violation``: a frame masked the wrong way (a server's frames are never masked, a client's
 /// always), reserved bits (no extension is ever negotiated), an unknown opcode, a fragmented or
@@ -177,7 +182,8 @@ package struct WebSocketFrameReader {
             if message != nil { throw fail(1002, "a new message started before the previous one ended") }
             try checkLimit(adding: length, to: 0)
             message = []
-            message?.reserveCapacity(length)
+            let expected = final || length < Self.largeFirstFragment ? length : max(length, LargeByteArray.threshold)
+            message?.reserveCapacity(LargeByteArray.capacity(for: expected))
             messageIsText = opcode == 0x1
         case 0x0:
             guard let received = message?.count else { throw fail(1002, "a continuation frame arrived outside a message") }
@@ -185,13 +191,17 @@ package struct WebSocketFrameReader {
             if let capacity = message?.capacity, capacity < received + length {
                 // Fragments of one message: grow at least by doubling, so a message sent in many
                 // frames is copied about once more in all rather than once per frame.
-                message?.reserveCapacity(max(received + length, min(maximumMessageSize, 2 * capacity)))
+                message?.reserveCapacity(
+                    LargeByteArray.capacity(for: max(received + length, min(maximumMessageSize, 2 * capacity))))
             }
         default:
             throw fail(1002, "a frame has the unknown opcode \(opcode)")
         }
         stage = .payload(remaining: length)
     }
+
+    /// A first fragment this large starts a message reserved as a large one.
+    static let largeFirstFragment = 64 * 1024
 
     private mutating func checkLimit(adding length: Int, to received: Int) throws(Violation) {
         let (total, overflow) = received.addingReportingOverflow(length)
