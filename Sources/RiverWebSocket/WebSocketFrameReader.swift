@@ -5,9 +5,10 @@ import River
 ///
 /// Payload is copied in blocks straight into the message being assembled (reserved at the size
 /// the frame header announces) and unmasked there, so receiving costs one copy per byte. A
-/// message of a megabyte or more, or one whose first fragment is 64 KiB or more (its length is
-/// not known yet), is reserved as a ``LargeByteArray``: its fragments are appended without
-/// moving it, and its memory goes back to the system once it is decoded and freed.
+/// message of ``LargeByteArray/threshold`` bytes or more is reserved as a ``LargeByteArray``
+/// (a fragmented one when its fragments pass that size, moved once): the rest of its fragments
+/// are appended without moving it, and its memory goes back to the system once it is decoded
+/// and freed.
 /// Everything the RFC says an endpoint must fail the connection for is refused with a
 /// ``Violation``: a frame masked the wrong way (a server's frames are never masked, a client's
 /// always), reserved bits (no extension is ever negotiated), an unknown opcode, a fragmented or
@@ -182,26 +183,30 @@ package struct WebSocketFrameReader {
             if message != nil { throw fail(1002, "a new message started before the previous one ended") }
             try checkLimit(adding: length, to: 0)
             message = []
-            let expected = final || length < Self.largeFirstFragment ? length : max(length, LargeByteArray.threshold)
-            message?.reserveCapacity(LargeByteArray.capacity(for: expected))
+            message?.reserveCapacity(LargeByteArray.capacity(for: length))
+            if final, length >= LargeByteArray.threshold, let base = message?.withUnsafeMutableBytes({ $0.baseAddress }) {
+                // Its length is known: its whole huge pages are advised (a fragmented message's
+                // are not, the last one could end up mostly unused but resident).
+                LargeByteArray.adviseHugePages(base, count: length)
+            }
             messageIsText = opcode == 0x1
         case 0x0:
             guard let received = message?.count else { throw fail(1002, "a continuation frame arrived outside a message") }
             try checkLimit(adding: length, to: received)
             if let capacity = message?.capacity, capacity < received + length {
                 // Fragments of one message: grow at least by doubling, so a message sent in many
-                // frames is copied about once more in all rather than once per frame.
+                // frames is copied about once more in all rather than once per frame; a large
+                // one moves once into an array reserved for far more (address space only).
+                let needed = received + length
                 message?.reserveCapacity(
-                    LargeByteArray.capacity(for: max(received + length, min(maximumMessageSize, 2 * capacity))))
+                    needed >= LargeByteArray.threshold
+                        ? LargeByteArray.capacity(for: needed) : max(needed, min(maximumMessageSize, 2 * capacity)))
             }
         default:
             throw fail(1002, "a frame has the unknown opcode \(opcode)")
         }
         stage = .payload(remaining: length)
     }
-
-    /// A first fragment this large starts a message reserved as a large one.
-    static let largeFirstFragment = 64 * 1024
 
     private mutating func checkLimit(adding length: Int, to received: Int) throws(Violation) {
         let (total, overflow) = received.addingReportingOverflow(length)

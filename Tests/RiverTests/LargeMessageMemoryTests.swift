@@ -85,7 +85,7 @@ struct LargeMessageMemoryTests {
     func preparedLargeMessageIsHandedOver() throws {
         let encoder = SessionStateMachine.OutboundEncoder(codec: MessagePackCodec(), clientID: "client", serverID: "SERVER")
         let outbound = SessionStateMachine.Outbound(
-            streamId: "s1", controlFlags: [.streamOpen, .streamClosed], payload: ["data": .bytes(Self.bytes(1 << 20))],
+            streamId: "s1", controlFlags: [.streamOpen, .streamClosed], payload: ["data": .bytes(Self.bytes(3 << 20))],
             serviceName: "test", procedureName: "echoBinary")
         let prepared = try encoder.prepare(outbound)
         let kept = prepared
@@ -93,8 +93,15 @@ struct LargeMessageMemoryTests {
         let bytes = try encoder.append(prepared, seq: 1, ack: 2, to: &buffer, limit: .max).bytes
         // A copy on append would have made an array of about twice the message.
         #expect(bytes.capacity >= LargeByteArray.mappedCapacity)
+        // The same for a message that is large for the send buffer only (no reserve then).
+        let smaller = SessionStateMachine.Outbound(streamId: "s1", controlFlags: [], payload: .bytes(Self.bytes(300_000)))
+        let preparedSmaller = try encoder.prepare(smaller)
+        let keptSmaller = preparedSmaller
+        let smallerBytes = try encoder.append(preparedSmaller, seq: 2, ack: 2, to: &buffer, limit: .max).bytes
+        #expect(smallerBytes.capacity < smallerBytes.count + 4096)
+        _ = keptSmaller
         #expect(throws: SessionStateMachine.SendError.self) {
-            _ = try encoder.append(kept, seq: 2, ack: 2, to: &buffer, limit: .max)
+            _ = try encoder.append(kept, seq: 3, ack: 2, to: &buffer, limit: .max)
         }
     }
 

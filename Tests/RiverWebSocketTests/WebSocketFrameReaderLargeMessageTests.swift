@@ -2,8 +2,9 @@ import River
 import RiverWebSocket
 import Testing
 
-/// A large message is assembled in one array reserved as a ``LargeByteArray`` from its first
-/// frame: its fragments never move it, and its memory goes back to the system once freed.
+/// A large message is assembled in an array reserved as a ``LargeByteArray`` (a fragmented one
+/// moves there once its fragments pass the threshold): the rest never move it, and its memory
+/// goes back to the system once freed.
 @Suite("WebSocket frame reader: large messages")
 struct WebSocketFrameReaderLargeMessageTests {
     /// The messages `frames` make, read in 100,000-byte pieces.
@@ -32,7 +33,7 @@ struct WebSocketFrameReaderLargeMessageTests {
         (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) }
     }
 
-    @Test("a message sent in 256 KiB fragments is reserved large at its first fragment, not grown by doubling")
+    @Test("a message sent in 256 KiB fragments moves into a large reserve once, not doubling to the end")
     func fragmentedLargeMessage() {
         let payload = Self.payload(3 << 20)
         let fragment = 256 * 1024
@@ -42,7 +43,7 @@ struct WebSocketFrameReaderLargeMessageTests {
         }
         let messages = Self.messages(frames)
         #expect(messages == [payload])
-        // Doubling from 256 KiB would have ended at 4 MiB, after copying 3.75 MiB on the way.
+        // Doubling from 256 KiB would have ended at 4 MiB (on the heap), copying on the way.
         #expect((messages.first?.capacity ?? 0) >= LargeByteArray.mappedCapacity)
     }
 

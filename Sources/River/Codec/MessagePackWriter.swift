@@ -118,6 +118,7 @@ extension MessagePackWritable {
         // acknowledged; see ``LargeByteArray``): the reserve is address space, not memory.
         let bytes = [UInt8](unsafeUninitializedCapacity: LargeByteArray.capacity(for: count + extraCapacity)) { buffer, initialized in
             guard let base = buffer.baseAddress else { return }
+            LargeByteArray.adviseHugePages(UnsafeMutableRawPointer(base), count: count)
             var writer = MessagePackWriter(base: UnsafeMutableRawPointer(base), capacity: count)
             do throws(RiverCodecError) {
                 try write(to: &writer)

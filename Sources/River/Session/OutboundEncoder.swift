@@ -12,7 +12,8 @@ extension SessionStateMachine {
         /// (and that frame stays allocated for the call's life), so it is kept to two arrays
         /// and a reference.
         fileprivate var whole: WholeMessage?
-        /// A head of ``LargeByteArray/threshold`` bytes or more (then `head` is empty), handed
+        /// A head the send buffer keeps as it is (over ``SendBuffer/maximumBlockSize``; then
+        /// `head` is empty), handed
         /// over once: a call keeps its prepared open message for its whole life, and a second
         /// reference to the head would make the send buffer copy it (and keep both copies).
         fileprivate var large: LargeHead?
@@ -60,7 +61,7 @@ extension SessionStateMachine {
             guard let split else { return PreparedMessage(head: [], tail: [], whole: WholeMessage(message)) }
             do {
                 let (head, tail) = try split.encodeAroundSeqAck(message)
-                if head.count >= LargeByteArray.threshold {
+                if head.count > SendBuffer.maximumBlockSize {
                     return PreparedMessage(head: [], tail: tail, whole: nil, large: LargeHead(head))
                 }
                 return PreparedMessage(head: head, tail: tail, whole: nil)
