@@ -84,7 +84,7 @@ package struct WebSocketFrameReader {
     /// Reads `bytes`, calling `deliver` for each event completed in them, in order.
     /// - Throws: ``Violation`` when the server broke the protocol or announced a message over
     ///   the limit; the reader reads nothing more afterwards.
-    package mutating func read(_ bytes: UnsafeRawBufferPointer, deliver: (Event) -> Void) throws(Violation) {
+    package mutating func read(_ bytes: UnsafeRawBufferPointer, deliver: (consuming Event) -> Void) throws(Violation) {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         var position = 0
         let count = bytes.count
@@ -216,7 +216,7 @@ package struct WebSocketFrameReader {
     }
 
     /// The current frame's payload is all read.
-    private mutating func complete(_ deliver: (Event) -> Void) throws(Violation) {
+    private mutating func complete(_ deliver: (consuming Event) -> Void) throws(Violation) {
         stage = .header
         switch opcode {
         case 0x8:
@@ -227,13 +227,13 @@ package struct WebSocketFrameReader {
         case 0xA:
             deliver(.pong)
         default:
-            guard final, let whole = message else { return }
-            message = nil
+            guard final, let whole = message.take() else { return }
             // Checked whole: a character may straddle fragments.
             if messageIsText, String(validating: whole, as: UTF8.self) == nil {
                 throw fail(1007, "a text message is not valid UTF-8")
             }
-            deliver(.message(whole, isText: messageIsText))
+            // Handed over: the reader keeps no reference to a delivered message.
+            deliver(.message(consume whole, isText: messageIsText))
         }
     }
 

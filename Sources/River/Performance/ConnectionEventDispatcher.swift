@@ -54,7 +54,7 @@ package final class ConnectionEventDispatcher: Sendable {
 
     /// Handles `event` now, or after the queued events on the queue. Never blocks. Call it
     /// from one thread at a time (a connection's callbacks are serial).
-    package func dispatch(_ event: RiverConnectionEvent) {
+    package func dispatch(_ event: consuming RiverConnectionEvent) {
         let size = if case .message(let bytes) = event { bytes.count } else { 0 }
         let inline = backlog.withLock { backlog -> Bool in
             // Inline only once everything queued has been handled.
@@ -69,12 +69,12 @@ package final class ConnectionEventDispatcher: Sendable {
             return false
         }
         if inline {
-            handler(event)
+            handler(consume event)
             return
         }
         // Handed over through a box the queue empties, so that the handler holds the only
         // reference to a large message and can free it as soon as it has decoded it.
-        let pending = PendingEvent(event)
+        let pending = PendingEvent(consume event)
         queue.async { [self] in
             if let event = pending.take() { handler(consume event) }
             backlog.withLock { backlog in
@@ -95,6 +95,6 @@ package final class ConnectionEventDispatcher: Sendable {
 /// An event on its way to the dispatcher's queue, taken out exactly once there.
 private final class PendingEvent: Sendable {
     private let event: Mutex<RiverConnectionEvent?>
-    init(_ event: RiverConnectionEvent) { self.event = Mutex(event) }
+    init(_ event: consuming RiverConnectionEvent) { self.event = Mutex(event) }
     func take() -> RiverConnectionEvent? { event.withLock { $0.take() } }
 }

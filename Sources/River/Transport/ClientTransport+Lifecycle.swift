@@ -160,7 +160,7 @@ extension ClientTransport {
             ) { [self] (event: consuming RiverConnectionEvent) in
                 handle(consume event, attempt: attempt)
             }
-            if fastPath.deliverEvents(to: dispatcher.dispatch) { return }
+            if fastPath.deliverOwnedEvents(to: dispatcher.dispatch) { return }
         }
         for await event in connection.events {
             handle(event, attempt: attempt)
