@@ -33,8 +33,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         case undecided
         /// ``events`` was taken.
         case stream
-        /// ``deliverEvents(to:)`` was called.
-        case handler(@Sendable (RiverConnectionEvent) -> Void)
+        /// ``deliverEvents(to:)`` or ``deliverOwnedEvents(to:)`` was called.
+        case handler(@Sendable (consuming RiverConnectionEvent) -> Void)
         /// The handler got `.closed` and was released.
         case finished
     }
@@ -42,7 +42,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// Where one delivery goes (resolved under the lock, carried out outside it).
     private enum Sink {
         case stream
-        case handler(@Sendable (RiverConnectionEvent) -> Void)
+        case handler(@Sendable (consuming RiverConnectionEvent) -> Void)
     }
 
     private struct Shared {
@@ -77,6 +77,13 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// ``RiverFastPathConnection/deliverEvents(to:)``).
     /// - Returns: `false` when ``events`` was already taken.
     public func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool {
+        deliverOwnedEvents { event in handler(event) }
+    }
+
+    /// Hands inbound events over to `handler` on the libwebsockets service thread, which keeps
+    /// no reference to them (see ``RiverFastPathConnection/deliverOwnedEvents(to:)``).
+    /// - Returns: `false` when ``events`` was already taken.
+    public func deliverOwnedEvents(to handler: @escaping @Sendable (consuming RiverConnectionEvent) -> Void) -> Bool {
         let flush = shared.withLock { shared -> Bool? in
             guard case .undecided = shared.consumer else { return nil }
             shared.consumer = .handler(handler)
@@ -533,11 +540,12 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         if serviceThreadPendingClose != nil { return 0 }
         var peerAnsweredClose = false
         do {
-            try serviceThreadFrames.read(bytes) { event in
-                switch event {
+            try serviceThreadFrames.read(bytes) { (event: consuming WebSocketFrameReader.Event) in
+                switch consume event {
                 case .message(let message, let isText):
-                    // After this side's close frame, data is no longer delivered.
-                    if !serviceThreadCloseSent { serviceThreadDeliver(isText ? .textMessage(message) : .message(message)) }
+                    // After this side's close frame, data is no longer delivered. Handed over:
+                    // this thread keeps no reference to a message once it is delivered.
+                    if !serviceThreadCloseSent { serviceThreadDeliver(isText ? .textMessage(consume message) : .message(consume message)) }
                 case .ping(let payload):
                     if !serviceThreadCloseSent {
                         serviceThreadPong = payload
@@ -821,58 +829,46 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 
     /// Hands `event` (after any earlier undelivered ones) to the consumer; with no consumer
     /// yet, keeps it. Service thread only, so deliveries stay in order; `nil` just flushes.
-    func serviceThreadDeliver(_ event: RiverConnectionEvent?) {
-        enum Delivery {
-            case none
-            case one(RiverConnectionEvent, Sink)
-            case many([RiverConnectionEvent], Sink)
-        }
-        let delivery = shared.withLock { shared -> Delivery in
+    func serviceThreadDeliver(_ event: consuming RiverConnectionEvent?) {
+        // Moved along rather than copied, so that the consumer holds the only reference.
+        var incoming = consume event
+        var earlier: [RiverConnectionEvent] = []
+        let sink = shared.withLock { shared -> Sink? in
             let sink: Sink
             switch shared.consumer {
             case .undecided:
-                if let event { shared.undelivered.append(event) }
-                return .none
+                if let event = incoming.take() { shared.undelivered.append(event) }
+                return nil
             case .finished:
-                return .none
+                return nil
             case .stream:
                 sink = .stream
             case .handler(let handler):
                 sink = .handler(handler)
             }
-            var events = shared.undelivered
-            shared.undelivered = []
-            if let event {
-                if events.isEmpty {
-                    if case .closed = event, case .handler = sink { shared.consumer = .finished }
-                    return .one(event, sink)
-                }
-                events.append(event)
-            }
-            if case .handler = sink, events.contains(where: { if case .closed = $0 { true } else { false } }) {
+            swap(&earlier, &shared.undelivered)
+            let closes = incoming.map { if case .closed = $0 { true } else { false } } ?? false
+            if case .handler = sink, closes || earlier.contains(where: { if case .closed = $0 { true } else { false } }) {
                 shared.consumer = .finished
             }
-            return events.isEmpty ? .none : .many(events, sink)
+            return sink
         }
-        switch delivery {
-        case .none:
-            return
-        case .one(let event, let sink):
-            deliver(event, to: sink)
-        case .many(let events, let sink):
-            for event in events { deliver(event, to: sink) }
-        }
+        guard let sink else { return }
+        for event in earlier { deliver(event, to: sink) }
+        earlier = []
+        if let event = incoming.take() { deliver(consume event, to: sink) }
     }
 
-    private func deliver(_ event: RiverConnectionEvent, to sink: Sink) {
+    private func deliver(_ event: consuming RiverConnectionEvent, to sink: Sink) {
+        let closes = if case .closed = event { true } else { false }
         switch sink {
         case .stream:
             continuation.yield(event)
-            if case .closed = event { continuation.finish() }
+            if closes { continuation.finish() }
         case .handler(let handler):
-            handler(event)
+            handler(consume event)
             // ``events`` taken after ``deliverEvents(to:)`` ends here, without events.
-            if case .closed = event { continuation.finish() }
+            if closes { continuation.finish() }
         }
     }
 }

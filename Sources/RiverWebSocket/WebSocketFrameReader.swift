@@ -1,8 +1,14 @@
+import River
+
 /// Reads the frames the peer sends (RFC 6455 §5) from the bytes of a connection, as they arrive
 /// in pieces of any size, and hands out whole messages and control frames.
 ///
 /// Payload is copied in blocks straight into the message being assembled (reserved at the size
-/// the frame header announces) and unmasked there, so receiving costs one copy per byte.
+/// the frame header announces) and unmasked there, so receiving costs one copy per byte. A
+/// message of ``LargeByteArray/threshold`` bytes or more is reserved as a ``LargeByteArray``
+/// (a fragmented one when its fragments pass that size, moved once): the rest of its fragments
+/// are appended without moving it, and its memory goes back to the system once it is decoded
+/// and freed.
 /// Everything the RFC says an endpoint must fail the connection for is refused with a
 /// ``Violation``: a frame masked the wrong way (a server's frames are never masked, a client's
 /// always), reserved bits (no extension is ever negotiated), an unknown opcode, a fragmented or
@@ -78,7 +84,7 @@ package struct WebSocketFrameReader {
     /// Reads `bytes`, calling `deliver` for each event completed in them, in order.
     /// - Throws: ``Violation`` when the server broke the protocol or announced a message over
     ///   the limit; the reader reads nothing more afterwards.
-    package mutating func read(_ bytes: UnsafeRawBufferPointer, deliver: (Event) -> Void) throws(Violation) {
+    package mutating func read(_ bytes: UnsafeRawBufferPointer, deliver: (consuming Event) -> Void) throws(Violation) {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return }
         var position = 0
         let count = bytes.count
@@ -177,15 +183,24 @@ package struct WebSocketFrameReader {
             if message != nil { throw fail(1002, "a new message started before the previous one ended") }
             try checkLimit(adding: length, to: 0)
             message = []
-            message?.reserveCapacity(length)
+            message?.reserveCapacity(LargeByteArray.capacity(for: length))
+            if final, length >= LargeByteArray.threshold, let base = message?.withUnsafeMutableBytes({ $0.baseAddress }) {
+                // Its length is known: its whole huge pages are advised (a fragmented message's
+                // are not, the last one could end up mostly unused but resident).
+                LargeByteArray.adviseHugePages(base, count: length)
+            }
             messageIsText = opcode == 0x1
         case 0x0:
             guard let received = message?.count else { throw fail(1002, "a continuation frame arrived outside a message") }
             try checkLimit(adding: length, to: received)
             if let capacity = message?.capacity, capacity < received + length {
                 // Fragments of one message: grow at least by doubling, so a message sent in many
-                // frames is copied about once more in all rather than once per frame.
-                message?.reserveCapacity(max(received + length, min(maximumMessageSize, 2 * capacity)))
+                // frames is copied about once more in all rather than once per frame; a large
+                // one moves once into an array reserved for far more (address space only).
+                let needed = received + length
+                message?.reserveCapacity(
+                    needed >= LargeByteArray.threshold
+                        ? LargeByteArray.capacity(for: needed) : max(needed, min(maximumMessageSize, 2 * capacity)))
             }
         default:
             throw fail(1002, "a frame has the unknown opcode \(opcode)")
@@ -201,7 +216,7 @@ package struct WebSocketFrameReader {
     }
 
     /// The current frame's payload is all read.
-    private mutating func complete(_ deliver: (Event) -> Void) throws(Violation) {
+    private mutating func complete(_ deliver: (consuming Event) -> Void) throws(Violation) {
         stage = .header
         switch opcode {
         case 0x8:
@@ -212,13 +227,13 @@ package struct WebSocketFrameReader {
         case 0xA:
             deliver(.pong)
         default:
-            guard final, let whole = message else { return }
-            message = nil
+            guard final, let whole = message.take() else { return }
             // Checked whole: a character may straddle fragments.
             if messageIsText, String(validating: whole, as: UTF8.self) == nil {
                 throw fail(1007, "a text message is not valid UTF-8")
             }
-            deliver(.message(whole, isText: messageIsText))
+            // Handed over: the reader keeps no reference to a delivered message.
+            deliver(.message(consume whole, isText: messageIsText))
         }
     }
 

@@ -15,7 +15,7 @@ extension RiverClient {
     /// - Returns: What `body` returned (or what an interceptor returned instead).
     /// - Throws: What the call, `body` or an interceptor threw.
     func runCall<Value: Sendable>(
-        _ descriptor: RiverProcedureDescriptor, encodedInit: RiverValue, options: CallOptions,
+        _ descriptor: RiverProcedureDescriptor, encodedInit: consuming RiverValue, options: CallOptions,
         ending: (Value) -> CallEnding, _ body: (Call) async throws -> Value
     ) async throws -> Value {
         guard configuration.interceptors.isEmpty && options.interceptors.isEmpty else {
@@ -23,7 +23,8 @@ extension RiverClient {
                 try await call.run(opening, ending: ending, body)
             }
         }
-        let (call, opening) = try startCall(descriptor, encodedInit: encodedInit, options: options)
+        // Consumed: the payload is encoded now, and a large one is not kept for the call's life.
+        let (call, opening) = try startCall(descriptor, encodedInit: consume encodedInit, options: options)
         return try await call.run(opening, ending: ending, body)
     }
 
@@ -47,7 +48,7 @@ extension RiverClient {
     /// frames a waiting call keeps for its whole life.
     @inline(never)
     private func startCall(
-        _ descriptor: RiverProcedureDescriptor, encodedInit: RiverValue, options: CallOptions
+        _ descriptor: RiverProcedureDescriptor, encodedInit: consuming RiverValue, options: CallOptions
     ) throws(RiverError) -> (Call, Call.Opening) {
         try Call.start(
             transport: try transport(for: options), request: RiverClientRequest(initPayload: encodedInit),

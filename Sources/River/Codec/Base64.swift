@@ -69,7 +69,7 @@ enum Base64 {
         if padding > 0 && (n + padding) % 4 != 0 { return nil }
         if n % 4 == 1 { return nil }
         var out: [UInt8] = []
-        out.reserveCapacity(n * 3 / 4)
+        out.reserveCapacity(LargeByteArray.capacity(for: n * 3 / 4))
         return reverse.withUnsafeBufferPointer { r -> [UInt8]? in
             var acc: UInt32 = 0
             var bits = 0

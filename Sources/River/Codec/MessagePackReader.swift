@@ -109,6 +109,67 @@ struct MessagePackReader {
         return try Self.string(utf8)
     }
 
+    /// The next value if it is an integer from 0 to `Int.max` (consumed); `nil` for any other
+    /// value (consumed too).
+    mutating func nonNegativeInteger() throws(RiverCodecError) -> Int? {
+        let header = try byte()
+        let value: Int64
+        switch header {
+        case 0x00...0x7F: return Int(header)
+        case 0xCC: return Int(try byte())
+        case 0xCD: return Int(try bigEndian(UInt16.self))
+        case 0xCE: return Int(try bigEndian(UInt32.self))
+        case 0xCF: return Int(exactly: try bigEndian(UInt64.self))
+        case 0xD0: value = Int64(Int8(bitPattern: try byte()))
+        case 0xD1: value = Int64(try bigEndian(Int16.self))
+        case 0xD2: value = Int64(try bigEndian(Int32.self))
+        case 0xD3: value = try bigEndian(Int64.self)
+        default:
+            position -= 1
+            try skipValue()
+            return nil
+        }
+        return value >= 0 ? Int(value) : nil
+    }
+
+    /// Skips the next value, containers with everything in them, without reading it (no
+    /// allocation, no recursion): a str, bin or ext costs the same whatever its length.
+    mutating func skipValue() throws(RiverCodecError) {
+        var pending = 1
+        while pending > 0 {
+            pending -= 1
+            let header = try byte()
+            switch header {
+            case 0x00...0x7F, 0xE0...0xFF, 0xC0, 0xC2, 0xC3: break
+            case 0x80...0x8F: pending += Int(header & 0x0F) * 2
+            case 0x90...0x9F: pending += Int(header & 0x0F)
+            case 0xA0...0xBF: _ = try take(Int(header & 0x1F))
+            case 0xC4, 0xD9: _ = try take(Int(byte()))
+            case 0xC5, 0xDA: _ = try take(Int(bigEndian(UInt16.self)))
+            case 0xC6, 0xDB: _ = try take(Int(bigEndian(UInt32.self)))
+            case 0xC7: _ = try take(Int(byte()) + 1)
+            case 0xC8: _ = try take(Int(bigEndian(UInt16.self)) + 1)
+            case 0xC9: _ = try take(Int(bigEndian(UInt32.self)) + 1)
+            case 0xCA, 0xCE, 0xD2: _ = try take(4)
+            case 0xCB, 0xCF, 0xD3: _ = try take(8)
+            case 0xCC, 0xD0: _ = try take(1)
+            case 0xCD, 0xD1: _ = try take(2)
+            case 0xD4: _ = try take(2)
+            case 0xD5: _ = try take(3)
+            case 0xD6: _ = try take(5)
+            case 0xD7: _ = try take(9)
+            case 0xD8: _ = try take(17)
+            case 0xDC: pending += Int(try bigEndian(UInt16.self))
+            case 0xDD: pending += Int(try bigEndian(UInt32.self))
+            case 0xDE: pending += Int(try bigEndian(UInt16.self)) * 2
+            case 0xDF: pending += Int(try bigEndian(UInt32.self)) * 2
+            default: throw RiverCodecError("msgpack: invalid byte 0x\(String(header, radix: 16)) at offset \(position - 1)")
+            }
+            // Every pending value takes at least one byte: a lying count ends here.
+            guard pending <= bytes.count - position else { throw truncated() }
+        }
+    }
+
     /// A map key: a str, or an error naming what it is instead.
     mutating func key() throws(RiverCodecError) -> String {
         guard let key = try string() else {
@@ -155,7 +216,9 @@ struct MessagePackReader {
         case 0xDB: return .string(try Self.string(take(Int(bigEndian(UInt32.self)))))
         case 0xC4: return .bytes(Array(try take(Int(byte()))))
         case 0xC5: return .bytes(Array(try take(Int(bigEndian(UInt16.self)))))
-        case 0xC6: return .bytes(Array(try take(Int(bigEndian(UInt32.self)))))
+        // A large bin becomes the caller's `Data` as it is (``RiverValueDecoder``): reserved
+        // to be mapped, so its memory goes back to the system when the caller lets go.
+        case 0xC6: return .bytes(LargeByteArray.copy(try take(Int(bigEndian(UInt32.self)))))
         case 0x90...0x9F: return try array(count: Int(header & 0x0F), depth: depth)
         case 0xDC: return try array(count: Int(bigEndian(UInt16.self)), depth: depth)
         case 0xDD: return try array(count: Int(bigEndian(UInt32.self)), depth: depth)

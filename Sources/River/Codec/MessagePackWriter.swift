@@ -114,8 +114,11 @@ extension MessagePackWritable {
         try write(to: &sizer)
         let count = sizer.count
         var failure: RiverCodecError?
-        let bytes = [UInt8](unsafeUninitializedCapacity: count + extraCapacity) { buffer, initialized in
+        // A large message is reserved to be mapped (it waits in the send buffer until
+        // acknowledged; see ``LargeByteArray``): the reserve is address space, not memory.
+        let bytes = [UInt8](unsafeUninitializedCapacity: LargeByteArray.capacity(for: count + extraCapacity)) { buffer, initialized in
             guard let base = buffer.baseAddress else { return }
+            LargeByteArray.adviseHugePages(UnsafeMutableRawPointer(base), count: count)
             var writer = MessagePackWriter(base: UnsafeMutableRawPointer(base), capacity: count)
             do throws(RiverCodecError) {
                 try write(to: &writer)

@@ -38,7 +38,7 @@ enum RiverValueBoxer {
         if T.self == Double.self, let v = value as? Double { return .double(v) }
         if T.self == Bool.self, let v = value as? Bool { return .bool(v) }
         if T.self == RiverValue.self, let v = value as? RiverValue { return v }
-        if T.self == Data.self, let v = value as? Data { return .bytes(Array(v)) }
+        if T.self == Data.self, let v = value as? Data { return .bytes(v.withUnsafeBytes { LargeByteArray.copy($0) }) }
         if T.self == Date.self, let v = value as? Date { return .date(v) }
         if T.self == RiverBigInt.self, let v = value as? RiverBigInt { return .bigInt(v.decimal) }
         if T.self == Int64.self, let v = value as? Int64 { return .int(v) }

@@ -28,7 +28,7 @@ package final class ConnectionEventDispatcher: Sendable {
         var receivingPaused = false
     }
 
-    private let handler: @Sendable (RiverConnectionEvent) -> Void
+    private let handler: @Sendable (consuming RiverConnectionEvent) -> Void
     private let pauseReceiving: @Sendable (Bool) -> Void
     private let backlog = AdaptiveMutex(Backlog())
     private let maximumQueuedBytes: Int
@@ -44,7 +44,7 @@ package final class ConnectionEventDispatcher: Sendable {
         label: String,
         maximumQueuedBytes: Int = 64 << 20,
         pauseReceiving: @escaping @Sendable (Bool) -> Void,
-        handler: @escaping @Sendable (RiverConnectionEvent) -> Void
+        handler: @escaping @Sendable (consuming RiverConnectionEvent) -> Void
     ) {
         self.handler = handler
         self.pauseReceiving = pauseReceiving
@@ -54,7 +54,7 @@ package final class ConnectionEventDispatcher: Sendable {
 
     /// Handles `event` now, or after the queued events on the queue. Never blocks. Call it
     /// from one thread at a time (a connection's callbacks are serial).
-    package func dispatch(_ event: RiverConnectionEvent) {
+    package func dispatch(_ event: consuming RiverConnectionEvent) {
         let size = if case .message(let bytes) = event { bytes.count } else { 0 }
         let inline = backlog.withLock { backlog -> Bool in
             // Inline only once everything queued has been handled.
@@ -69,11 +69,14 @@ package final class ConnectionEventDispatcher: Sendable {
             return false
         }
         if inline {
-            handler(event)
+            handler(consume event)
             return
         }
+        // Handed over through a box the queue empties, so that the handler holds the only
+        // reference to a large message and can free it as soon as it has decoded it.
+        let pending = PendingEvent(consume event)
         queue.async { [self] in
-            handler(event)
+            if let event = pending.take() { handler(consume event) }
             backlog.withLock { backlog in
                 backlog.events -= 1
                 backlog.bytes -= size
@@ -87,4 +90,11 @@ package final class ConnectionEventDispatcher: Sendable {
 
     /// Message bytes waiting on the queue (for tests).
     package var queuedBytes: Int { backlog.withLock { $0.bytes } }
+}
+
+/// An event on its way to the dispatcher's queue, taken out exactly once there.
+private final class PendingEvent: Sendable {
+    private let event: Mutex<RiverConnectionEvent?>
+    init(_ event: consuming RiverConnectionEvent) { self.event = Mutex(event) }
+    func take() -> RiverConnectionEvent? { event.withLock { $0.take() } }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 extension SessionStateMachine {
     /// An outbound message encoded except for its seq and ack (see ``OutboundEncoder``).
     package struct PreparedMessage: Sendable {
@@ -10,6 +12,19 @@ extension SessionStateMachine {
         /// (and that frame stays allocated for the call's life), so it is kept to two arrays
         /// and a reference.
         fileprivate var whole: WholeMessage?
+        /// A head the send buffer keeps as it is (over ``SendBuffer/maximumBlockSize``; then
+        /// `head` is empty), handed
+        /// over once: a call keeps its prepared open message for its whole life, and a second
+        /// reference to the head would make the send buffer copy it (and keep both copies).
+        fileprivate var large: LargeHead?
+    }
+
+    /// A large head, taken out exactly once.
+    fileprivate final class LargeHead: Sendable {
+        private let bytes: Mutex<[UInt8]?>
+        init(_ bytes: consuming [UInt8]) { self.bytes = Mutex(bytes) }
+        /// The head; `nil` once taken.
+        func take() -> [UInt8]? { bytes.withLock { $0.take() } }
     }
 
     /// A message kept whole until its seq and ack are known.
@@ -46,6 +61,9 @@ extension SessionStateMachine {
             guard let split else { return PreparedMessage(head: [], tail: [], whole: WholeMessage(message)) }
             do {
                 let (head, tail) = try split.encodeAroundSeqAck(message)
+                if head.count > SendBuffer.maximumBlockSize {
+                    return PreparedMessage(head: [], tail: tail, whole: nil, large: LargeHead(head))
+                }
                 return PreparedMessage(head: head, tail: tail, whole: nil)
             } catch {
                 throw .encoding(error.message)
@@ -75,7 +93,12 @@ extension SessionStateMachine {
             // Taken out of `prepared`, so that a big message's array is not copied.
             var prepared = prepared
             var head: [UInt8] = []
-            swap(&head, &prepared.head)
+            if let large = prepared.large {
+                guard let taken = large.take() else { throw .encoding("the message was sent already") }
+                head = taken
+            } else {
+                swap(&head, &prepared.head)
+            }
             return try buffer.append(
                 head: head, middle: { split.appendSeqAck(seq: seq, ack: ack, to: &$0) }, tail: prepared.tail,
                 limit: limit)

@@ -379,6 +379,19 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
+    /// The `seq` and `ack` of a frame that arrived on the connection of `attempt`, read ahead
+    /// of decoding it (a large frame): drops the messages it acknowledges now, as
+    /// ``frameReceived(decoded:now:jitter:)`` will for that frame, so they are freed before its
+    /// payload is decoded. Only for the next in-order message while connected, as there; the
+    /// rest of the frame is still checked when it is decoded.
+    /// - Parameter actions: Receives ``Action/bufferHasRoom`` when writers waited for the room.
+    package mutating func acknowledgeAhead(attempt: UInt64, seq: Int, ack: Int, into actions: inout [Action]) {
+        guard case .connected(let current, _) = state, current == attempt, session?.ack == seq else { return }
+        let wasFull = !hasRoom(forBytes: 0)
+        session?.buffer.release(upTo: ack)
+        if wasFull, hasRoom(forBytes: 0) { actions.append(.bufferHasRoom) }
+    }
+
     /// A text frame arrived: River never sends one, so the connection is closed (the session
     /// survives and reconnects).
     public mutating func textFrameReceived(now: Instant, jitter: Double) -> [Action] {

@@ -157,10 +157,10 @@ extension ClientTransport {
             let dispatcher = ConnectionEventDispatcher(
                 label: "river.client.inbound",
                 pauseReceiving: { [weak fastPath] paused in fastPath?.setReceivingPaused(paused) }
-            ) { [self] event in
-                handle(event, attempt: attempt)
+            ) { [self] (event: consuming RiverConnectionEvent) in
+                handle(consume event, attempt: attempt)
             }
-            if fastPath.deliverEvents(to: dispatcher.dispatch) { return }
+            if fastPath.deliverOwnedEvents(to: dispatcher.dispatch) { return }
         }
         for await event in connection.events {
             handle(event, attempt: attempt)
@@ -175,21 +175,22 @@ extension ClientTransport {
     /// a newer connection; fed to the machine, such a frame would pass for the new
     /// connection's (a handshaking session would take it for a malformed handshake response
     /// and be destroyed). The server replays whatever it did not get acknowledged.
-    package func handle(_ event: RiverConnectionEvent, attempt: UInt64) {
-        switch event {
+    package func handle(_ event: consuming RiverConnectionEvent, attempt: UInt64) {
+        switch consume event {
         case .message(let bytes):
             // Decoded before taking the lock, so other tasks' sends are not held up by it.
-            let decoded = Result { () throws(RiverCodecError) in try codec.decode(bytes) }
-            if case .failure = decoded, let mismatch = Self.foreignCodec(of: bytes, expected: codec) {
-                apply { machine, _, _ in machine.codecMismatch(attempt: attempt, detail: mismatch) }
-                return
-            }
+            var decoded = decode(consume bytes, attempt: attempt)
+            if decoded == nil { return }
             locked { inner in
                 guard inner.connection?.attempt == attempt else { return }
                 let jitter = inner.random.nextFraction()
                 var actions = inner.takeActionBuffer()
                 defer { inner.returnActionBuffer(&actions) }
-                inner.machine.frameReceived(decoded: decoded, now: clock.now, jitter: jitter, into: &actions)
+                // Taken, so that once delivered the message is the caller's alone (a large
+                // payload is freed when the caller lets go of it, not when this returns).
+                if let message = decoded.take() {
+                    inner.machine.frameReceived(decoded: message, now: clock.now, jitter: jitter, into: &actions)
+                }
                 perform(&actions, in: &inner)
             }
         case .textMessage:
@@ -209,6 +210,37 @@ extension ClientTransport {
                         attempt: attempt, cause: Self.cause(of: closure), now: clock.now, jitter: jitter)
                 perform(&actions, in: &inner)
             }
+        }
+    }
+
+    /// Decodes `frame` and frees it (the caller holds no other reference), before the message
+    /// is delivered: a large frame's memory is not held while its caller works on the result.
+    /// - Returns: `nil` when the frame looks like the other codec's (the machine was told).
+    private func decode(_ frame: consuming [UInt8], attempt: UInt64) -> Result<TransportMessage, RiverCodecError>? {
+        if frame.count >= Self.acknowledgeAheadBytes { acknowledgeAhead(of: frame, attempt: attempt) }
+        let decoded = Result { () throws(RiverCodecError) in try codec.decode(frame) }
+        if case .failure = decoded, let mismatch = Self.foreignCodec(of: frame, expected: codec) {
+            apply { machine, _, _ in machine.codecMismatch(attempt: attempt, detail: mismatch) }
+            return nil
+        }
+        _ = consume frame
+        return decoded
+    }
+
+    /// Frames from this size up have their acknowledgement applied before they are decoded.
+    static let acknowledgeAheadBytes = ConnectionEventDispatcher.largeMessageBytes
+
+    /// Drops the messages a large frame acknowledges before it is decoded (see
+    /// ``SessionStateMachine/acknowledgeAhead(attempt:seq:ack:into:)``): an echo's request
+    /// then leaves the send buffer before the answer's payload is decoded.
+    private func acknowledgeAhead(of bytes: [UInt8], attempt: UInt64) {
+        guard let peeking = codec as? any SeqAckPeeking, let (seq, ack) = peeking.peekSeqAck(bytes) else { return }
+        locked { inner in
+            guard inner.connection?.attempt == attempt else { return }
+            var actions = inner.takeActionBuffer()
+            defer { inner.returnActionBuffer(&actions) }
+            inner.machine.acknowledgeAhead(attempt: attempt, seq: seq, ack: ack, into: &actions)
+            perform(&actions, in: &inner)
         }
     }
 

@@ -52,12 +52,26 @@ public protocol RiverFastPathConnection: RiverConnection {
     /// - Returns: `false` when ``RiverConnection/events`` was already taken; then read that.
     func deliverEvents(to handler: @escaping @Sendable (RiverConnectionEvent) -> Void) -> Bool
 
+    /// ``deliverEvents(to:)`` handing each event over: the handler owns it, so a large message
+    /// it lets go of once decoded is freed then, not when this connection's thread gets round
+    /// to dropping a reference of its own. Call at most one of the two, once.
+    /// - Returns: `false` when ``RiverConnection/events`` was already taken; then read that.
+    func deliverOwnedEvents(to handler: @escaping @Sendable (consuming RiverConnectionEvent) -> Void) -> Bool
+
     /// Stops (`true`) or resumes (`false`) reading inbound messages from this connection only,
     /// so that a consumer that falls behind slows its own peer down (through TCP) without
     /// holding a thread other connections share. Callable from any thread, including from the
     /// handler given to ``deliverEvents(to:)``; the last call wins. Messages already read may
     /// still be delivered after a pause.
     func setReceivingPaused(_ paused: Bool)
+}
+
+extension RiverFastPathConnection {
+    /// Forwards to ``deliverEvents(to:)``: the handler gets a copy of each event (a connection
+    /// that can hand its events over implements this itself).
+    public func deliverOwnedEvents(to handler: @escaping @Sendable (consuming RiverConnectionEvent) -> Void) -> Bool {
+        deliverEvents { event in handler(event) }
+    }
 }
 
 /// What a ``RiverConnection`` reports.
