@@ -248,7 +248,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 serviceThreadWantsWriteAfterReceive = true
                 return
             }
-            lws_callback_on_writable(wsi)
+            LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
         } else {
             LWSRuntime.shared.enqueue(.wantWrite(self))
         }
@@ -286,6 +286,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     func serviceThreadApplyReceivingPaused() {
         guard let wsi = serviceThreadWSI else { return }
         let paused = shared.withLock { $0.receivingPaused }
+        LWSRuntime.shared.serviceThreadReceivingPaused(self, paused)
         _ = river_lws_set_receiving_paused(wsi, paused ? 1 : 0)
     }
 
@@ -416,7 +417,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// - Returns: -1 when the socket must close now.
     func serviceThreadConnected(_ wsi: OpaquePointer) -> Int32 {
         guard let (context, serverName, insecure) = serviceThreadTLSSetup else {
-            lws_callback_on_writable(wsi)
+            LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
             return 0
         }
         serviceThreadTLSSetup = nil
@@ -432,7 +433,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             return -1
         }
         // The client's hello goes out from the writable callback.
-        lws_callback_on_writable(wsi)
+        LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
         return 0
     }
 
@@ -457,7 +458,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             if !session.isEstablished {
                 if try session.handshake() {
                     // TLS is up: the upgrade request goes out.
-                    lws_callback_on_writable(wsi)
+                    LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
                 }
             }
             if session.isEstablished {
@@ -471,7 +472,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             return -1
         }
         // Reading may have produced TLS records to send (a handshake message, a key update).
-        if session.hasCiphertext { lws_callback_on_writable(wsi) }
+        if session.hasCiphertext { LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi) }
         return verdict
     }
 
@@ -520,14 +521,14 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 logger.debug("WebSocket upgrade request refused", metadata: ["websocket.reason": "\(reason)"])
                 serviceThreadHandshakeBytes = response
                 serviceThreadRefusedUpgrade = true
-                lws_callback_on_writable(wsi)
+                LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
                 return 0
             case .upgrade(let request, let consumed):
                 serviceThreadServerHandshake = nil
                 // The upgrade deadline (and lws' own after its TLS accept) no longer applies.
-                lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0)
+                LWSRuntime.shared.serviceThreadSetTimeout(wsi, NO_PENDING_TIMEOUT, 0)
                 serviceThreadHandshakeBytes = WebSocketServerHandshake.acceptResponse(for: request)
-                lws_callback_on_writable(wsi)
+                LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
                 shared.withLock { $0.requestHeaders = [(":path", request.path)] + request.headers }
                 guard let listener = serviceThreadListener, serviceThreadEstablished() else { return -1 }
                 listener.serviceThreadAccepted(self)
@@ -568,7 +569,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 case .ping(let payload):
                     if !serviceThreadCloseSent {
                         serviceThreadPong = payload
-                        lws_callback_on_writable(wsi)
+                        LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
                     }
                 case .pong:
                     break
@@ -580,7 +581,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                         // Answer with the same code (RFC 6455 §5.5.1), then drop the socket.
                         serviceThreadPendingClose = (code, "")
                         serviceThreadPeerClosed = true
-                        lws_callback_on_writable(wsi)
+                        LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
                     }
                 }
             }
@@ -601,7 +602,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private func serviceThreadRefuse(_ wsi: OpaquePointer, code: UInt16, reason: String, cause: RiverConnectionClosure.Cause) {
         recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true, cause: cause))
         serviceThreadPendingClose = (code, reason)
-        lws_callback_on_writable(wsi)
+        LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
         // The consumer learns now, not once the peer has acknowledged the close.
         finish()
     }
@@ -637,7 +638,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             let unsent = serviceThreadUnsent
             serviceThreadUnsent = []
             guard unsent.withUnsafeBytes({ serviceThreadSend(wsi, $0) }) else { return -1 }
-            lws_callback_on_writable(wsi)
+            LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
             return 0
         }
         if let handshake = serviceThreadHandshakeBytes {
@@ -676,7 +677,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             // drops the socket), at most `closeAnswerTimeoutSeconds`.
             frames.appendCloseFrame(code: code, reason: reason)
             serviceThreadCloseSent = true
-            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Self.closeAnswerTimeoutSeconds)
+            LWSRuntime.shared.serviceThreadSetTimeout(wsi, PENDING_TIMEOUT_USER_OK, Self.closeAnswerTimeoutSeconds)
             return true
         })
         if outcome == .drop { return -1 }
@@ -686,7 +687,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             frames.removeAll()
             if !written { return -1 }
         }
-        if !drained { lws_callback_on_writable(wsi) }
+        if !drained { LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi) }
         return 0
     }
 
@@ -769,7 +770,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             serviceThreadHandshakeBytes == nil, serviceThreadHandshake == nil, serviceThreadServerHandshake == nil,
             serviceThreadPendingClose == nil, !serviceThreadCloseSent, serviceThreadPong == nil, transmitMessage == nil
         else {
-            lws_callback_on_writable(wsi)
+            LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
             return 0
         }
         let frames = transmitFrames
@@ -792,7 +793,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             }
             frames.removeAll()
         }
-        if requestCallback { lws_callback_on_writable(wsi) }
+        if requestCallback { LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi) }
         return 0
     }
 
@@ -823,7 +824,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         serviceThreadCloseSent = true
         let fd = lws_get_socket_fd(wsi)
         if fd >= 0, lws_partial_buffered(wsi) == 0 { _ = shutdown(fd, Int32(SHUT_WR)) }
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, Self.closeAnswerTimeoutSeconds)
+        LWSRuntime.shared.serviceThreadSetTimeout(wsi, PENDING_TIMEOUT_USER_OK, Self.closeAnswerTimeoutSeconds)
     }
 
     /// Writes `bytes` (whole frames, or the client's upgrade request): encrypted first on a
@@ -850,6 +851,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false, cause: .writeFailed))
             return false
         }
+        if lws_partial_buffered(wsi) != 0 { LWSRuntime.shared.serviceThreadWritePartlyBuffered(self) }
         return true
     }
 
@@ -878,7 +880,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         recordClosure(RiverConnectionClosure(code: nil, reason: "aborted", initiatedLocally: true))
         let fd = lws_get_socket_fd(wsi)
         if fd >= 0 { _ = shutdown(fd, Int32(SHUT_RDWR)) }
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
+        LWSRuntime.shared.serviceThreadSetTimeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
     }
 
     /// `LWS_CALLBACK_RAW_CLOSE` (client) / `LWS_CALLBACK_CLOSED` (server).
