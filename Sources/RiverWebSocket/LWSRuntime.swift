@@ -99,6 +99,9 @@ final class LWSRuntime: @unchecked Sendable {
     private var serviceThreadConnecting = Set<ObjectIdentifier>()
     /// Connections whose reading is paused (their unread input must not wake the epoll wait).
     private var serviceThreadPausedReaders = Set<ObjectIdentifier>()
+    /// Connections River asked lws a writable callback for that has not come yet (lws waits
+    /// for POLLOUT on them, which the epoll set does not watch), by wsi.
+    private var serviceThreadWritableWanted = Set<OpaquePointer>()
     /// Connections lws buffered part of a write for (it waits for POLLOUT itself).
     private var serviceThreadPartialWriters: [ObjectIdentifier: WebSocketConnection] = [:]
     /// Connections (and listeners) whose TLS lws runs: its handshakes wait for output too.
@@ -174,6 +177,7 @@ final class LWSRuntime: @unchecked Sendable {
     /// can be due, else lws' own poll over every socket.
     private func serviceThreadPass() {
         guard serviceThreadMayWaitInEpoll() else {
+            LWSServiceStatistics.waitingPasses.add(1, ordering: .relaxed)
             serviceThreadLWSPass(timeout: 0)
             return
         }
@@ -183,6 +187,7 @@ final class LWSRuntime: @unchecked Sendable {
         serviceThreadNeedsLWSWait = false
         for index in 0..<Int(stored) {
             serviceThreadCallbacks = 0
+            LWSServiceStatistics.servedFromEpoll.add(1, ordering: .relaxed)
             _ = lws_service_fd(context, serviceThreadReady + index)
             // Readiness lws did not act on: its own poll next time, so this cannot spin.
             if serviceThreadCallbacks == 0 { serviceThreadNeedsLWSWait = true }
@@ -207,8 +212,8 @@ final class LWSRuntime: @unchecked Sendable {
     /// Whether nothing but input on a watched socket (or a command) can need the service
     /// thread before lws' next timer.
     private func serviceThreadMayWaitInEpoll() -> Bool {
-        guard serviceThreadEpollUsable, !serviceThreadNeedsLWSWait, serviceThreadConnecting.isEmpty,
-            serviceThreadPausedReaders.isEmpty, serviceThreadLWSTLSSockets.isEmpty
+        guard serviceThreadEpollUsable, !serviceThreadNeedsLWSWait, serviceThreadWritableWanted.isEmpty,
+            serviceThreadConnecting.isEmpty, serviceThreadPausedReaders.isEmpty, serviceThreadLWSTLSSockets.isEmpty
         else { return false }
         if !serviceThreadPartialWriters.isEmpty {
             for (id, connection) in serviceThreadPartialWriters {
@@ -234,7 +239,15 @@ final class LWSRuntime: @unchecked Sendable {
     /// `lws_callback_on_writable`, noting that the next pass must wait in lws' poll.
     func serviceThreadCallbackOnWritable(_ wsi: OpaquePointer) {
         serviceThreadNeedsLWSWait = true
+        // Until the callback comes: lws may first spend several passes sending what it buffered.
+        serviceThreadWritableWanted.insert(wsi)
         lws_callback_on_writable(wsi)
+    }
+
+    /// lws is about to call back `wsi` as writable, or destroys it: it no longer waits for
+    /// POLLOUT on River's behalf.
+    fileprivate func serviceThreadWritableCame(_ wsi: OpaquePointer) {
+        serviceThreadWritableWanted.remove(wsi)
     }
 
     /// `lws_set_timeout`, noting that the next pass must wait in lws' poll (which knows when
@@ -548,6 +561,21 @@ extension LWSRuntime {
     }
 }
 
+/// Counts of how the service thread served the process's connections (for tests and
+/// diagnostics: they show that the cheap paths are taken).
+package enum LWSServiceStatistics {
+    static let servedFromEpoll = Atomic<Int>(0)
+    static let waitingPasses = Atomic<Int>(0)
+    static let receiveWrites = Atomic<Int>(0)
+
+    /// Sockets handed to lws from the epoll wait (`lws_service_fd`).
+    package static var socketsServedFromEpoll: Int { servedFromEpoll.load(ordering: .relaxed) }
+    /// Passes that waited in lws' own poll.
+    package static var lwsWaitingPasses: Int { waitingPasses.load(ordering: .relaxed) }
+    /// Writes made at the end of a receive callback (a reply to the connection's own input).
+    package static var writesAfterReceive: Int { receiveWrites.load(ordering: .relaxed) }
+}
+
 /// Lets the C context hold a stable pointer before the runtime finished initialising.
 // @unchecked Sendable: `runtime` is written once, before the service thread starts, and only
 // read afterwards (on the service thread).
@@ -604,6 +632,7 @@ private func riverLWSCallback(
         return 0
 
     case LWS_CALLBACK_RAW_WRITEABLE:
+        runtimeNow?.serviceThreadWritableCame(wsi)
         guard let connection = connection() else { return 0 }
         return connection.serviceThreadWritable(wsi)
 
@@ -612,6 +641,7 @@ private func riverLWSCallback(
         return 0
 
     case LWS_CALLBACK_WSI_DESTROY:
+        runtimeNow?.serviceThreadWritableCame(wsi)
         guard let connection = connection() else {
             runtime()?.serviceThreadOtherDestroyed(wsi)
             return 0

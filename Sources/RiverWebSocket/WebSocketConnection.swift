@@ -781,6 +781,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         var requestCallback = outcome != .drained
         if frames.count > 0 {
             let bytes = frames.bytes
+            LWSServiceStatistics.receiveWrites.add(1, ordering: .relaxed)
             let sent = Self.sendNow(fd, bytes)
             if sent < 0 {
                 frames.removeAll()
