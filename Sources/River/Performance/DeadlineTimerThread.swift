@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 
 /// One thread that runs the transports' timer callbacks at their deadlines, in place of a
 /// Dispatch timer per arming.
@@ -41,7 +40,8 @@ package final class DeadlineTimerThread: Sendable {
         var started = false
     }
 
-    private let state = Mutex(State())
+    /// An `AdaptiveMutex` (pthread), which ThreadSanitizer models, like the transport's lock.
+    private let state = AdaptiveMutex(State())
     private let wake = DispatchSemaphore(value: 0)
 
     /// A timer thread (tests make their own; the transports share ``shared``).
