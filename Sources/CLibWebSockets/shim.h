@@ -12,6 +12,9 @@
 #include <openssl/ssl.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 // Macros and flag combinations Swift cannot import, wrapped as static inline functions.
 
@@ -253,5 +256,59 @@ static inline int river_lws_log_levels(int verbose) {
 static inline int river_lws_level_err(void) { return LLL_ERR; }
 static inline int river_lws_level_warn(void) { return LLL_WARN; }
 static inline int river_lws_level_notice(void) { return LLL_NOTICE; }
+
+// The service thread's epoll wait (`LWSRuntime`): it sleeps there instead of in lws' poll(2)
+// over every socket. `struct epoll_event` is packed, so Swift never handles one.
+
+/// A close-on-exec epoll instance, or -1.
+static inline int river_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+/// Watches `fd` for input (hang-ups and errors are always reported). 0, or -1 with errno.
+static inline int river_epoll_watch(int epoll_fd, int fd) {
+    struct epoll_event event = { .events = EPOLLIN, .data = { .fd = fd } };
+    int result = epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event);
+    if (result < 0 && errno == EEXIST) result = epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &event);
+    return result;
+}
+
+/// A non-blocking, close-on-exec eventfd, or -1.
+static inline int river_eventfd_create(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+/// Makes `event_fd` readable.
+static inline void river_eventfd_signal(int event_fd) {
+    uint64_t one = 1;
+    ssize_t written = write(event_fd, &one, sizeof one);
+    (void)written;
+}
+
+/// Waits up to `timeout_ms` for watched descriptors and stores up to `capacity` of them in
+/// `ready` as lws poll entries (input, hang-up and error mapped to POLLIN, POLLHUP, POLLERR;
+/// `events` POLLIN), leaving out `event_fd`, which it resets. Returns how many descriptors were
+/// ready in all, `event_fd` included (0 on timeout or interruption).
+static inline int river_epoll_wait(int epoll_fd, int event_fd, int timeout_ms, struct lws_pollfd *ready,
+                                   int capacity, int *stored) {
+    struct epoll_event events[64];
+    if (capacity > 64) capacity = 64;
+    *stored = 0;
+    int count = epoll_wait(epoll_fd, events, capacity, timeout_ms);
+    if (count < 0) return 0;
+    for (int i = 0; i < count; i++) {
+        if (events[i].data.fd == event_fd) {
+            uint64_t value;
+            ssize_t got = read(event_fd, &value, sizeof value);
+            (void)got;
+            continue;
+        }
+        short revents = 0;
+        if (events[i].events & EPOLLIN) revents |= POLLIN;
+        if (events[i].events & EPOLLHUP) revents |= POLLHUP;
+        if (events[i].events & EPOLLERR) revents |= POLLERR;
+        ready[*stored].fd = events[i].data.fd;
+        ready[*stored].events = POLLIN;
+        ready[*stored].revents = revents;
+        (*stored)++;
+    }
+    return count;
+}
 
 #endif

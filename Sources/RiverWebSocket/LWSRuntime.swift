@@ -14,6 +14,16 @@ import Synchronization
 /// Other threads append a ``Command`` to a lock-protected queue and wake the thread with
 /// `lws_cancel_service`; the thread drains the queue in `LWS_CALLBACK_EVENT_WAIT_CANCELLED`.
 /// A flag coalesces wake-ups, so a burst of sends costs one syscall.
+///
+/// The service thread sleeps in an epoll wait over the sockets while nothing but their input
+/// can need it, and hands lws only the sockets epoll reports (`lws_service_fd`): lws 4.1's
+/// poll(2) over every socket costs per socket on each wake-up, and sleeping in it costs more
+/// (registering on every socket's wait queue and leaving them). A command, an epoll timeout
+/// (at most ``epollWaitLimitMilliseconds``, for lws' own timers) or a readiness lws did not act
+/// on gets a pass of lws' own without waiting; whenever a pass asked lws for something only its
+/// own wait sees (a writable callback, a timeout, a socket opening, closing or paused, lws
+/// holding unsent or unread bytes, a TLS socket of lws'), the next pass waits in lws' poll as
+/// before. If epoll cannot be set up or a socket cannot join it, lws' poll is used throughout.
 // @unchecked Sendable: `context` and `protocols` are immutable after init; `pending` is a
 // Mutex; every other stored property is only touched on the service thread (see the
 // `serviceThread...` names and the rule above).
@@ -30,6 +40,14 @@ final class LWSRuntime: @unchecked Sendable {
         case listen(LWSListenerState)
         case closeListener(LWSListenerState, dropConnections: Bool)
     }
+
+    /// The epoll instance the service thread sleeps in, and the eventfd that wakes it (-1
+    /// when they could not be made: then it always waits in lws' poll).
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    /// The longest epoll sleep, so lws' own timers (close and upgrade timeouts) run at most
+    /// this late.
+    private static let epollWaitLimitMilliseconds: Int32 = 200
 
     private struct Pending {
         var commands: [Command] = []
@@ -64,6 +82,30 @@ final class LWSRuntime: @unchecked Sendable {
     /// Listeners by the wsi of their adopted listening socket.
     private var serviceThreadListeners: [OpaquePointer: LWSListenerState] = [:]
     private var serviceThreadVhostCounter = 0
+    /// Descriptors an epoll wait found ready, as lws poll entries.
+    private let serviceThreadReady = UnsafeMutablePointer<pollfd>.allocate(capacity: readyCapacity)
+    private static let readyCapacity = 64
+    /// When lws' own pass is due at the latest (its timers), in `DispatchTime` nanoseconds.
+    private var serviceThreadNextLWSPass: UInt64 = 0
+    /// The epoll wait is usable (every socket lws watches for input is in it).
+    private var serviceThreadEpollUsable = false
+    /// This pass asked lws for something only its own wait sees: the next pass waits in lws'
+    /// poll.
+    private var serviceThreadNeedsLWSWait = false
+    /// Callbacks in the current pass.
+    private var serviceThreadCallbacks = 0
+    /// Client connections between their connect and `LWS_CALLBACK_RAW_CONNECTED` (or their
+    /// end): lws waits for the connect to finish (POLLOUT) on sockets not in the epoll set.
+    private var serviceThreadConnecting = Set<ObjectIdentifier>()
+    /// Connections whose reading is paused (their unread input must not wake the epoll wait).
+    private var serviceThreadPausedReaders = Set<ObjectIdentifier>()
+    /// Connections River asked lws a writable callback for that has not come yet (lws waits
+    /// for POLLOUT on them, which the epoll set does not watch), by wsi.
+    private var serviceThreadWritableWanted = Set<OpaquePointer>()
+    /// Connections lws buffered part of a write for (it waits for POLLOUT itself).
+    private var serviceThreadPartialWriters: [ObjectIdentifier: WebSocketConnection] = [:]
+    /// Connections (and listeners) whose TLS lws runs: its handshakes wait for output too.
+    private var serviceThreadLWSTLSSockets = Set<ObjectIdentifier>()
 
     private init() {
         LWSLog.install()
@@ -98,6 +140,18 @@ final class LWSRuntime: @unchecked Sendable {
             preconditionFailure("libwebsockets: lws_create_context failed")
         }
         self.context = context
+        let epollFD = river_epoll_create()
+        let wakeFD = epollFD >= 0 ? river_eventfd_create() : -1
+        if wakeFD >= 0, river_epoll_watch(epollFD, wakeFD) == 0 {
+            self.epollFD = epollFD
+            self.wakeFD = wakeFD
+        } else {
+            if wakeFD >= 0 { close(wakeFD) }
+            if epollFD >= 0 { close(epollFD) }
+            self.epollFD = -1
+            self.wakeFD = -1
+        }
+        serviceThreadEpollUsable = self.epollFD >= 0
 
         // The client vhost is created before the service thread starts, so it is still
         // single-threaded here.
@@ -108,13 +162,129 @@ final class LWSRuntime: @unchecked Sendable {
             Self.serviceThreadIdentity.store(ThreadIdentity.current, ordering: .releasing)
             WakeupBatch.shared.adoptCurrentThread()
             while true {
-                _ = lws_service(self.context, 0)
+                self.serviceThreadPass()
                 WakeupBatch.shared.flush()
             }
         }
         thread.name = "river.libwebsockets"
         thread.stackSize = 1 << 20
         thread.start()
+    }
+
+    // MARK: The service loop
+
+    /// One pass: sleep in epoll and serve the sockets it reports one by one when only input
+    /// can be due, else lws' own poll over every socket.
+    private func serviceThreadPass() {
+        guard serviceThreadMayWaitInEpoll() else {
+            LWSServiceStatistics.waitingPasses.add(1, ordering: .relaxed)
+            serviceThreadLWSPass(timeout: 0)
+            return
+        }
+        var stored: Int32 = 0
+        let ready = river_epoll_wait(
+            epollFD, wakeFD, Self.epollWaitLimitMilliseconds, serviceThreadReady, Int32(Self.readyCapacity), &stored)
+        serviceThreadNeedsLWSWait = false
+        for index in 0..<Int(stored) {
+            serviceThreadCallbacks = 0
+            LWSServiceStatistics.servedFromEpoll.add(1, ordering: .relaxed)
+            _ = lws_service_fd(context, serviceThreadReady + index)
+            // Readiness lws did not act on: its own poll next time, so this cannot spin.
+            if serviceThreadCallbacks == 0 { serviceThreadNeedsLWSWait = true }
+        }
+        // A command (lws' cancel pipe), a timeout, or lws' timers due: a pass of lws' own that
+        // does not wait (lws polls with a zero timeout).
+        if ready == 0 || ready > stored || DispatchTime.now().uptimeNanoseconds >= serviceThreadNextLWSPass {
+            let needed = serviceThreadNeedsLWSWait
+            serviceThreadLWSPass(timeout: -1)
+            serviceThreadNeedsLWSWait = serviceThreadNeedsLWSWait || needed
+        }
+    }
+
+    /// `lws_service`: waiting in lws' poll (`timeout` 0) or not (-1).
+    private func serviceThreadLWSPass(timeout: Int32) {
+        serviceThreadNeedsLWSWait = false
+        serviceThreadCallbacks = 0
+        _ = lws_service(context, timeout)
+        serviceThreadNextLWSPass = DispatchTime.now().uptimeNanoseconds + UInt64(Self.epollWaitLimitMilliseconds) * 1_000_000
+    }
+
+    /// Whether nothing but input on a watched socket (or a command) can need the service
+    /// thread before lws' next timer.
+    private func serviceThreadMayWaitInEpoll() -> Bool {
+        guard serviceThreadEpollUsable, !serviceThreadNeedsLWSWait, serviceThreadWritableWanted.isEmpty,
+            serviceThreadConnecting.isEmpty, serviceThreadPausedReaders.isEmpty, serviceThreadLWSTLSSockets.isEmpty
+        else { return false }
+        if !serviceThreadPartialWriters.isEmpty {
+            for (id, connection) in serviceThreadPartialWriters {
+                if let wsi = connection.serviceThreadWSI, lws_partial_buffered(wsi) != 0 { return false }
+                serviceThreadPartialWriters[id] = nil
+            }
+        }
+        // Buffered input (or TLS records) lws still has to hand out.
+        return lws_service_adjust_timeout(context, 1, 0) != 0
+    }
+
+    /// Adds a socket lws watches for input to the epoll set (on failure, epoll is given up).
+    private func serviceThreadWatch(_ fd: Int32) {
+        guard serviceThreadEpollUsable, fd >= 0 else { return }
+        if river_epoll_watch(epollFD, fd) != 0 { serviceThreadEpollUsable = false }
+    }
+
+    /// Marks the pass as needing lws' own wait next.
+    func serviceThreadNeedLWSWait() {
+        serviceThreadNeedsLWSWait = true
+    }
+
+    /// `lws_callback_on_writable`, noting that the next pass must wait in lws' poll.
+    func serviceThreadCallbackOnWritable(_ wsi: OpaquePointer) {
+        serviceThreadNeedsLWSWait = true
+        // Until the callback comes: lws may first spend several passes sending what it buffered.
+        serviceThreadWritableWanted.insert(wsi)
+        lws_callback_on_writable(wsi)
+    }
+
+    /// lws is about to call back `wsi` as writable, or destroys it: it no longer waits for
+    /// POLLOUT on River's behalf.
+    fileprivate func serviceThreadWritableCame(_ wsi: OpaquePointer) {
+        serviceThreadWritableWanted.remove(wsi)
+    }
+
+    /// `lws_set_timeout`, noting that the next pass must wait in lws' poll (which knows when
+    /// the timeout is due).
+    func serviceThreadSetTimeout(_ wsi: OpaquePointer, _ reason: pending_timeout, _ seconds: Int32) {
+        serviceThreadNeedsLWSWait = true
+        lws_set_timeout(wsi, reason, seconds)
+    }
+
+    /// A TCP connection of `connection` is up (client) or adopted (server): its socket joins
+    /// the epoll set.
+    func serviceThreadSocketOpened(_ connection: WebSocketConnection, _ wsi: OpaquePointer) {
+        serviceThreadNeedsLWSWait = true
+        serviceThreadConnecting.remove(ObjectIdentifier(connection))
+        serviceThreadWatch(lws_get_socket_fd(wsi))
+    }
+
+    /// A client connect attempt ended without a socket (an error, or the wsi went away).
+    func serviceThreadConnectEnded(_ connection: WebSocketConnection) {
+        serviceThreadNeedsLWSWait = true
+        serviceThreadConnecting.remove(ObjectIdentifier(connection))
+    }
+
+    /// Records whether `connection`'s reading is paused.
+    func serviceThreadReceivingPaused(_ connection: WebSocketConnection, _ paused: Bool) {
+        serviceThreadNeedsLWSWait = true
+        if paused {
+            serviceThreadPausedReaders.insert(ObjectIdentifier(connection))
+        } else {
+            serviceThreadPausedReaders.remove(ObjectIdentifier(connection))
+        }
+    }
+
+    /// lws kept part of a write of `connection` to send when the socket takes it.
+    func serviceThreadWritePartlyBuffered(_ connection: WebSocketConnection) {
+        serviceThreadNeedsLWSWait = true
+        serviceThreadPartialWriters[ObjectIdentifier(connection)] = connection
     }
 
     // MARK: Handing work to the service thread
@@ -136,7 +306,11 @@ final class LWSRuntime: @unchecked Sendable {
             pending.wakeRequested = true
             return true
         }
-        if wake { lws_cancel_service(context) }
+        if wake {
+            lws_cancel_service(context)
+            // The service thread may sleep in epoll rather than in lws' poll.
+            if wakeFD >= 0 { river_eventfd_signal(wakeFD) }
+        }
     }
 
     /// Runs the queued commands. Service thread only (`LWS_CALLBACK_EVENT_WAIT_CANCELLED`).
@@ -147,12 +321,13 @@ final class LWSRuntime: @unchecked Sendable {
             pending.commands = []
             return commands
         }
+        if !commands.isEmpty { serviceThreadNeedsLWSWait = true }
         for command in commands {
             switch command {
             case .connect(let connection, let request):
                 serviceThreadConnect(connection, request)
             case .wantWrite(let connection):
-                if let wsi = connection.serviceThreadWSI { lws_callback_on_writable(wsi) }
+                if let wsi = connection.serviceThreadWSI { serviceThreadCallbackOnWritable(wsi) }
             case .deliverPending(let connection):
                 connection.serviceThreadDeliver(nil)
             case .abort(let connection):
@@ -215,9 +390,11 @@ final class LWSRuntime: @unchecked Sendable {
         info.opaque_user_data = Unmanaged.passUnretained(connection).toOpaque()
 
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = connection
+        serviceThreadConnecting.insert(ObjectIdentifier(connection))
         guard let wsi = lws_client_connect_via_info(&info) else {
             // No callback will ever come for this attempt.
             serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
+            serviceThreadConnectEnded(connection)
             // (A failure lws reported through LWS_CALLBACK_CLIENT_CONNECTION_ERROR already
             // settled the attempt; this only covers a start that never got that far.)
             connection.serviceThreadConnectFailed(
@@ -230,6 +407,10 @@ final class LWSRuntime: @unchecked Sendable {
     /// Drops the strong reference once lws has destroyed the connection's wsi.
     fileprivate func serviceThreadRelease(_ connection: WebSocketConnection) {
         serviceThreadLiveConnections[ObjectIdentifier(connection)] = nil
+        serviceThreadConnecting.remove(ObjectIdentifier(connection))
+        serviceThreadPausedReaders.remove(ObjectIdentifier(connection))
+        serviceThreadPartialWriters[ObjectIdentifier(connection)] = nil
+        serviceThreadLWSTLSSockets.remove(ObjectIdentifier(connection))
         connection.serviceThreadListener?.serviceThreadConnections[ObjectIdentifier(connection)] = nil
     }
 
@@ -296,6 +477,9 @@ final class LWSRuntime: @unchecked Sendable {
         listener.serviceThreadVhost = vhost
         listener.serviceThreadListenWSI = wsi
         serviceThreadListeners[wsi] = listener
+        serviceThreadNeedsLWSWait = true
+        if listener.configuration.tls != nil { serviceThreadLWSTLSSockets.insert(ObjectIdentifier(listener)) }
+        serviceThreadWatch(socket.fd)
         listener.serviceThreadBindFinished(.success(socket.port))
     }
 
@@ -329,8 +513,10 @@ final class LWSRuntime: @unchecked Sendable {
             }
             lws_set_opaque_user_data(connectionWSI, Unmanaged.passUnretained(connection).toOpaque())
             connection.serviceThreadAttach(connectionWSI)
+            if tls != 0 { serviceThreadLWSTLSSockets.insert(ObjectIdentifier(connection)) }
+            serviceThreadSocketOpened(connection, connectionWSI)
             // The upgrade request must arrive in time (cleared when it is answered).
-            lws_set_timeout(connectionWSI, PENDING_TIMEOUT_USER_OK, Self.upgradeRequestTimeoutSeconds)
+            serviceThreadSetTimeout(connectionWSI, PENDING_TIMEOUT_USER_OK, Self.upgradeRequestTimeoutSeconds)
         }
         return 0
     }
@@ -345,7 +531,7 @@ final class LWSRuntime: @unchecked Sendable {
             }
         }
         if let wsi = listener.serviceThreadListenWSI {
-            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
+            serviceThreadSetTimeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
         } else {
             listener.serviceThreadClosed()
         }
@@ -355,9 +541,39 @@ final class LWSRuntime: @unchecked Sendable {
     /// which lws has closed by now.
     fileprivate func serviceThreadOtherDestroyed(_ wsi: OpaquePointer) {
         guard let listener = serviceThreadListeners.removeValue(forKey: wsi) else { return }
+        serviceThreadLWSTLSSockets.remove(ObjectIdentifier(listener))
         listener.serviceThreadListenWSI = nil
         listener.serviceThreadClosed()
     }
+}
+
+extension LWSRuntime {
+    /// Counts a callback of the current pass; any but input, output and the command wake-up
+    /// (a socket opening or closing, lws' own housekeeping) sends the next pass to lws' wait.
+    fileprivate func serviceThreadCountCallback(_ reason: lws_callback_reasons) {
+        serviceThreadCallbacks += 1
+        switch reason {
+        case LWS_CALLBACK_RAW_RX, LWS_CALLBACK_RAW_WRITEABLE, LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+            break
+        default:
+            serviceThreadNeedLWSWait()
+        }
+    }
+}
+
+/// Counts of how the service thread served the process's connections (for tests and
+/// diagnostics: they show that the cheap paths are taken).
+package enum LWSServiceStatistics {
+    static let servedFromEpoll = Atomic<Int>(0)
+    static let waitingPasses = Atomic<Int>(0)
+    static let receiveWrites = Atomic<Int>(0)
+
+    /// Sockets handed to lws from the epoll wait (`lws_service_fd`).
+    package static var socketsServedFromEpoll: Int { servedFromEpoll.load(ordering: .relaxed) }
+    /// Passes that waited in lws' own poll.
+    package static var lwsWaitingPasses: Int { waitingPasses.load(ordering: .relaxed) }
+    /// Writes made at the end of a receive callback (a reply to the connection's own input).
+    package static var writesAfterReceive: Int { receiveWrites.load(ordering: .relaxed) }
 }
 
 /// Lets the C context hold a stable pointer before the runtime finished initialising.
@@ -386,6 +602,8 @@ private func riverLWSCallback(
         return Unmanaged<LWSRuntimeBox>.fromOpaque(box).takeUnretainedValue().runtime
     }
 
+    let runtimeNow = LWSRuntimeBox.instance.runtime
+    runtimeNow?.serviceThreadCountCallback(reason)
     switch reason {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         runtime()?.serviceThreadDrain()
@@ -393,6 +611,7 @@ private func riverLWSCallback(
 
     case LWS_CALLBACK_RAW_CONNECTED:
         guard let connection = connection() else { return -1 }
+        runtimeNow?.serviceThreadSocketOpened(connection, wsi)
         return connection.serviceThreadConnected(wsi)
 
     case LWS_CALLBACK_RAW_RX:
@@ -408,10 +627,12 @@ private func riverLWSCallback(
             String(decoding: UnsafeRawBufferPointer(start: $0, count: length), as: UTF8.self)
         }
         let socketError = river_socket_error(lws_get_socket_fd(wsi))
+        runtimeNow?.serviceThreadConnectEnded(connection)
         connection.serviceThreadConnectionError(message, systemError: socketError == 0 ? nil : socketError)
         return 0
 
     case LWS_CALLBACK_RAW_WRITEABLE:
+        runtimeNow?.serviceThreadWritableCame(wsi)
         guard let connection = connection() else { return 0 }
         return connection.serviceThreadWritable(wsi)
 
@@ -420,6 +641,7 @@ private func riverLWSCallback(
         return 0
 
     case LWS_CALLBACK_WSI_DESTROY:
+        runtimeNow?.serviceThreadWritableCame(wsi)
         guard let connection = connection() else {
             runtime()?.serviceThreadOtherDestroyed(wsi)
             return 0

@@ -35,13 +35,55 @@ extension ClientTransport {
                     sleeper.resume()
                 case .sleep(let deadline?, let generation):
                     // Armed after the lock is released: a clock may run the action at once.
-                    clock.schedule(at: deadline) { [weak self] in self?.timerFired(generation: generation) }
+                    arm(deadline, generation: generation)
                 case .sleep(nil, _):
                     break
                 }
             }
         } onCancel: {
             timerFired(generation: nil)
+        }
+    }
+
+    /// Arms the wake-up of sleep `generation` for `deadline`: on the process's timer thread
+    /// with the real clock, through ``RiverClock/schedule(at:_:)`` with an injected one.
+    private func arm(_ deadline: ContinuousClock.Instant, generation: UInt64) {
+        if clock is ContinuousRiverClock {
+            DeadlineTimerThread.shared.schedule(at: deadline) { [weak self] in self?.timerDue(generation: generation) }
+        } else {
+            clock.schedule(at: deadline) { [weak self] in self?.timerFired(generation: generation) }
+        }
+    }
+
+    /// The timer thread's wake-up of sleep `generation` came. When the machine's next deadline
+    /// has only moved later meanwhile (traffic pushing the heartbeat watchdog back, the usual
+    /// case on an idle connection), it is re-armed for that deadline and the task sleeps on;
+    /// otherwise the task is woken to tick. Only with the real clock: an injected clock's
+    /// wake-ups always wake the task (``timerFired(generation:)``).
+    private func timerDue(generation: UInt64) {
+        enum Next {
+            case stale
+            case wake(UnsafeContinuation<Void, Never>)
+            case rearm(ContinuousClock.Instant, generation: UInt64)
+        }
+        let next = inner.withLock { inner -> Next in
+            guard generation == inner.timerGeneration, let sleeper = inner.timerSleeper else { return .stale }
+            if let deadline = inner.machine.nextDeadline, deadline > clock.now {
+                inner.timerGeneration &+= 1
+                inner.timerArmedFor = deadline
+                inner.timerCheckedDeadlines = inner.machine.deadlineGeneration
+                return .rearm(deadline, generation: inner.timerGeneration)
+            }
+            inner.timerSleeper = nil
+            return .wake(sleeper)
+        }
+        switch next {
+        case .stale:
+            break
+        case .wake(let sleeper):
+            sleeper.resume()
+        case .rearm(let deadline, let generation):
+            arm(deadline, generation: generation)
         }
     }
 

@@ -1,0 +1,142 @@
+import Dispatch
+import Foundation
+
+/// One thread that runs the transports' timer callbacks at their deadlines, in place of a
+/// Dispatch timer per arming.
+///
+/// `DispatchQueue.asyncAfter` makes a timer source per call, which Dispatch's manager thread
+/// arms (`timerfd_settime`) and, when it fires, hands to a worker thread: two thread wake-ups
+/// per deadline before the callback runs. With 500 idle sessions each re-arming its heartbeat
+/// watchdog every second or two, those hops were a large part of the idle CPU. Here a heap of
+/// deadlines is served by one thread that sleeps on a semaphore until the earliest is due
+/// (plus `coalescing`, so deadlines close together fire in one wake-up) and runs the callbacks
+/// itself. Callbacks must be short and must not block (the transport's only takes its lock and
+/// re-arms or resumes its timer task).
+package final class DeadlineTimerThread: Sendable {
+    /// The process's timer thread (started on first use).
+    package static let shared = DeadlineTimerThread()
+
+    /// How late a deadline may fire so that it shares a wake-up with later ones (Dispatch
+    /// allows a tenth of the delay; this is far less for the transports' 1–2 s deadlines).
+    package static let coalescing: UInt64 = 10_000_000
+
+    private struct Entry {
+        var deadline: UInt64
+        var order: UInt64
+        var action: @Sendable () -> Void
+
+        func precedes(_ other: Entry) -> Bool {
+            deadline != other.deadline ? deadline < other.deadline : order < other.order
+        }
+    }
+
+    private struct State {
+        /// A binary min-heap by deadline, then by scheduling order.
+        var heap: [Entry] = []
+        var nextOrder: UInt64 = 0
+        /// The time the thread sleeps until (`nil`: it runs, or sleeps with nothing scheduled
+        /// and must be woken).
+        var sleepsUntil: UInt64?
+        var started = false
+    }
+
+    /// An `AdaptiveMutex` (pthread), which ThreadSanitizer models, like the transport's lock.
+    private let state = AdaptiveMutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+
+    /// A timer thread (tests make their own; the transports share ``shared``).
+    package init() {}
+
+    /// Runs `action` on the timer thread once `uptimeNanoseconds` (a `DispatchTime` value) has
+    /// passed, at most ``coalescing`` plus scheduling latency late.
+    package func schedule(atUptimeNanoseconds deadline: UInt64, _ action: @escaping @Sendable () -> Void) {
+        let (start, signal) = state.withLock { state -> (Bool, Bool) in
+            let entry = Entry(deadline: deadline, order: state.nextOrder, action: action)
+            state.nextOrder &+= 1
+            Self.push(entry, into: &state.heap)
+            let start = !state.started
+            state.started = true
+            // Woken only when it would otherwise sleep past this deadline's coalescing window.
+            var signal = false
+            if !start, let sleepsUntil = state.sleepsUntil, deadline &+ Self.coalescing < sleepsUntil {
+                state.sleepsUntil = nil
+                signal = true
+            }
+            return (start, signal)
+        }
+        if start {
+            let thread = Thread { [self] in run() }
+            thread.name = "river.timers"
+            thread.stackSize = 256 << 10
+            thread.start()
+        } else if signal {
+            wake.signal()
+        }
+    }
+
+    /// Runs `action` once `deadline` on the continuous clock has passed.
+    package func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
+        let delay = ContinuousClock.now.duration(to: deadline)
+        let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
+        schedule(atUptimeNanoseconds: DispatchTime.now().uptimeNanoseconds &+ UInt64(nanoseconds) &+ 1, action)
+    }
+
+    /// How many callbacks wait (for tests).
+    package var scheduledCount: Int { state.withLock { $0.heap.count } }
+
+    private func run() {
+        var due: [@Sendable () -> Void] = []
+        while true {
+            let sleepUntil = state.withLock { state -> UInt64? in
+                let now = DispatchTime.now().uptimeNanoseconds
+                while let first = state.heap.first, first.deadline <= now {
+                    due.append(Self.popFirst(from: &state.heap).action)
+                }
+                if !due.isEmpty { return 0 }
+                let until = state.heap.first.map { $0.deadline &+ Self.coalescing }
+                state.sleepsUntil = until ?? UInt64.max
+                return until
+            }
+            if sleepUntil == 0 {
+                for action in due { action() }
+                due.removeAll(keepingCapacity: true)
+                continue
+            }
+            if let sleepUntil {
+                _ = wake.wait(timeout: DispatchTime(uptimeNanoseconds: sleepUntil))
+            } else {
+                wake.wait()
+            }
+            state.withLock { $0.sleepsUntil = nil }
+        }
+    }
+
+    private static func push(_ entry: Entry, into heap: inout [Entry]) {
+        heap.append(entry)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].precedes(heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private static func popFirst(from heap: inout [Entry]) -> Entry {
+        let last = heap.count - 1
+        heap.swapAt(0, last)
+        let first = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            guard left < heap.count else { break }
+            let right = left + 1
+            var smallest = left
+            if right < heap.count && heap[right].precedes(heap[left]) { smallest = right }
+            guard heap[smallest].precedes(heap[parent]) else { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return first
+    }
+}

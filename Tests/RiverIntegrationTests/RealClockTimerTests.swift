@@ -1,0 +1,71 @@
+import River
+import RiverReferenceClient
+import RiverTestServer
+import RiverWebSocket
+import Testing
+
+/// The transport's timer on the real clock: its wake-ups come from the process's timer thread,
+/// which re-arms a watchdog that traffic pushed back instead of waking the timer task.
+@Suite("Real-clock timer", .timeLimit(.minutes(1)))
+struct RealClockTimerTests {
+    /// Heartbeats every 40 ms push the client's 200 ms watchdog back again and again (each
+    /// wake-up finds the deadline moved and re-arms); once the server falls silent, the
+    /// watchdog must still fire and close the connection.
+    @Test("a watchdog that heartbeats pushed back many times still fires once the server falls silent")
+    func watchdogFiresAfterManyPushBacks() async throws {
+        let timings = RiverTestServer.Timings(
+            heartbeatInterval: .milliseconds(40), heartbeatsUntilDead: 500,
+            sessionDisconnectGrace: .seconds(60), handshakeTimeout: .seconds(30))
+        let serverConfiguration = RiverTestServer.Configuration(codec: JSONCodec(), timings: timings)
+        try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { server, port in
+            var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: JSONCodec(), randomSeed: 7)
+            configuration.makePatient()
+            configuration.session.heartbeatInterval = .milliseconds(40)
+            configuration.session.heartbeatsUntilDead = 5
+            try await withRiverClient(url: "ws://127.0.0.1:\(port)", configuration: configuration) { client in
+                let events = client.events()
+                _ = try await client.rpc(Reference.add, NumberInit(n: 1)).get()
+                // Every answered heartbeat takes a seq and moved the watchdog deadline later.
+                let first = try #require(client.transport.nextSeq)
+                try await waitUntil("25 heartbeats were answered", within: .seconds(30)) {
+                    (client.transport.nextSeq ?? 0) >= first + 25
+                }
+                server.setHeartbeatsEnabled(false)
+                _ = try await waitForEvent(events, timeout: .seconds(30)) {
+                    if case .connectionStatus(.disconnected(let reason)) = $0 { reason.hasPrefix("heartbeatTimeout") } else { false }
+                }
+                client.close()
+            }
+        }
+    }
+}
+
+/// An idle session's heartbeats take the I/O thread's cheap paths: the echo is written at the
+/// end of the receive callback, and the thread sleeps in epoll and hands lws the ready socket.
+@Suite("Idle I/O paths", .timeLimit(.minutes(1)))
+struct IdleIOPathTests {
+    @Test("heartbeat echoes are written from the receive callback, and their sockets are served from the epoll wait")
+    func heartbeatsTakeTheCheapPaths() async throws {
+        let timings = RiverTestServer.Timings(
+            heartbeatInterval: .milliseconds(40), heartbeatsUntilDead: 500,
+            sessionDisconnectGrace: .seconds(60), handshakeTimeout: .seconds(30))
+        let serverConfiguration = RiverTestServer.Configuration(codec: JSONCodec(), timings: timings)
+        try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { _, port in
+            var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: JSONCodec(), randomSeed: 8)
+            configuration.makePatient()
+            try await withRiverClient(url: "ws://127.0.0.1:\(port)", configuration: configuration) { client in
+                _ = try await client.rpc(Reference.add, NumberInit(n: 1)).get()
+                let writes = LWSServiceStatistics.writesAfterReceive
+                let served = LWSServiceStatistics.socketsServedFromEpoll
+                // Heartbeats every 40 ms keep both growing. (Suites running in parallel add to
+                // the counts too, and one holding a TLS listener or a paused connection sends the
+                // thread to lws' poll for a while, hence a wait rather than a fixed count.)
+                try await waitUntil("echoes written from the receive callback and sockets served from epoll", within: .seconds(30)) {
+                    LWSServiceStatistics.writesAfterReceive > writes + 10
+                        && LWSServiceStatistics.socketsServedFromEpoll > served + 10
+                }
+                client.close()
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Dispatch
+import Synchronization
+import Testing
+
+@testable import River
+
+@Suite("Deadline timer thread", .timeLimit(.minutes(1)))
+struct DeadlineTimerThreadTests {
+    /// Callbacks scheduled out of order, some for the same instant and some already due, all
+    /// run once, in deadline order (ties in scheduling order), none before its deadline.
+    @Test("callbacks run once each, in deadline order, never early")
+    func callbacksRunInOrderNeverEarly() async {
+        let timers = DeadlineTimerThread()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let offsets: [UInt64] = [40, 10, 30, 10, 0, 25, 5, 50].map { $0 * 1_000_000 }
+        let fired = Mutex<[(index: Int, at: UInt64)]>([])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            for (index, offset) in offsets.enumerated() {
+                timers.schedule(atUptimeNanoseconds: start + offset) {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    let all = fired.withLock { fired -> Bool in
+                        fired.append((index, now))
+                        return fired.count == offsets.count
+                    }
+                    if all { done.resume() }
+                }
+            }
+        }
+        let runs = fired.withLock { $0 }
+        #expect(runs.map(\.index) == [4, 6, 1, 3, 5, 2, 0, 7])
+        for run in runs {
+            #expect(run.at >= start + offsets[run.index], "callback \(run.index) ran early")
+        }
+        #expect(timers.scheduledCount == 0)
+    }
+
+    /// A deadline earlier than the one the thread sleeps to wakes it: the early callback does
+    /// not wait for the late one.
+    @Test("an earlier deadline scheduled while the thread sleeps runs first")
+    func earlierDeadlineWakesTheThread() async {
+        let timers = DeadlineTimerThread()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let order = Mutex<[String]>([])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            timers.schedule(atUptimeNanoseconds: start + 30_000_000_000) {}
+            // The thread now sleeps to the 30 s deadline.
+            timers.schedule(atUptimeNanoseconds: start + 20_000_000) {
+                order.withLock { $0.append("early") }
+                done.resume()
+            }
+        }
+        #expect(order.withLock { $0 } == ["early"])
+        #expect(timers.scheduledCount == 1)
+    }
+}
