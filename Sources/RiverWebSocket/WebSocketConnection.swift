@@ -19,7 +19,9 @@ import Synchronization
 /// speaks RFC 6455 itself: the opening handshake (``WebSocketClientHandshake``,
 /// ``WebSocketServerHandshake``), the peer's frames (``WebSocketFrameReader``; a peer breaking
 /// the protocol gets a 1002 close), pings and close frames. A `wss` client runs TLS itself
-/// (``TLSClientSession``); a `wss` listener's sockets get TLS from lws.
+/// (``TLSClientSession``); a `wss` listener's sockets get TLS from lws. How a client connection
+/// opens (connect, TLS, the upgrade) is in `WebSocketConnection+Connecting.swift`; this file
+/// holds the rest: the public API, the peer's bytes, the writes and the end.
 // @unchecked Sendable: the mutable state shared between threads (`shared`) is a Mutex. Every
 // property named `serviceThread...` and the receive/transmit buffers are only touched on the
 // libwebsockets service thread (from the protocol callback or a drained command), which is a
@@ -28,7 +30,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     enum Role { case client, server }
 
     /// Who takes inbound events.
-    private enum Consumer {
+    enum Consumer {
         /// Nobody yet: events wait in `undelivered`.
         case undecided
         /// ``events`` was taken.
@@ -45,7 +47,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         case handler(@Sendable (consuming RiverConnectionEvent) -> Void)
     }
 
-    private struct Shared {
+    struct Shared {
         /// Where the connection is in its life (connecting, open, closing, aborted, finished).
         var state: WebSocketConnectionState<CheckedContinuation<Void, any Error>>
         var consumer = Consumer.undecided
@@ -104,36 +106,36 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     let role: Role
     private let stream: AsyncStream<RiverConnectionEvent>
     private let continuation: AsyncStream<RiverConnectionEvent>.Continuation
-    private let shared: Mutex<Shared>
+    let shared: Mutex<Shared>
     private let maximumMessageSize: Int
-    private let upgradeHeaders: [(name: String, value: String)]
+    let upgradeHeaders: [(name: String, value: String)]
     let logger: Logger
 
     // Service-thread-only state.
     /// The connection's wsi, from the connect (or accept) until `LWS_CALLBACK_WSI_DESTROY`.
-    private(set) var serviceThreadWSI: OpaquePointer?
+    var serviceThreadWSI: OpaquePointer?
     /// The listener that accepted this connection (server side).
     var serviceThreadListener: LWSListenerState?
     private var serviceThreadClosure: RiverConnectionClosure?
-    private var serviceThreadConnectError: RiverConnectError?
-    private var serviceThreadEndpoint = ""
-    private var serviceThreadUsesTLS = false
+    var serviceThreadConnectError: RiverConnectError?
+    var serviceThreadEndpoint = ""
+    var serviceThreadUsesTLS = false
     /// The upgrade request was written (client side): TCP and TLS were up.
-    private var serviceThreadRequestSent = false
+    var serviceThreadRequestSent = false
     /// A close frame this side decided on while receiving (a message over the size limit, a
     /// server breaking the protocol, or the answer to the peer's close: `nil` code for an empty
     /// close frame), sent from the next writable callback; then the socket is dropped.
     private var serviceThreadPendingClose: (code: UInt16?, reason: String)?
     /// Client side, `wss`: the TLS context, server name and whether any certificate is
     /// accepted, until TCP is up; then the TLS session.
-    private var serviceThreadTLSSetup: (context: TLSClientContexts.Context, serverName: String, insecure: Bool)?
-    private var serviceThreadTLS: TLSClientSession?
+    var serviceThreadTLSSetup: (context: TLSClientContexts.Context, serverName: String, insecure: Bool)?
+    var serviceThreadTLS: TLSClientSession?
     /// The opening handshake until it completed: a client's until the server accepted its
     /// request, a server's until the client's request arrived.
-    private var serviceThreadHandshake: WebSocketClientHandshake?
+    var serviceThreadHandshake: WebSocketClientHandshake?
     private var serviceThreadServerHandshake: WebSocketServerHandshake?
     /// The client's upgrade request, or the server's answer to one, still to be written.
-    private var serviceThreadHandshakeBytes: [UInt8]?
+    var serviceThreadHandshakeBytes: [UInt8]?
     /// Server side: the answer refuses the upgrade; the socket closes once it is written.
     private var serviceThreadRefusedUpgrade = false
     /// The peer's frames after the handshake.
@@ -161,7 +163,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// The first fatal TLS alert the server sent after the handshake (client side, `wss`),
     /// written by OpenSSL's message callback on the service thread: the alert plus 0x100, or 0.
     /// A client certificate the server rejects shows up only this way under TLS 1.3.
-    private let serviceThreadTLSAlert: UnsafeMutablePointer<Int32> = {
+    let serviceThreadTLSAlert: UnsafeMutablePointer<Int32> = {
         let slot = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
         slot.initialize(to: 0)
         return slot
@@ -310,133 +312,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         }
     }
 
-    // MARK: Connecting (client side)
-
-    /// Starts `request` on the service thread and waits until the WebSocket is open.
-    ///
-    /// Past the timeout the attempt fails with `timedOut`, also when the caller's task is
-    /// cancelled at the same moment (a caller racing its own timer against this one); an
-    /// earlier cancellation is a `CancellationError`.
-    func connect(_ request: LWSClientRequest, timeout: Duration) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        let timedOut = RiverConnectError(.timedOut, "\(request.endpoint) did not open within \(timeout)")
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let started = shared.withLock { $0.state.startConnecting(continuation) }
-                if !started {
-                    continuation.resume(throwing: clock.now >= deadline ? timedOut : CancellationError())
-                    return
-                }
-                LWSRuntime.shared.enqueue(.connect(self, request))
-                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-                DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) { [weak self] in
-                    self?.failConnect(timedOut)
-                }
-            }
-        } onCancel: {
-            failConnect(clock.now >= deadline ? timedOut : CancellationError())
-        }
-    }
-
-    /// Fails a pending connect (timeout or cancellation) and tears down the attempt.
-    private func failConnect(_ error: any Error) {
-        // A connect that never started fails as it starts (``connect(_:timeout:)``).
-        guard case .dropFailingConnect(let continuation) = shared.withLock({ $0.state.connectGaveUp() }) else { return }
-        LWSRuntime.shared.enqueue(.abort(self))
-        continuation.resume(throwing: error)
-    }
-
-    /// Whether the connect command should still run (the attempt was not cancelled meanwhile).
-    func serviceThreadShouldStartConnecting() -> Bool {
-        shared.withLock { $0.state.isConnecting }
-    }
-
-    /// Sets up the attempt: the upgrade request to send, and for `wss` the TLS context.
-    func serviceThreadPrepare(_ request: LWSClientRequest, tls: TLSClientContexts.Context?) {
-        serviceThreadEndpoint = request.endpoint
-        serviceThreadUsesTLS = request.tls
-        let handshake = WebSocketClientHandshake()
-        serviceThreadHandshake = handshake
-        serviceThreadHandshakeBytes = handshake.request(path: request.path, host: request.hostHeader, headers: upgradeHeaders)
-        if let tls {
-            serviceThreadTLSSetup = (tls, request.serverName, request.allowInsecure)
-        }
-    }
-
-    /// The connect attempt failed before or without a wsi.
-    func serviceThreadConnectFailed(_ error: RiverConnectError) {
-        shared.withLock { $0.state.connectFailed() }?.resume(throwing: error)
-    }
-
-    func serviceThreadAttach(_ wsi: OpaquePointer) {
-        serviceThreadWSI = wsi
-    }
-
-    /// `LWS_CALLBACK_CLIENT_CONNECTION_ERROR`: the TCP connection could not be made; this
-    /// attempt's own status says why (see ``LWSConnectFailure``).
-    func serviceThreadConnectionError(_ message: String?, systemError: Int32?) {
-        serviceThreadFailConnect(LWSConnectFailure(
-            endpoint: serviceThreadEndpoint,
-            message: message,
-            tlsVerifyError: nil,
-            tlsAlert: serviceThreadTLSAlertDescription,
-            systemError: systemError,
-            usesTLS: serviceThreadUsesTLS,
-            requestSent: serviceThreadRequestSent
-        ).error)
-    }
-
-    private func serviceThreadFailConnect(_ error: RiverConnectError) {
-        serviceThreadConnectError = error
-        logger.debug("WebSocket connect failed", metadata: ["websocket.endpoint": "\(serviceThreadEndpoint)", "websocket.error": "\(error)"])
-        serviceThreadConnectFailed(error)
-    }
-
-    /// The fatal TLS alert the server sent, described (for example "certificate required").
-    private var serviceThreadTLSAlertDescription: String? {
-        let recorded = serviceThreadTLSAlert.pointee
-        guard recorded != 0 else { return nil }
-        let alert = recorded & 0xFF
-        // OpenSSL 1.1's table predates some TLS 1.3 alerts (RFC 8446 §6).
-        let tls13: [Int32: String] = [109: "missing extension", 116: "certificate required", 120: "no application protocol"]
-        let known = river_tls_alert_description(alert).map { String(cString: $0) }.flatMap { $0 == "unknown" ? nil : $0 }
-        return "\(known ?? tls13[alert] ?? "alert") (TLS alert \(alert))"
-    }
-
-    /// The handshake completed. Returns `false` when the attempt was abandoned meanwhile.
-    @discardableResult
-    func serviceThreadEstablished() -> Bool {
-        let (proceed, connect) = shared.withLock { $0.state.opened() }
-        connect?.resume()
-        return proceed
-    }
-
-    /// `LWS_CALLBACK_RAW_CONNECTED` (client side): TCP is up. A `ws` connection sends its
-    /// upgrade request from the first writable callback; a `wss` one starts TLS first.
-    /// - Returns: -1 when the socket must close now.
-    func serviceThreadConnected(_ wsi: OpaquePointer) -> Int32 {
-        guard let (context, serverName, insecure) = serviceThreadTLSSetup else {
-            LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
-            return 0
-        }
-        serviceThreadTLSSetup = nil
-        guard let session = TLSClientSession(context: context, host: serverName, insecure: insecure, alertSlot: serviceThreadTLSAlert) else {
-            serviceThreadFailConnect(RiverConnectError(.tls, "\(serviceThreadEndpoint): OpenSSL could not start a TLS session", tlsDetail: "no TLS session"))
-            return -1
-        }
-        serviceThreadTLS = session
-        do {
-            _ = try session.handshake()
-        } catch {
-            serviceThreadTLSFailed(error)
-            return -1
-        }
-        // The client's hello goes out from the writable callback.
-        LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
-        return 0
-    }
-
     /// `LWS_CALLBACK_RAW_RX`: the bytes the peer sent (decrypted first for a `wss` client).
     /// - Returns: -1 when the socket must close now.
     func serviceThreadRawReceive(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
@@ -450,65 +325,10 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return serviceThreadWriteAfterReceive(wsi)
     }
 
-    /// Ciphertext from a `wss` server: the TLS handshake, then the plaintext it carries.
-    private func serviceThreadReceiveTLS(_ wsi: OpaquePointer, _ session: TLSClientSession, _ ciphertext: UnsafeRawBufferPointer) -> Int32 {
-        session.receive(ciphertext)
-        var verdict: Int32 = 0
-        do {
-            if !session.isEstablished {
-                if try session.handshake() {
-                    // TLS is up: the upgrade request goes out.
-                    LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
-                }
-            }
-            if session.isEstablished {
-                try session.readPlaintext(into: LWSRuntime.shared.serviceThreadTLSPlaintext) { plaintext in
-                    verdict = serviceThreadReceivePlaintext(wsi, plaintext)
-                    return verdict == 0
-                }
-            }
-        } catch {
-            serviceThreadTLSFailed(error)
-            return -1
-        }
-        // Reading may have produced TLS records to send (a handshake message, a key update).
-        if session.hasCiphertext { LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi) }
-        return verdict
-    }
-
-    /// The TLS session failed: before the WebSocket opened the connect fails with why, after
-    /// it the connection is dropped.
-    private func serviceThreadTLSFailed(_ failure: TLSClientSession.Failure) {
-        let error = LWSConnectFailure(
-            endpoint: serviceThreadEndpoint,
-            message: failure.reason,
-            tlsVerifyError: failure.verifyError,
-            tlsAlert: serviceThreadTLSAlertDescription,
-            systemError: nil,
-            usesTLS: true,
-            requestSent: serviceThreadRequestSent
-        ).error
-        if serviceThreadHandshake != nil {
-            serviceThreadFailConnect(error)
-        } else {
-            logger.debug("WebSocket TLS failed", metadata: ["websocket.error": "\(error)"])
-            recordClosure(RiverConnectionClosure(code: nil, reason: "TLS failed: \(error.message)", initiatedLocally: false))
-        }
-    }
-
-    /// Hands the ciphertext a `wss` session has ready to lws.
-    /// - Returns: `false` when writing failed.
-    private func serviceThreadFlushCiphertext(_ wsi: OpaquePointer) -> Bool {
-        guard let session = serviceThreadTLS else { return true }
-        return session.takeCiphertext(into: LWSRuntime.shared.serviceThreadTLSCiphertext) { ciphertext in
-            serviceThreadSend(wsi, ciphertext)
-        }
-    }
-
     /// The peer's opening handshake (a server's answer, a client's request), then its frames
     /// (plaintext).
     /// - Returns: -1 when the socket must close now.
-    private func serviceThreadReceivePlaintext(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
+    func serviceThreadReceivePlaintext(_ wsi: OpaquePointer, _ input: UnsafeRawBufferPointer) -> Int32 {
         var bytes = input
         if serviceThreadRefusedUpgrade { return 0 }
         if var handshake = serviceThreadServerHandshake {
@@ -845,7 +665,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// Hands `bytes` to lws to send as they are (it keeps what the socket does not take and
     /// sends that first later). LWS_WRITE_HTTP is lws' alias of LWS_WRITE_RAW.
     /// - Returns: `false` when the write failed (the closure records why).
-    private func serviceThreadSend(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    func serviceThreadSend(_ wsi: OpaquePointer, _ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
         let written = lws_write(wsi, UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: UInt8.self)), bytes.count, LWS_WRITE_HTTP)
         if written < 0 {
@@ -910,7 +730,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return RiverConnectError(.closedDuringHandshake, "\(serviceThreadEndpoint) closed before the WebSocket opened")
     }
 
-    private func recordClosure(_ closure: RiverConnectionClosure) {
+    func recordClosure(_ closure: RiverConnectionClosure) {
         if serviceThreadClosure == nil { serviceThreadClosure = closure }
     }
 

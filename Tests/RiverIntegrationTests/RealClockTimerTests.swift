@@ -13,29 +13,42 @@ struct RealClockTimerTests {
     /// watchdog must still fire and close the connection.
     @Test("a watchdog that heartbeats pushed back many times still fires once the server falls silent")
     func watchdogFiresAfterManyPushBacks() async throws {
-        let timings = RiverTestServer.Timings(
-            heartbeatInterval: .milliseconds(40), heartbeatsUntilDead: 500,
-            sessionDisconnectGrace: .seconds(60), handshakeTimeout: .seconds(30))
-        let serverConfiguration = RiverTestServer.Configuration(codec: JSONCodec(), timings: timings)
-        try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { server, port in
-            var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: JSONCodec(), randomSeed: 7)
-            configuration.makePatient()
-            configuration.session.heartbeatInterval = .milliseconds(40)
-            configuration.session.heartbeatsUntilDead = 5
-            try await withRiverClient(url: "ws://127.0.0.1:\(port)", configuration: configuration) { client in
-                let events = client.events()
-                _ = try await client.rpc(Reference.add, NumberInit(n: 1)).get()
-                // Every answered heartbeat takes a seq and moved the watchdog deadline later.
-                let first = try #require(client.transport.nextSeq)
-                try await waitUntil("25 heartbeats were answered", within: .seconds(30)) {
-                    (client.transport.nextSeq ?? 0) >= first + 25
-                }
-                server.setHeartbeatsEnabled(false)
-                _ = try await waitForEvent(events, timeout: .seconds(30)) {
-                    if case .connectionStatus(.disconnected(let reason)) = $0 { reason.hasPrefix("heartbeatTimeout") } else { false }
-                }
-                client.close()
+        try await withFastHeartbeats(seed: 7, clientHeartbeatsUntilDead: 5) { server, client in
+            let events = client.events()
+            // Every answered heartbeat takes a seq and moved the watchdog deadline later.
+            let first = try #require(client.transport.nextSeq)
+            try await waitUntil("25 heartbeats were answered", within: .seconds(30)) {
+                (client.transport.nextSeq ?? 0) >= first + 25
             }
+            server.setHeartbeatsEnabled(false)
+            _ = try await waitForEvent(events, timeout: .seconds(30)) {
+                if case .connectionStatus(.disconnected(let reason)) = $0 { reason.hasPrefix("heartbeatTimeout") } else { false }
+            }
+            client.close()
+        }
+    }
+}
+
+/// A live test server heartbeating every 40 ms (and patient otherwise), and a client of it with
+/// the same heartbeat interval, after one rpc (the session is up).
+private func withFastHeartbeats(
+    seed: UInt64, clientHeartbeatsUntilDead: Int? = nil,
+    _ body: (RiverTestServer, RiverClient) async throws -> Void
+) async throws {
+    let timings = RiverTestServer.Timings(
+        heartbeatInterval: .milliseconds(40), heartbeatsUntilDead: 500,
+        sessionDisconnectGrace: .seconds(60), handshakeTimeout: .seconds(30))
+    let serverConfiguration = RiverTestServer.Configuration(codec: JSONCodec(), timings: timings)
+    try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { server, port in
+        var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: JSONCodec(), randomSeed: seed)
+        configuration.makePatient()
+        if let clientHeartbeatsUntilDead {
+            configuration.session.heartbeatInterval = .milliseconds(40)
+            configuration.session.heartbeatsUntilDead = clientHeartbeatsUntilDead
+        }
+        try await withRiverClient(url: "ws://127.0.0.1:\(port)", configuration: configuration) { client in
+            _ = try await client.rpc(Reference.add, NumberInit(n: 1)).get()
+            try await body(server, client)
         }
     }
 }
@@ -46,26 +59,17 @@ struct RealClockTimerTests {
 struct IdleIOPathTests {
     @Test("heartbeat echoes are written from the receive callback, and their sockets are served from the epoll wait")
     func heartbeatsTakeTheCheapPaths() async throws {
-        let timings = RiverTestServer.Timings(
-            heartbeatInterval: .milliseconds(40), heartbeatsUntilDead: 500,
-            sessionDisconnectGrace: .seconds(60), handshakeTimeout: .seconds(30))
-        let serverConfiguration = RiverTestServer.Configuration(codec: JSONCodec(), timings: timings)
-        try await RiverTestServer.withRunningServer(configuration: serverConfiguration) { _, port in
-            var configuration = RiverClient.Configuration(serverID: serverConfiguration.serverID, codec: JSONCodec(), randomSeed: 8)
-            configuration.makePatient()
-            try await withRiverClient(url: "ws://127.0.0.1:\(port)", configuration: configuration) { client in
-                _ = try await client.rpc(Reference.add, NumberInit(n: 1)).get()
-                let writes = LWSServiceStatistics.writesAfterReceive
-                let served = LWSServiceStatistics.socketsServedFromEpoll
-                // Heartbeats every 40 ms keep both growing. (Suites running in parallel add to
-                // the counts too, and one holding a TLS listener or a paused connection sends the
-                // thread to lws' poll for a while, hence a wait rather than a fixed count.)
-                try await waitUntil("echoes written from the receive callback and sockets served from epoll", within: .seconds(30)) {
-                    LWSServiceStatistics.writesAfterReceive > writes + 10
-                        && LWSServiceStatistics.socketsServedFromEpoll > served + 10
-                }
-                client.close()
+        try await withFastHeartbeats(seed: 8) { _, client in
+            let writes = LWSServiceStatistics.writesAfterReceive
+            let served = LWSServiceStatistics.socketsServedFromEpoll
+            // Heartbeats every 40 ms keep both growing. (Suites running in parallel add to
+            // the counts too, and one holding a TLS listener or a paused connection sends the
+            // thread to lws' poll for a while, hence a wait rather than a fixed count.)
+            try await waitUntil("echoes written from the receive callback and sockets served from epoll", within: .seconds(30)) {
+                LWSServiceStatistics.writesAfterReceive > writes + 10
+                    && LWSServiceStatistics.socketsServedFromEpoll > served + 10
             }
+            client.close()
         }
     }
 }
