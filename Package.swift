@@ -247,7 +247,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RiverCLITests",
-            dependencies: ["River", "RiverTestServer", "RiverWebSocket", "RiverTLSFixtures", "RiverProtobuf"],
+            dependencies: ["River", "RiverTestServer", "RiverWebSocket", "RiverTLSFixtures", "RiverProtobuf", "RiverTestProcess"],
             swiftSettings: swiftSettings
         ),
         // A target whose client comes from RiverCodegenBuildPlugin (fixture.river.json), built

@@ -1,5 +1,6 @@
 import Foundation
 import River
+import RiverTestProcess
 import RiverTestServer
 import Testing
 
@@ -18,7 +19,8 @@ struct CLIErrorTests {
     /// grace period of retries), so it is the cause the call reports.
     @Test("a refused connection fails fast with exit 4: one attempt, the refusal reported")
     func refused() async throws {
-        let url = try await withServer { _, url in url }  // the port is free again afterwards
+        let refusing = try RefusingPort()
+        let url = "ws://127.0.0.1:\(refusing.port)"
         let result = try await runRiver(["call", "--verbose", url, "test.add", #"{"n":1}"#])
         #expect(result.status == 4, "\(result)")
         #expect(result.stderr.contains("cannot connect to \(url)"))

@@ -1,6 +1,7 @@
 import Foundation
 import River
 import RiverTLSFixtures
+import RiverTestProcess
 import RiverWebSocket
 import Testing
 
@@ -15,11 +16,7 @@ struct WebSocketConnectFailureTests {
 
     @Test("concurrent handshakes failing in different ways each report their own kind")
     func concurrentFailuresKeepTheirOwnKinds() async throws {
-        let closedPort = try await {
-            let listener = try await WebSocketListener.bind()
-            await listener.close()
-            return listener.port
-        }()
+        let refusing = try RefusingPort()
         let forbidden = try RawServer(.answer("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
         let silent = try RawServer(.silent)
         let resetting = try RawServer(.reset)
@@ -35,7 +32,7 @@ struct WebSocketConnectFailureTests {
         }
         let urls = Dictionary(uniqueKeysWithValues: Failure.allCases.map { failure -> (Failure, String) in
             let url = switch failure {
-            case .refused: "ws://127.0.0.1:\(closedPort)/"
+            case .refused: "ws://127.0.0.1:\(refusing.port)/"
             case .httpStatus: "ws://127.0.0.1:\(forbidden.port)/"
             // No CA configured: the test CA is unknown to the system trust store.
             case .tls: "wss://localhost:\(tlsListener.port)/"

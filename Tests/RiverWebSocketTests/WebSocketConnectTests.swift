@@ -1,17 +1,16 @@
 import Foundation
 import River
+import RiverTestProcess
 import RiverWebSocket
 import Testing
 
 @Suite("WebSocket connecting", .timeLimit(.minutes(1)))
 struct WebSocketConnectTests {
-    @Test("a closed port is refused quickly")
+    @Test("a port nobody listens on is refused quickly")
     func refused() async throws {
-        let listener = try await WebSocketListener.bind()
-        let port = listener.port
-        await listener.close()
+        let refusing = try RefusingPort()
         let error = await #expect(throws: RiverConnectError.self) {
-            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(port)/").connect(timeout: .seconds(10))
+            _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(refusing.port)/").connect(timeout: .seconds(10))
         }
         // Quickly: the refusal ended the attempt, not its 10 s timeout (that would be timedOut).
         #expect(error?.kind == .refused, "\(String(describing: error))")
