@@ -20,6 +20,7 @@ struct CLIErrorTests {
     @Test("a refused connection fails fast with exit 4: one attempt, the refusal reported")
     func refused() async throws {
         let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }  // refusing until the test ends
         let url = "ws://127.0.0.1:\(refusing.port)"
         let result = try await runRiver(["call", "--verbose", url, "test.add", #"{"n":1}"#])
         #expect(result.status == 4, "\(result)")

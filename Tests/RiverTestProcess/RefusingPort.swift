@@ -2,7 +2,8 @@ import Foundation
 
 /// A TCP port on 127.0.0.1 that refuses every connection for as long as the value lives: a
 /// socket bound to it that never listens (a connect gets `ECONNREFUSED`), so no other test can
-/// take the port meanwhile.
+/// take the port meanwhile. Keep it alive past the connect (`withExtendedLifetime`): a local
+/// may be released after its last use.
 ///
 /// A port found by binding a listener and closing it again is free for anyone: with the suite's
 /// tests running in parallel, another test's listener can get it before the connect, and the

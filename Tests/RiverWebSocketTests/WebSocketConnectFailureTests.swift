@@ -17,6 +17,7 @@ struct WebSocketConnectFailureTests {
     @Test("concurrent handshakes failing in different ways each report their own kind")
     func concurrentFailuresKeepTheirOwnKinds() async throws {
         let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }  // refusing until the test ends
         let forbidden = try RawServer(.answer("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
         let silent = try RawServer(.silent)
         let resetting = try RawServer(.reset)

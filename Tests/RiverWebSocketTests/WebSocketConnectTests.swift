@@ -9,6 +9,7 @@ struct WebSocketConnectTests {
     @Test("a port nobody listens on is refused quickly")
     func refused() async throws {
         let refusing = try RefusingPort()
+        defer { withExtendedLifetime(refusing) {} }  // refusing until the test ends
         let error = await #expect(throws: RiverConnectError.self) {
             _ = try await WebSocketConnector(url: "ws://127.0.0.1:\(refusing.port)/").connect(timeout: .seconds(10))
         }
