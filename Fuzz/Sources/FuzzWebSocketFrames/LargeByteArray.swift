@@ -1,0 +1,1 @@
+../../../Sources/River/Performance/LargeByteArray.swift
