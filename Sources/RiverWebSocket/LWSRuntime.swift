@@ -177,7 +177,6 @@ final class LWSRuntime: @unchecked Sendable {
     /// can be due, else lws' own poll over every socket.
     private func serviceThreadPass() {
         guard serviceThreadMayWaitInEpoll() else {
-            LWSServiceStatistics.waitingPasses.add(1, ordering: .relaxed)
             serviceThreadLWSPass(timeout: 0)
             return
         }
@@ -565,13 +564,10 @@ extension LWSRuntime {
 /// diagnostics: they show that the cheap paths are taken).
 package enum LWSServiceStatistics {
     static let servedFromEpoll = Atomic<Int>(0)
-    static let waitingPasses = Atomic<Int>(0)
     static let receiveWrites = Atomic<Int>(0)
 
     /// Sockets handed to lws from the epoll wait (`lws_service_fd`).
     package static var socketsServedFromEpoll: Int { servedFromEpoll.load(ordering: .relaxed) }
-    /// Passes that waited in lws' own poll.
-    package static var lwsWaitingPasses: Int { waitingPasses.load(ordering: .relaxed) }
     /// Writes made at the end of a receive callback (a reply to the connection's own input).
     package static var writesAfterReceive: Int { receiveWrites.load(ordering: .relaxed) }
 }

@@ -9,8 +9,8 @@ import Testing
 @Suite("Real-clock timer", .timeLimit(.minutes(1)))
 struct RealClockTimerTests {
     /// Heartbeats every 40 ms push the client's 200 ms watchdog back again and again (each
-    /// wake-up finds the deadline moved and re-arms); once the server falls silent, the
-    /// watchdog must still fire and close the connection.
+    /// wake-up finds the deadline moved and re-arms without waking the timer task); once the
+    /// server falls silent, the watchdog must still fire and close the connection.
     @Test("a watchdog that heartbeats pushed back many times still fires once the server falls silent")
     func watchdogFiresAfterManyPushBacks() async throws {
         try await withFastHeartbeats(seed: 7, clientHeartbeatsUntilDead: 5) { server, client in
@@ -20,6 +20,8 @@ struct RealClockTimerTests {
             try await waitUntil("25 heartbeats were answered", within: .seconds(30)) {
                 (client.transport.nextSeq ?? 0) >= first + 25
             }
+            // The timer found its watchdog pushed back and slept on without waking its task.
+            #expect(client.transport.timerRearmsWithoutWaking > 0)
             server.setHeartbeatsEnabled(false)
             _ = try await waitForEvent(events, timeout: .seconds(30)) {
                 if case .connectionStatus(.disconnected(let reason)) = $0 { reason.hasPrefix("heartbeatTimeout") } else { false }

@@ -6,13 +6,15 @@ import Testing
 
 @Suite("Deadline timer thread", .timeLimit(.minutes(1)))
 struct DeadlineTimerThreadTests {
-    /// Callbacks scheduled out of order, some for the same instant and some already due, all
-    /// run once, in deadline order (ties in scheduling order), none before its deadline.
+    /// Callbacks scheduled out of order, some for the same instant and one already due, all
+    /// run once, in deadline order (ties in scheduling order), none before its deadline. The
+    /// future deadlines start 300 ms out, so that all are scheduled before the first is due
+    /// even when the scheduling thread is preempted (the order must not depend on that).
     @Test("callbacks run once each, in deadline order, never early")
     func callbacksRunInOrderNeverEarly() async {
         let timers = DeadlineTimerThread()
         let start = DispatchTime.now().uptimeNanoseconds
-        let offsets: [UInt64] = [40, 10, 30, 10, 0, 25, 5, 50].map { $0 * 1_000_000 }
+        let offsets: [UInt64] = [340, 310, 330, 310, 0, 325, 305, 350].map { $0 * 1_000_000 }
         let fired = Mutex<[(index: Int, at: UInt64)]>([])
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             for (index, offset) in offsets.enumerated() {
@@ -51,5 +53,20 @@ struct DeadlineTimerThreadTests {
         }
         #expect(order.withLock { $0 } == ["early"])
         #expect(timers.scheduledCount == 1)
+    }
+
+    /// A deadline far away (a huge timeout a user configured) neither traps nor wraps around
+    /// to fire at once: it is clamped and waits.
+    @Test("a deadline centuries away is clamped, not overflowed")
+    func hugeDeadlineIsClamped() {
+        #expect(Duration.seconds(Int64.max).clampedNanoseconds == .max)
+        #expect(Duration.seconds(Int64.min).clampedNanoseconds == .min)
+        #expect(Duration.milliseconds(1500).clampedNanoseconds == 1_500_000_000)
+        let timers = DeadlineTimerThread()
+        let fired = Mutex(false)
+        timers.schedule(at: .now + .seconds(Int64.max / 2)) { fired.withLock { $0 = true } }
+        timers.schedule(atUptimeNanoseconds: 0) {}
+        #expect(timers.scheduledCount >= 1)
+        #expect(!fired.withLock { $0 })
     }
 }

@@ -76,9 +76,9 @@ package final class DeadlineTimerThread: Sendable {
 
     /// Runs `action` once `deadline` on the continuous clock has passed.
     package func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
-        let delay = ContinuousClock.now.duration(to: deadline)
-        let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
-        schedule(atUptimeNanoseconds: DispatchTime.now().uptimeNanoseconds &+ UInt64(nanoseconds) &+ 1, action)
+        let nanoseconds = UInt64(max(0, ContinuousClock.now.duration(to: deadline).clampedNanoseconds))
+        let (due, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(nanoseconds &+ 1)
+        schedule(atUptimeNanoseconds: overflow ? .max : due, action)
     }
 
     /// How many callbacks wait (for tests).

@@ -72,6 +72,7 @@ extension ClientTransport {
                 inner.timerGeneration &+= 1
                 inner.timerArmedFor = deadline
                 inner.timerCheckedDeadlines = inner.machine.deadlineGeneration
+                inner.timerRearmsWithoutWaking += 1
                 return .rearm(deadline, generation: inner.timerGeneration)
             }
             inner.timerSleeper = nil

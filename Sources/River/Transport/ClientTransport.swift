@@ -91,6 +91,9 @@ package final class ClientTransport: Sendable {
         /// The machine's ``SessionStateMachine/deadlineGeneration`` last compared with the
         /// timer's deadline.
         var timerCheckedDeadlines: UInt64 = 0
+        /// Wake-ups of the timer thread that found the deadline moved later and re-armed
+        /// without waking the timer task (real clock only; for tests).
+        var timerRearmsWithoutWaking = 0
 
         /// The machine's actions for one message go here; reused so that sending or receiving
         /// a message allocates no array for them.
@@ -208,6 +211,10 @@ package final class ClientTransport: Sendable {
 
     /// Whether the timer task sleeps (tests wait for it before setting a deadline).
     package var timerIsAsleep: Bool { inner.withLock { $0.timerSleeper != nil } }
+
+    /// How often the timer re-armed for a deadline traffic pushed later, without waking its
+    /// task (real clock only).
+    package var timerRearmsWithoutWaking: Int { inner.withLock { $0.timerRearmsWithoutWaking } }
 
     /// How many tasks are waiting for send-buffer room.
     package var writersWaitingForRoom: Int { inner.withLock { $0.roomWaiters.count } }

@@ -29,13 +29,24 @@ public struct ContinuousRiverClock: RiverClock {
 
     /// Runs `action` on a global queue when `deadline` has passed.
     public func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
-        let delay = ContinuousClock.now.duration(to: deadline)
-        let nanoseconds = max(0, delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds) + 1), execute: action)
+        let nanoseconds = max(0, ContinuousClock.now.duration(to: deadline).clampedNanoseconds)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(min(nanoseconds, Int64.max - 1)) + 1), execute: action)
     }
 
     /// `Task.sleep(until:clock:)` on the continuous clock.
     public func sleep(until deadline: ContinuousClock.Instant) async throws {
         try await Task.sleep(until: deadline, clock: .continuous)
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, clamped to `Int64`'s range, so that a huge timeout
+    /// never overflows.
+    package var clampedNanoseconds: Int64 {
+        let (whole, overflow) = components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return components.seconds < 0 ? .min : .max }
+        let (total, overflowAgain) = whole.addingReportingOverflow(components.attoseconds / 1_000_000_000)
+        if overflowAgain { return whole < 0 ? .min : .max }
+        return total
     }
 }
