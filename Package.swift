@@ -30,8 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        // Protobuf services (RiverProtobuf): the runtime only; generated code is committed.
-        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        // Protobuf services (RiverProtobuf): the runtime only; generated code is committed. Without
+        // its default traits: BinaryDelimitedStreams imports Foundation (see FoundationImportTests).
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0", traits: []),
         // Observability (#15): spans and W3C trace context, metrics. No-ops unless bootstrapped.
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),

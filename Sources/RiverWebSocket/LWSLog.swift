@@ -1,5 +1,4 @@
 import CLibWebSockets
-import Foundation
 import Logging
 import Synchronization
 
@@ -40,7 +39,7 @@ extension String {
         var view = Substring(self)
         while let last = view.last, last.isWhitespace { view.removeLast() }
         // lws prefixes lines with a timestamp and level tag ("[2026/..] E: "); keep it short.
-        if let range = view.range(of: "] ") { view = view[range.upperBound...] }
+        if let range = view.firstRange(of: "] ") { view = view[range.upperBound...] }
         return String(view)
     }
 }

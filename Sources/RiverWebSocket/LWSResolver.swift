@@ -1,4 +1,11 @@
-import Foundation
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import River
 import Synchronization
 
@@ -18,12 +25,13 @@ enum LWSResolver {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 once.set(continuation)
-                let thread = Thread {
-                    once.complete(lookUp(host))
+                do {
+                    try SystemThread.start(name: "river.dns", stackSize: 256 * 1024) {
+                        once.complete(lookUp(host))
+                    }
+                } catch {
+                    once.complete(.failure(RiverConnectError(.dnsFailure, "resolving \(host): \(error)")))
                 }
-                thread.name = "river.dns"
-                thread.stackSize = 256 * 1024
-                thread.start()
                 let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
                 DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) {
                     once.complete(.failure(RiverConnectError(.timedOut, "resolving \(host) took longer than \(timeout)")))

@@ -1,5 +1,12 @@
 import CLibWebSockets
-import Foundation
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import River
 import Synchronization
@@ -158,17 +165,19 @@ final class LWSRuntime: @unchecked Sendable {
         serviceThreadClientVhost = createClientVhost()
 
         LWSRuntimeBox.instance.runtime = self
-        let thread = Thread { [self] in
-            Self.serviceThreadIdentity.store(ThreadIdentity.current, ordering: .releasing)
-            WakeupBatch.shared.adoptCurrentThread()
-            while true {
-                self.serviceThreadPass()
-                WakeupBatch.shared.flush()
+        do {
+            try SystemThread.start(name: "river.lws", stackSize: 1 << 20) { [self] in
+                Self.serviceThreadIdentity.store(ThreadIdentity.current, ordering: .releasing)
+                WakeupBatch.shared.adoptCurrentThread()
+                while true {
+                    self.serviceThreadPass()
+                    WakeupBatch.shared.flush()
+                }
             }
+        } catch {
+            // Like a failed context: no WebSocket could ever open (the process is out of threads).
+            preconditionFailure("libwebsockets: cannot start the service thread: \(error)")
         }
-        thread.name = "river.libwebsockets"
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 
     // MARK: The service loop

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A structural check of a PEM file, so that a missing or garbled TLS file is reported when a
 /// connector is created instead of surfacing later as a vague TLS failure (libwebsockets loads
@@ -47,10 +51,10 @@ enum PEMFile {
         guard let data = FileManager.default.contents(atPath: path) else { return "cannot be read" }
         let text = String(decoding: data, as: UTF8.self)
         var rest = Substring(text)
-        while let begin = rest.range(of: "-----BEGIN ") {
-            guard let labelEnd = rest[begin.upperBound...].range(of: "-----") else { break }
+        while let begin = rest.firstRange(of: "-----BEGIN ") {
+            guard let labelEnd = rest[begin.upperBound...].firstRange(of: "-----") else { break }
             let label = rest[begin.upperBound..<labelEnd.lowerBound]
-            guard let end = rest[labelEnd.upperBound...].range(of: "-----END \(label)-----") else {
+            guard let end = rest[labelEnd.upperBound...].firstRange(of: "-----END \(label)-----") else {
                 return "has a PEM block (\(label)) without its END line"
             }
             if kind.matches(label: label) {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import River
 
 /// The client's side of the WebSocket opening handshake (RFC 6455 §4.1), as a plain value: the
@@ -102,14 +106,14 @@ package struct WebSocketClientHandshake {
         var headers: [String: String] = [:]
         while let line = lines.next() {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            let name = line[..<colon].trimmingWhitespace().lowercased()
+            let value = line[line.index(after: colon)...].trimmingWhitespace()
             headers[name] = headers[name].map { "\($0), \(value)" } ?? value
         }
         guard headers["upgrade"]?.lowercased() == "websocket" else {
             return Refusal(status: status, reason: "the 101 response has no \"Upgrade: websocket\" header")
         }
-        let connection = headers["connection"]?.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+        let connection = headers["connection"]?.lowercased().split(separator: ",").map { $0.trimmingWhitespace() } ?? []
         guard connection.contains("upgrade") else {
             return Refusal(status: status, reason: "the 101 response has no \"Connection: Upgrade\" header")
         }

@@ -1,5 +1,11 @@
 import CLibWebSockets
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import Logging
 public import River
 import Synchronization

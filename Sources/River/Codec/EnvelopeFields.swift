@@ -1,4 +1,10 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The envelope keys of a ``TransportMessage`` in the order the reference implementation
 /// writes them, chosen per message kind. Both codecs share it so their output matches the

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The date text of JavaScript's `Date.prototype.toISOString` (what `JSON.stringify` writes
 /// for a `Date`): `YYYY-MM-DDTHH:mm:ss.sssZ`, millisecond precision, UTC, with the

@@ -1,4 +1,3 @@
-import Foundation
 
 /// A JSON serializer over `[UInt8]` that writes River's conventions: bytes as
 /// `{"$t":"<base64>"}`, big integers as `{"$b":"<decimal>"}`, dates as ISO 8601 text

@@ -1,4 +1,3 @@
-import Foundation
 
 /// River's binary codec (the reference's `BinaryCodec`, `@msgpack/msgpack`), written in Swift.
 ///

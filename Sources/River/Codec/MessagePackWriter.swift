@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Where msgpack bytes go: a ``MessagePackSizer`` that only counts them, or a
 /// ``MessagePackWriter`` that stores them. Every format is written by the one generic code in

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 
 /// One thread that runs the transports' timer callbacks at their deadlines, in place of a
 /// Dispatch timer per arming.
@@ -65,10 +64,13 @@ package final class DeadlineTimerThread: Sendable {
             return (start, signal)
         }
         if start {
-            let thread = Thread { [self] in run() }
-            thread.name = "river.timers"
-            thread.stackSize = 256 << 10
-            thread.start()
+            do {
+                try SystemThread.start(name: "river.timers", stackSize: 256 << 10) { [self] in run() }
+            } catch {
+                // Without it no deadline would ever fire (every call would hang): the process
+                // is out of threads, which no caller can handle.
+                preconditionFailure("River: cannot start its timer thread: \(error)")
+            }
         } else if signal {
             wake.signal()
         }

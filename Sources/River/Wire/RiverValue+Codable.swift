@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `RiverValue` is `Codable` so it can stand anywhere a payload type can. The River bridge
 /// (``RiverValueEncoder``/``RiverValueDecoder``) passes it through unchanged; with other

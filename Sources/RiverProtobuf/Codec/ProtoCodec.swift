@@ -1,5 +1,9 @@
 public import River
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SwiftProtobuf
 
 /// River's protobuf codec (`ProtoCodec` of `@replit/river/protobuf`): every transport message

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 package import River
 import SwiftProtobuf
 
@@ -201,7 +205,8 @@ package struct DynamicProtobufEncoder: Sendable {
     private func base64(_ value: RiverValue, path: String) throws(DynamicProtobufError) -> [UInt8] {
         if case .bytes(let bytes) = value { return bytes }
         guard case .string(var text) = value else { throw DynamicProtobufError("\(path): expected base64 text, got \(value.kindName)") }
-        text = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        // Base64url's two letters as standard base64's (proto3 JSON accepts both alphabets).
+        text = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
         while text.utf8.count % 4 != 0 { text += "=" }
         guard let data = Data(base64Encoded: text) else { throw DynamicProtobufError("\(path): not valid base64") }
         return [UInt8](data)

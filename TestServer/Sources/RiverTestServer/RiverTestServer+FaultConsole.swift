@@ -1,4 +1,11 @@
-import Foundation
+import River
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The fault-injection console: the text commands of ``RiverTestServer/execute(command:)`` read
 /// one per line, as both `river-test-server` and `river serve-test` take them on stdin.
@@ -16,9 +23,9 @@ extension RiverTestServer {
         from lines: Lines, reply: (String) -> Void
     ) async {
         for await line in lines {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty else { continue }
-            reply(execute(command: trimmed))
+            let words = line.split(whereSeparator: \.isWhitespace)
+            guard !words.isEmpty else { continue }
+            reply(execute(command: words.joined(separator: " ")))
         }
     }
 
@@ -26,7 +33,7 @@ extension RiverTestServer {
     /// standard error, until standard input ends or the task is cancelled.
     public func serveFaultCommandsFromStandardInput() async {
         await serveFaultCommands(from: Self.standardInputLines()) { reply in
-            FileHandle.standardError.write(Data("\(reply)\n".utf8))
+            Self.writeToStandardError("\(reply)\n")
         }
     }
 
@@ -34,10 +41,20 @@ extension RiverTestServer {
     /// Linux); the stream ends with stdin, its iteration with the iterating task.
     private static func standardInputLines() -> AsyncStream<String> {
         let (lines, continuation) = AsyncStream.makeStream(of: String.self)
-        Thread.detachNewThread {
-            while let line = readLine(strippingNewline: true) { continuation.yield(line) }
+        do {
+            try SystemThread.start(name: "fault-console", stackSize: 256 << 10) {
+                while let line = readLine(strippingNewline: true) { continuation.yield(line) }
+                continuation.finish()
+            }
+        } catch {
+            writeToStandardError("fault console unavailable: \(error)\n")
             continuation.finish()
         }
         return lines
+    }
+
+    private static func writeToStandardError(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
     }
 }

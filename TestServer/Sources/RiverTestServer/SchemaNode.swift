@@ -1,4 +1,3 @@
-import Foundation
 import River
 
 /// The JSON-schema subset the reference test services use (TypeBox 1.x output), used both to
@@ -140,7 +139,7 @@ extension SchemaNode {
     }
 
     private func escapePointer(_ key: String) -> String {
-        key.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+        key.replacing("~", with: "~0").replacing("/", with: "~1")
     }
 }
 
