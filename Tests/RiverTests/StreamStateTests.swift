@@ -60,10 +60,45 @@ struct StreamStateTests {
     func acknowledgements() {
         var state = StreamState(inbox: CallInbox())
         state.markOpened(in: "one", closingRequests: false)
-        for seq in 3..<6 { state.recordWrite(seq: seq) }
+        for seq in 3..<6 { state.recordWrite(seq: seq, firstUnacked: 3, session: "one") }
         state.acknowledge(firstUnacked: 5, session: "two")
         #expect(state.acknowledged == 0)
         state.acknowledge(firstUnacked: 5, session: "one")
         #expect((state.sent, state.acknowledged) == (3, 2))
+    }
+
+    @Test("consecutive writes are kept as one run; a gap (another stream's seq) starts a new one")
+    func unacknowledgedRuns() {
+        var state = StreamState(inbox: CallInbox())
+        state.markOpened(in: "one", closingRequests: false)
+        for seq in 10..<1010 { state.recordWrite(seq: seq, firstUnacked: 10, session: "one") }
+        #expect(Array(state.unacknowledged) == [.init(first: 10, count: 1000)])
+        // Seq 1010 went to another stream (or was a heartbeat echo).
+        state.recordWrite(seq: 1011, firstUnacked: 10, session: "one")
+        #expect(Array(state.unacknowledged) == [.init(first: 10, count: 1000), .init(first: 1011, count: 1)])
+        // An acknowledgement in the middle of a run splits it; the gap counts for nothing.
+        state.acknowledge(firstUnacked: 510, session: "one")
+        #expect(Array(state.unacknowledged) == [.init(first: 510, count: 500), .init(first: 1011, count: 1)])
+        #expect((state.sent, state.acknowledged) == (1001, 500))
+        state.acknowledge(firstUnacked: 1012, session: "one")
+        #expect(state.unacknowledged.isEmpty)
+        #expect((state.sent, state.acknowledged) == (1001, 1001))
+    }
+
+    @Test("a write first drops what the server acknowledged, so the record never outgrows the send buffer")
+    func writesPruneAcknowledged() {
+        var state = StreamState(inbox: CallInbox())
+        state.markOpened(in: "one", closingRequests: false)
+        // Two streams interleave (this one has every other seq), and the server acknowledges
+        // all but the last 10 seqs: the record keeps 5 runs however long the stream writes.
+        for seq in stride(from: 0, to: 100_000, by: 2) {
+            state.recordWrite(seq: seq, firstUnacked: max(0, seq - 10), session: "one")
+            #expect(state.unacknowledged.count <= 6)
+        }
+        #expect(state.sent == 50_000)
+        #expect(state.acknowledged == 50_000 - state.unacknowledged.count)
+        // Acknowledgements of another session are not this stream's.
+        state.recordWrite(seq: 100_000, firstUnacked: 100_000, session: "two")
+        #expect(state.acknowledged == 50_000 - 6)
     }
 }

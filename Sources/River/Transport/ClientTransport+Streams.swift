@@ -77,7 +77,8 @@ extension ClientTransport {
             if inner.streams.values[index].localClosed { throw Self.requestSideClosedError }
             guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return false }
             let seq = try sendMessage(message, in: &inner)
-            inner.streams[streamID]?.recordWrite(seq: seq)
+            inner.streams[streamID]?.recordWrite(
+                seq: seq, firstUnacked: inner.machine.firstUnackedSeq, session: inner.machine.sessionID)
             return true
         }
     }
