@@ -44,7 +44,7 @@ extension ClientTransport {
                 inner.connection = nil
             case .deliver(let message):
                 let streamID = message.streamId
-                if let reader = inner.streams[streamID]?.receive(message) { inner.wakeups.append(reader) }
+                if let reader = inner.streams.updateStream(streamID, { $0.receive(message) }) ?? nil { inner.wakeups.append(reader) }
                 if message.controlFlags.contains(.streamCancel) {
                     inner.wakeWaiters(of: streamID)
                 } else if !inner.endWaiters.isEmpty, inner.streams[streamID]?.isOver == true {

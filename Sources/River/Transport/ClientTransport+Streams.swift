@@ -47,7 +47,8 @@ extension ClientTransport {
             // Taken exactly once: past this point the wait always ends.
             guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return false }
             try sendMessage(message, in: &inner)
-            inner.streams[streamID]?.markOpened(in: inner.machine.sessionID, closingRequests: closingRequests)
+            let session = inner.machine.sessionID
+            inner.streams.updateStream(streamID) { $0.markOpened(in: session, closingRequests: closingRequests) }
             return true
         }
     }
@@ -77,8 +78,8 @@ extension ClientTransport {
             if inner.streams.values[index].localClosed { throw Self.requestSideClosedError }
             guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return false }
             let seq = try sendMessage(message, in: &inner)
-            inner.streams[streamID]?.recordWrite(
-                seq: seq, firstUnacked: inner.machine.firstUnackedSeq, session: inner.machine.sessionID)
+            let (firstUnacked, session) = (inner.machine.firstUnackedSeq, inner.machine.sessionID)
+            inner.streams.updateStream(streamID) { $0.recordWrite(seq: seq, firstUnacked: firstUnacked, session: session) }
             return true
         }
     }
@@ -92,7 +93,7 @@ extension ClientTransport {
         try locked { inner throws(RiverError) in
             guard let state = inner.streams[streamID], state.opened, !state.isOver, !state.localClosed else { return }
             try sendMessage(close, in: &inner)
-            inner.streams[streamID]?.localClosed = true
+            inner.streams.updateStream(streamID) { $0.localClosed = true }
             if state.remoteClosed { inner.wakeWaiters(of: streamID) }
         }
     }
@@ -164,9 +165,10 @@ extension ClientTransport {
     package func progress(of streamID: String) -> (sent: Int, acknowledged: Int) {
         inner.withLock { inner in
             let (session, firstUnacked) = (inner.machine.sessionID, inner.machine.firstUnackedSeq)
-            guard inner.streams[streamID] != nil else { return (0, 0) }
-            inner.streams[streamID]?.acknowledge(firstUnacked: firstUnacked, session: session)
-            return inner.streams[streamID].map { ($0.sent, $0.acknowledged) } ?? (0, 0)
+            return inner.streams.updateStream(streamID) { state in
+                state.acknowledge(firstUnacked: firstUnacked, session: session)
+                return (state.sent, state.acknowledged)
+            } ?? (0, 0)
         }
     }
 

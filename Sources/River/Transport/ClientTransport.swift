@@ -125,7 +125,7 @@ package final class ClientTransport: Sendable {
         /// Ends stream `streamID` with `error` (unless it is over already), waking its reader,
         /// its writers waiting for room and the tasks waiting for its end.
         mutating func endStream(_ streamID: String, with error: RiverError) {
-            streams[streamID]?.end(with: error, wakeups: &wakeups)
+            streams.updateStream(streamID) { $0.end(with: error, wakeups: &wakeups) }
             wakeWaiters(of: streamID)
         }
 
