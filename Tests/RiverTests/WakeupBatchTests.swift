@@ -75,4 +75,31 @@ struct WakeupBatchTests {
         }
         #expect(parking.finished.withLock { $0 } == [0, 1, 2, 3])
     }
+
+    @Test("batch after batch the deferred wake-ups go into the same storage (no allocation per flush)")
+    func storageReused() async {
+        let batch = WakeupBatch()
+        let parking = Parking()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<6 {
+                group.addTask { await parking.park(index) }
+            }
+            await parking.waitUntilParked(6)
+            let addresses = await onThread { () -> [UInt] in
+                batch.adoptCurrentThread()
+                var addresses: [UInt] = []
+                for round in 0..<3 {
+                    for index in [2 * round, 2 * round + 1] {
+                        if let task = parking.take(index) { batch.resume(task) }
+                    }
+                    addresses.append(UInt(bitPattern: batch.storageAddress))
+                    batch.flush()
+                }
+                return addresses
+            }
+            await group.waitForAll()
+            #expect(addresses[0] != 0)
+            #expect(Set(addresses).count == 1, "storage per batch: \(addresses)")
+        }
+    }
 }

@@ -45,15 +45,29 @@ package final class WakeupBatch: Sendable {
     /// How many wake-ups wait for ``flush()``.
     package var deferredCount: Int { pending.withLock { $0.count } }
 
+    /// Where the deferred wake-ups are stored (for tests: the storage is reused from batch to
+    /// batch), nil before the first.
+    package var storageAddress: UnsafeRawPointer? {
+        pending.withLock { $0.capacity == 0 ? nil : $0.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) } }
+    }
+
     /// Resumes every deferred task, in the order they were deferred.
     package func flush() {
-        let tasks = pending.withLock { pending -> [UnsafeContinuation<Void, Never>] in
+        // The array's storage is moved out and handed back once emptied, so a steady flow of
+        // batches allocates nothing (copying it out and emptying the original in place made
+        // the original allocate a new buffer for every batch).
+        var tasks = pending.withLock { pending -> [UnsafeContinuation<Void, Never>] in
             guard !pending.isEmpty else { return [] }
-            let tasks = pending
-            pending.removeAll(keepingCapacity: true)
-            return tasks
+            var taken: [UnsafeContinuation<Void, Never>] = []
+            swap(&taken, &pending)
+            return taken
         }
+        guard !tasks.isEmpty else { return }
         for task in tasks { task.resume() }
+        tasks.removeAll(keepingCapacity: true)
+        pending.withLock { pending in
+            if pending.isEmpty { swap(&tasks, &pending) }
+        }
     }
 }
 
