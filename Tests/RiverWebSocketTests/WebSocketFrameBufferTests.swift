@@ -144,7 +144,7 @@ struct WebSocketFrameBufferTests {
     func wideMasking() {
         let key: UInt32 = 0xA1B2_C3D4
         let keyBytes = withUnsafeBytes(of: key) { Array($0) }
-        for length in 0..<40 {
+        for length in 0...70 {
             for alignment in 0..<8 {
                 var storage = pattern(count: length + alignment, seed: UInt8(length))
                 let expected = storage[alignment...].enumerated().map { $0.element ^ keyBytes[$0.offset % 4] }
@@ -153,6 +153,31 @@ struct WebSocketFrameBufferTests {
                     WebSocketFrameBuffer.mask(base + alignment, count: length, key: key)
                 }
                 #expect(Array(storage[alignment...]) == expected, "length \(length), alignment \(alignment)")
+            }
+        }
+    }
+
+    @Test("the masked copy equals a byte-wise copy and mask at every length from 0 to 70, from and to every alignment")
+    func maskedCopy() {
+        let key: UInt32 = 0x0F1E_2D3C
+        let keyBytes = withUnsafeBytes(of: key) { Array($0) }
+        for length in 0...70 {
+            for sourceAlignment in 0..<8 {
+                for targetAlignment in 0..<8 {
+                    let source = pattern(count: length + sourceAlignment, seed: UInt8(length &+ 7))
+                    let expected = source[sourceAlignment...].enumerated().map { $0.element ^ keyBytes[$0.offset % 4] }
+                    // One guard byte after the copy: nothing past `count` is written.
+                    var target = [UInt8](repeating: 0xEE, count: length + targetAlignment + 1)
+                    source.withUnsafeBytes { from in
+                        target.withUnsafeMutableBytes { to in
+                            guard let from = from.baseAddress, let to = to.baseAddress else { return }
+                            WebSocketFrameBuffer.copyMasked(from: from + sourceAlignment, to: to + targetAlignment, count: length, key: key)
+                        }
+                    }
+                    let label = "length \(length), alignments \(sourceAlignment) → \(targetAlignment)"
+                    #expect(Array(target[targetAlignment..<(targetAlignment + length)]) == expected, "\(label)")
+                    #expect(target[..<targetAlignment].allSatisfy { $0 == 0xEE } && target.last == 0xEE, "\(label)")
+                }
             }
         }
     }
