@@ -19,8 +19,10 @@ package final class WebSocketFrameBuffer {
     private var capacity: Int
     private let masked: Bool
     private var keys: MaskKeys
-    /// The mask key of the frame written last.
+    /// The mask key of the frame written last, and how many payload bytes of a frame begun by
+    /// ``beginMessageFrame(length:)`` were appended so far.
     private var frameKey: UInt32 = 0
+    private var payloadOffset = 0
 
     /// The most a frame header takes: 2 bytes, an 8-byte extended length and a 4-byte mask key.
     package static let maximumHeaderSize = 14
@@ -80,6 +82,35 @@ package final class WebSocketFrameBuffer {
             bytes += encoded
         }
         return bytes
+    }
+
+    /// Appends the header of one binary frame carrying a whole message of `length` bytes, sent
+    /// in a single frame; its payload follows in ``appendPayload(_:)`` calls, in one or more
+    /// batches of this buffer. Nothing else may be appended until all `length` bytes were.
+    ///
+    /// A receiver learns the message's size from the header, so it reserves it once (a 1 MiB
+    /// message sent as 256 KiB fragments was moved twice by a reader doubling its reserve).
+    package func beginMessageFrame(length: Int) {
+        reserve(Self.maximumHeaderSize)
+        count = writeHeader(firstByte: 0x82, length: length) - storage
+        payloadOffset = 0
+    }
+
+    /// Appends the next bytes of the payload of the frame ``beginMessageFrame(length:)`` began,
+    /// masked (on the client side) with the frame's key from where the previous part ended.
+    package func appendPayload(_ part: UnsafeRawBufferPointer) {
+        guard let source = part.baseAddress, part.count > 0 else { return }
+        reserve(part.count)
+        let target = storage + count
+        if masked {
+            let shift = UInt32((payloadOffset & 3) * 8)
+            let key = shift == 0 ? frameKey : frameKey >> shift | frameKey << (32 - shift)
+            Self.copyMasked(from: source, to: target, count: part.count, key: key)
+        } else {
+            target.copyMemory(from: source, byteCount: part.count)
+        }
+        payloadOffset += part.count
+        count += part.count
     }
 
     /// Writes a frame header announcing `length` payload bytes at the end of the frames (room

@@ -181,4 +181,37 @@ struct WebSocketFrameBufferTests {
             }
         }
     }
+
+    @Test("a message framed as one frame in parts of uneven sizes, across batches, reads back whole, masked or not",
+          arguments: [false, true])
+    func messageFrameInParts(masked: Bool) {
+        let entropy = CountingEntropy(start: 0x40)
+        let buffer = WebSocketFrameBuffer(masked: masked, entropy: entropy.fill)
+        let payload = pattern(count: 300_001, seed: 13)
+        var wire: [UInt8] = []
+        buffer.beginMessageFrame(length: payload.count)
+        var offset = 0
+        // Parts of 1, 6, 31, … bytes (every alignment of the key against a part's start); the
+        // buffer is emptied after some parts, as a connection's writes empty it.
+        var part = 1
+        while offset < payload.count {
+            let end = min(payload.count, offset + part)
+            payload[offset..<end].withUnsafeBytes { buffer.appendPayload($0) }
+            offset = end
+            part = part * 5 + 1
+            if part > 100_000 { part = 3 }
+            if part % 2 == 0 {
+                wire += Array(buffer.bytes)
+                buffer.removeAll()
+            }
+        }
+        // A frame after it starts cleanly.
+        [UInt8]([42]).withUnsafeBytes { buffer.appendFrame($0, first: true, final: true) }
+        wire += Array(buffer.bytes)
+        let frames = Self.parse(wire)
+        #expect(frames.map(\.payload) == [payload, [42]])
+        #expect(frames.map(\.fin) == [true, true])
+        #expect(frames.map(\.opcode) == [2, 2])
+        #expect(frames.map { $0.maskKey != nil } == [masked, masked])
+    }
 }
