@@ -178,7 +178,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// What a taken slot of the outbound queue holds (so it keeps no bytes alive).
     private static let noMessage = RiverMessageBytes([])
 
-    /// The largest frame written at once; bigger messages are fragmented.
+    /// The most payload framed per write; a bigger message's frame goes out in several.
     private static let maximumFrameSize = 256 * 1024
 
     init(
@@ -480,6 +480,16 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         // Nothing else goes out before the handshake completed (a client waits for the server's
         // answer), and nothing after this side's close frame.
         if serviceThreadHandshake != nil || serviceThreadServerHandshake != nil || serviceThreadCloseSent { return 0 }
+        if transmitMessage != nil, serviceThreadPendingClose != nil || serviceThreadPong != nil {
+            // A message's frame is partly sent: a close or pong waits until the frame is whole.
+            var budget = Self.maximumFrameSize
+            while budget > 0, transmitMessage != nil { budget -= appendNextFrame() }
+            let written = serviceThreadWrite(wsi, frames.bytes)
+            frames.removeAll()
+            if !written { return -1 }
+            LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
+            return 0
+        }
         if let (code, reason) = serviceThreadPendingClose {
             if let code {
                 frames.appendCloseFrame(code: code, reason: reason)
@@ -682,16 +692,17 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return true
     }
 
-    /// Frames the next part of `transmitMessage` (at most 256 KiB) into `transmitFrames`.
+    /// Frames the next part of `transmitMessage` (at most 256 KiB) into `transmitFrames`: a
+    /// message is one frame, its header written with the first part (the receiver reserves its
+    /// size once); nothing else goes out until its last part did.
     /// - Returns: The payload bytes framed (at least 1, so an empty message counts too).
     private func appendNextFrame() -> Int {
         guard let message = transmitMessage else { return 0 }
-        let first = transmitOffset == 0
+        if transmitOffset == 0 { transmitFrames.beginMessageFrame(length: message.count) }
         let count = min(Self.maximumFrameSize, message.count - transmitOffset)
         let final = transmitOffset + count == message.count
         message.withUnsafeBytes { bytes in
-            let part = UnsafeRawBufferPointer(rebasing: bytes[transmitOffset..<transmitOffset + count])
-            transmitFrames.appendFrame(part, first: first, final: final)
+            transmitFrames.appendPayload(UnsafeRawBufferPointer(rebasing: bytes[transmitOffset..<transmitOffset + count]))
         }
         transmitOffset += count
         if final {

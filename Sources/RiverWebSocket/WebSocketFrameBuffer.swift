@@ -19,6 +19,10 @@ package final class WebSocketFrameBuffer {
     private var capacity: Int
     private let masked: Bool
     private var keys: MaskKeys
+    /// The mask key of the frame written last, and how many payload bytes of a frame begun by
+    /// ``beginMessageFrame(length:)`` were appended so far.
+    private var frameKey: UInt32 = 0
+    private var payloadOffset = 0
 
     /// The most a frame header takes: 2 bytes, an 8-byte extended length and a 4-byte mask key.
     package static let maximumHeaderSize = 14
@@ -80,12 +84,42 @@ package final class WebSocketFrameBuffer {
         return bytes
     }
 
-    private func append(firstByte: UInt8, _ payload: UnsafeRawBufferPointer) {
-        reserve(Self.maximumHeaderSize + payload.count)
+    /// Appends the header of one binary frame carrying a whole message of `length` bytes, sent
+    /// in a single frame; its payload follows in ``appendPayload(_:)`` calls, in one or more
+    /// batches of this buffer. Nothing else may be appended until all `length` bytes were.
+    ///
+    /// A receiver learns the message's size from the header, so it reserves it once (a 1 MiB
+    /// message sent as 256 KiB fragments was moved twice by a reader doubling its reserve).
+    package func beginMessageFrame(length: Int) {
+        reserve(Self.maximumHeaderSize)
+        count = writeHeader(firstByte: 0x82, length: length) - storage
+        payloadOffset = 0
+    }
+
+    /// Appends the next bytes of the payload of the frame ``beginMessageFrame(length:)`` began,
+    /// masked (on the client side) with the frame's key from where the previous part ended.
+    package func appendPayload(_ part: UnsafeRawBufferPointer) {
+        guard let source = part.baseAddress, part.count > 0 else { return }
+        reserve(part.count)
+        let target = storage + count
+        if masked {
+            let shift = UInt32((payloadOffset & 3) * 8)
+            let key = shift == 0 ? frameKey : frameKey >> shift | frameKey << (32 - shift)
+            Self.copyMasked(from: source, to: target, count: part.count, key: key)
+        } else {
+            target.copyMemory(from: source, byteCount: part.count)
+        }
+        payloadOffset += part.count
+        count += part.count
+    }
+
+    /// Writes a frame header announcing `length` payload bytes at the end of the frames (room
+    /// reserved), with a fresh mask key (kept in `frameKey`) on the client side.
+    /// - Returns: Where the payload goes.
+    private func writeHeader(firstByte: UInt8, length: Int) -> UnsafeMutableRawPointer {
         var position = storage + count
         position.storeBytes(of: firstByte, as: UInt8.self)
         let maskBit: UInt8 = masked ? 0x80 : 0
-        let length = payload.count
         if length < 126 {
             (position + 1).storeBytes(of: maskBit | UInt8(length), as: UInt8.self)
             position += 2
@@ -99,35 +133,69 @@ package final class WebSocketFrameBuffer {
             position += 10
         }
         if masked {
-            let key = keys.next()
-            position.storeBytes(of: key, as: UInt32.self)
+            frameKey = keys.next()
+            position.storeBytes(of: frameKey, as: UInt32.self)
             position += 4
-            if let source = payload.baseAddress, length > 0 {
+        }
+        return position
+    }
+
+    private func append(firstByte: UInt8, _ payload: UnsafeRawBufferPointer) {
+        reserve(Self.maximumHeaderSize + payload.count)
+        let position = writeHeader(firstByte: firstByte, length: payload.count)
+        let length = payload.count
+        // Masked as it is copied: one pass over the payload.
+        if let source = payload.baseAddress, length > 0 {
+            if masked {
+                Self.copyMasked(from: source, to: position, count: length, key: frameKey)
+            } else {
                 position.copyMemory(from: source, byteCount: length)
-                Self.mask(position, count: length, key: key)
             }
-        } else if let source = payload.baseAddress, length > 0 {
-            position.copyMemory(from: source, byteCount: length)
         }
         count = position - storage + length
     }
 
     /// XORs `count` bytes at `bytes` with the 4-byte `key` as it lies in memory (byte `i` with
-    /// key byte `i % 4`), eight bytes at a time.
+    /// key byte `i % 4`), in place.
     package static func mask(_ bytes: UnsafeMutableRawPointer, count: Int, key: UInt32) {
+        copyMasked(from: bytes, to: bytes, count: count, key: key)
+    }
+
+    /// Writes the `count` bytes at `source` XORed with the 4-byte `key` as it lies in memory
+    /// (byte `i` with key byte `i % 4`) to `target`: the copy and the (un)masking in one pass.
+    /// `target` is `source` itself (in place) or does not overlap it; neither needs alignment.
+    ///
+    /// 32 bytes per step as four 8-byte words (the compiler keeps them in registers; a plain
+    /// loop of one checked word at a time ran at a third of `memcpy`'s speed, and a copy
+    /// followed by a masking pass read and wrote everything twice), then words, then bytes.
+    package static func copyMasked(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, count: Int, key: UInt32) {
+        guard count > 0 else { return }
         let wide = UInt64(key) | UInt64(key) << 32
-        var index = 0
-        while index + 8 <= count {
-            let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            bytes.storeBytes(of: word ^ wide, toByteOffset: index, as: UInt64.self)
-            index += 8
+        var offset = 0
+        let blocksEnd = count & ~31
+        while offset < blocksEnd {
+            let word0 = source.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            let word1 = source.loadUnaligned(fromByteOffset: offset &+ 8, as: UInt64.self)
+            let word2 = source.loadUnaligned(fromByteOffset: offset &+ 16, as: UInt64.self)
+            let word3 = source.loadUnaligned(fromByteOffset: offset &+ 24, as: UInt64.self)
+            target.storeBytes(of: word0 ^ wide, toByteOffset: offset, as: UInt64.self)
+            target.storeBytes(of: word1 ^ wide, toByteOffset: offset &+ 8, as: UInt64.self)
+            target.storeBytes(of: word2 ^ wide, toByteOffset: offset &+ 16, as: UInt64.self)
+            target.storeBytes(of: word3 ^ wide, toByteOffset: offset &+ 24, as: UInt64.self)
+            offset &+= 32
         }
-        withUnsafeBytes(of: key) { keyBytes in
-            while index < count {
-                let byte = bytes.load(fromByteOffset: index, as: UInt8.self)
-                bytes.storeBytes(of: byte ^ keyBytes[index & 3], toByteOffset: index, as: UInt8.self)
-                index += 1
-            }
+        let wordsEnd = count & ~7
+        while offset < wordsEnd {
+            target.storeBytes(of: source.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ wide, toByteOffset: offset, as: UInt64.self)
+            offset &+= 8
+        }
+        // Every offset so far is a multiple of 8, so the key lines up byte for byte; the word's
+        // first byte in memory is its low byte once read as little-endian.
+        var rest = wide.littleEndian
+        while offset < count {
+            target.storeBytes(of: source.load(fromByteOffset: offset, as: UInt8.self) ^ UInt8(truncatingIfNeeded: rest), toByteOffset: offset, as: UInt8.self)
+            rest >>= 8
+            offset &+= 1
         }
     }
 

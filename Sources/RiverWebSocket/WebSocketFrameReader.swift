@@ -101,15 +101,15 @@ package struct WebSocketFrameReader {
                 if length == 0 { try complete(deliver) }
             case .payload(let remaining):
                 let take = min(remaining, count - position)
-                let chunk = UnsafeBufferPointer(start: base + position, count: take)
+                let chunk = UnsafeRawBufferPointer(start: base + position, count: take)
                 // The key rotated so that its first byte applies to the first byte copied now.
-                let key = peerMasks ? Self.rotated(maskKey, by: maskOffset) : 0
+                let key: UInt32? = peerMasks ? Self.rotated(maskKey, by: maskOffset) : nil
                 if opcode & 0x8 != 0 {
-                    control.append(contentsOf: chunk)
-                    if peerMasks { control.withUnsafeMutableBytes { Self.unmaskTail($0, count: take, key: key) } }
-                } else {
-                    message?.append(contentsOf: chunk)
-                    if peerMasks { message?.withUnsafeMutableBytes { Self.unmaskTail($0, count: take, key: key) } }
+                    Self.append(chunk, to: &control, unmaskingWith: key)
+                } else if var assembled = message.take() {
+                    // Taken out and put back: appended in place, never copied.
+                    Self.append(chunk, to: &assembled, unmaskingWith: key)
+                    message = consume assembled
                 }
                 maskOffset &+= take
                 position += take
@@ -162,10 +162,29 @@ package struct WebSocketFrameReader {
         return shift == 0 ? key : key >> shift | key << (32 - shift)
     }
 
-    /// Unmasks the last `count` bytes of `buffer` with `key`.
-    private static func unmaskTail(_ buffer: UnsafeMutableRawBufferPointer, count: Int, key: UInt32) {
-        guard let base = buffer.baseAddress, count > 0 else { return }
-        WebSocketFrameBuffer.mask(base + (buffer.count - count), count: count, key: key)
+    /// Appends `chunk` to `bytes`, unmasked with `key` (when the peer masks) as it is copied:
+    /// one pass over the payload rather than a copy and then an unmasking pass.
+    private static func append(_ chunk: UnsafeRawBufferPointer, to bytes: inout [UInt8], unmaskingWith key: UInt32?) {
+        guard let key, let source = chunk.baseAddress, chunk.count > 0 else {
+            bytes.append(contentsOf: chunk)
+            return
+        }
+        let count = chunk.count
+        if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+            bytes.append(addingCapacity: count) { (span: inout OutputSpan<UInt8>) in
+                span.withUnsafeMutableBufferPointer { buffer, initialized in
+                    guard let target = buffer.baseAddress, buffer.count >= count else { return }
+                    WebSocketFrameBuffer.copyMasked(from: source, to: UnsafeMutableRawPointer(target), count: count, key: key)
+                    initialized = count
+                }
+            }
+        } else {
+            bytes.append(contentsOf: chunk)
+            bytes.withUnsafeMutableBytes { buffer in
+                guard let base = buffer.baseAddress else { return }
+                WebSocketFrameBuffer.mask(base + (buffer.count - count), count: count, key: key)
+            }
+        }
     }
 
     /// Checks a complete header announcing `length` payload bytes and prepares for them.

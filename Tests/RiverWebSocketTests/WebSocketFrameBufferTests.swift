@@ -144,7 +144,7 @@ struct WebSocketFrameBufferTests {
     func wideMasking() {
         let key: UInt32 = 0xA1B2_C3D4
         let keyBytes = withUnsafeBytes(of: key) { Array($0) }
-        for length in 0..<40 {
+        for length in 0...70 {
             for alignment in 0..<8 {
                 var storage = pattern(count: length + alignment, seed: UInt8(length))
                 let expected = storage[alignment...].enumerated().map { $0.element ^ keyBytes[$0.offset % 4] }
@@ -155,5 +155,63 @@ struct WebSocketFrameBufferTests {
                 #expect(Array(storage[alignment...]) == expected, "length \(length), alignment \(alignment)")
             }
         }
+    }
+
+    @Test("the masked copy equals a byte-wise copy and mask at every length from 0 to 70, from and to every alignment")
+    func maskedCopy() {
+        let key: UInt32 = 0x0F1E_2D3C
+        let keyBytes = withUnsafeBytes(of: key) { Array($0) }
+        for length in 0...70 {
+            for sourceAlignment in 0..<8 {
+                for targetAlignment in 0..<8 {
+                    let source = pattern(count: length + sourceAlignment, seed: UInt8(length &+ 7))
+                    let expected = source[sourceAlignment...].enumerated().map { $0.element ^ keyBytes[$0.offset % 4] }
+                    // One guard byte after the copy: nothing past `count` is written.
+                    var target = [UInt8](repeating: 0xEE, count: length + targetAlignment + 1)
+                    source.withUnsafeBytes { from in
+                        target.withUnsafeMutableBytes { to in
+                            guard let from = from.baseAddress, let to = to.baseAddress else { return }
+                            WebSocketFrameBuffer.copyMasked(from: from + sourceAlignment, to: to + targetAlignment, count: length, key: key)
+                        }
+                    }
+                    let label = "length \(length), alignments \(sourceAlignment) → \(targetAlignment)"
+                    #expect(Array(target[targetAlignment..<(targetAlignment + length)]) == expected, "\(label)")
+                    #expect(target[..<targetAlignment].allSatisfy { $0 == 0xEE } && target.last == 0xEE, "\(label)")
+                }
+            }
+        }
+    }
+
+    @Test("a message framed as one frame in parts of uneven sizes, across batches, reads back whole, masked or not",
+          arguments: [false, true])
+    func messageFrameInParts(masked: Bool) {
+        let entropy = CountingEntropy(start: 0x40)
+        let buffer = WebSocketFrameBuffer(masked: masked, entropy: entropy.fill)
+        let payload = pattern(count: 300_001, seed: 13)
+        var wire: [UInt8] = []
+        buffer.beginMessageFrame(length: payload.count)
+        var offset = 0
+        // Parts of 1, 6, 31, … bytes (every alignment of the key against a part's start); the
+        // buffer is emptied after some parts, as a connection's writes empty it.
+        var part = 1
+        while offset < payload.count {
+            let end = min(payload.count, offset + part)
+            payload[offset..<end].withUnsafeBytes { buffer.appendPayload($0) }
+            offset = end
+            part = part * 5 + 1
+            if part > 100_000 { part = 3 }
+            if part % 2 == 0 {
+                wire += Array(buffer.bytes)
+                buffer.removeAll()
+            }
+        }
+        // A frame after it starts cleanly.
+        [UInt8]([42]).withUnsafeBytes { buffer.appendFrame($0, first: true, final: true) }
+        wire += Array(buffer.bytes)
+        let frames = Self.parse(wire)
+        #expect(frames.map(\.payload) == [payload, [42]])
+        #expect(frames.map(\.fin) == [true, true])
+        #expect(frames.map(\.opcode) == [2, 2])
+        #expect(frames.map { $0.maskKey != nil } == [masked, masked])
     }
 }

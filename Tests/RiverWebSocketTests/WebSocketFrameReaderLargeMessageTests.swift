@@ -60,4 +60,41 @@ struct WebSocketFrameReaderLargeMessageTests {
         #expect((messages.first?.capacity ?? 0) >= LargeByteArray.mappedCapacity)
         #expect((messages.last?.capacity ?? .max) < 4096)
     }
+
+    /// `payload` in River's own sender's 256 KiB fragments, masked with `maskKey` when given.
+    static func fragments(_ payload: [UInt8], maskKey: [UInt8]? = nil) -> [[UInt8]] {
+        let fragment = 256 * 1024
+        return stride(from: 0, to: payload.count, by: fragment).map { start in
+            let end = min(payload.count, start + fragment)
+            return ServerFrame.frame(
+                opcode: start == 0 ? 0x2 : 0x0, fin: end == payload.count, payload: Array(payload[start..<end]), maskKey: maskKey)
+        }
+    }
+
+    @Test("a masked 1 MiB message in 256 KiB fragments, read in pieces of odd sizes, is unmasked as it is copied")
+    func maskedFragmentedMegabyte() {
+        let payload = Self.payload((1 << 20) + 100)
+        let bytes = Self.fragments(payload, maskKey: [0x9A, 0x0B, 0xC7, 0x31]).flatMap { $0 }
+        var reader = WebSocketFrameReader(maximumMessageSize: 16 << 20, peerMasks: true)
+        var messages: [[UInt8]] = []
+        var offset = 0
+        var piece = 1
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + piece)
+            bytes[offset..<end].withUnsafeBytes { chunk in
+                do throws(WebSocketFrameReader.Violation) {
+                    try reader.read(chunk) { event in
+                        if case .message(let message, _) = event { messages.append(message) }
+                    }
+                } catch {
+                    Issue.record("the reader refused the frames: \(error.reason)")
+                }
+            }
+            offset = end
+            // 1, 4, 13, 40, … bytes: every alignment of the key against the chunk's start.
+            piece = piece * 3 + 1
+            if piece > 70_000 { piece = 7 }
+        }
+        #expect(messages == [payload])
+    }
 }

@@ -191,14 +191,19 @@ struct MessagePackReader {
 
     static func string(_ utf8: UnsafeRawBufferPointer) throws(RiverCodecError) -> String {
         let buffer = utf8.bindMemory(to: UInt8.self)
-        // ASCII (the common case) needs no validation; `String(validating:)` is generic and
-        // comparatively slow, so it only sees the rest.
-        if UTF8Check.isASCII(buffer) { return String(decoding: buffer, as: UTF8.self) }
+        // ASCII (the common case) needs no validation; `String(validating:)` costs ~40 ns more
+        // per call, so short strings only go there when they are not ASCII. A long one goes
+        // there at once: it checks and copies in two passes, where checking for ASCII here
+        // first was a third (1 MiB: 38 µs against 84 µs).
+        if buffer.count < Self.longString, UTF8Check.isASCII(buffer) { return String(decoding: buffer, as: UTF8.self) }
         guard let s = String(validating: buffer, as: UTF8.self) else {
             throw RiverCodecError("msgpack: invalid UTF-8 in str")
         }
         return s
     }
+
+    /// Strings of at least this many bytes are validated by `String(validating:)` alone.
+    private static let longString = 1024
 
     /// The next value, whatever it is, at nesting `depth`.
     mutating func value(depth: Int) throws(RiverCodecError) -> RiverValue {
