@@ -22,17 +22,26 @@ package enum SystemThread {
         package var description: String { "pthread_create failed (error \(code))" }
     }
 
+    /// The smallest stack a thread gets: Swift's runtime needs room of its own on any thread
+    /// (the first use of a type's metadata demangles its name, recursively). A 16 KiB stack (the
+    /// system's minimum) overflowed there.
+    package static let minimumStackSize = 128 * 1024
+
     /// Runs `body` on a new detached thread named `name` (at most 15 bytes are kept) with a
-    /// stack of `stackSize` bytes (rounded up to the system's minimum).
+    /// stack of `stackSize` bytes, at least ``minimumStackSize``.
     /// - Throws: ``StartFailure`` when the system refuses a new thread.
     package static func start(name: String, stackSize: Int, _ body: @escaping @Sendable () -> Void) throws(StartFailure) {
+#if !canImport(Darwin)
+        // Looked up here, on the caller's thread, rather than by the new thread's first use.
+        _ = setName
+#endif
         // The closure crosses into the thread as one retained box; the thread releases it.
         let box = Unmanaged.passRetained(Body(name: name, run: body)).toOpaque()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-        pthread_attr_setstacksize(&attributes, max(stackSize, Int(PTHREAD_STACK_MIN)))
+        pthread_attr_setstacksize(&attributes, max(stackSize, minimumStackSize, Int(PTHREAD_STACK_MIN)))
 #if canImport(Darwin)
         var thread: pthread_t?
 #else
