@@ -379,6 +379,41 @@ public struct SessionStateMachine: Sendable {
         }
     }
 
+    /// Whether ``heartbeatReceived(seq:ack:now:into:)`` can take a heartbeat with `seq` now:
+    /// connected, and `seq` the next one expected. Anything else (a duplicate, a gap, another
+    /// phase) goes through ``frameReceived(decoded:now:jitter:)``, which reports it.
+    package func takesHeartbeat(seq: Int) -> Bool {
+        guard let expected = session?.ack, expected == seq else { return false }
+        if case .connected = state { return true }
+        return false
+    }
+
+    /// A message with the Ack bit from the server, recognised without decoding it (its other
+    /// fields are well formed and ignored, see `HeartbeatPeeking`), that
+    /// ``takesHeartbeat(seq:)`` accepted: exactly what
+    /// ``frameReceived(decoded:now:jitter:)`` does for it (drops what `ack` acknowledges,
+    /// records `seq`, pushes the watchdog back, answers with a heartbeat that enters the send
+    /// buffer), with the echo appended from bytes encoded once.
+    /// - Parameter actions: Receives the echo's write (and ``Action/bufferHasRoom`` when
+    ///   writers waited for the room).
+    package mutating func heartbeatReceived(seq: Int, ack: Int, now: Instant, into actions: inout [Action]) {
+        guard case .connected(let attempt, _) = state, session?.ack == seq else { return }
+        let wasFull = !hasRoom(forBytes: 0)
+        session?.acknowledge(upTo: ack, received: seq)
+        state = .connected(attempt: attempt, lastValidInbound: now)
+        if wasFull, hasRoom(forBytes: 0) { actions.append(.bufferHasRoom) }
+        // As `send(_:now:jitter:into:)` for the heartbeat `connectedFrame` prepares: connected,
+        // so the echo is written; a failure (too large for a tiny limit) is ignored as there.
+        guard var current = session.take() else { return }
+        defer { session = current }
+        let seq = current.buffer.nextSeq
+        guard
+            let bytes = try? encoder.appendHeartbeat(
+                seq: seq, ack: current.ack, to: &current.buffer, limit: configuration.maxMessageBytes)
+        else { return }
+        actions.append(.write(bytes))
+    }
+
     /// The `seq` and `ack` of a frame that arrived on the connection of `attempt`, read ahead
     /// of decoding it (a large frame): drops the messages it acknowledges now, as
     /// ``frameReceived(decoded:now:jitter:)`` will for that frame, so they are freed before its
