@@ -22,7 +22,8 @@ package final class DeadlineTimerThread: Sendable {
     private struct Entry {
         var deadline: UInt64
         var order: UInt64
-        var action: @Sendable () -> Void
+        /// Returns the deadline to run again at, if any (``scheduleRepeating(atUptimeNanoseconds:_:)``).
+        var action: @Sendable () -> UInt64?
 
         func precedes(_ other: Entry) -> Bool {
             deadline != other.deadline ? deadline < other.deadline : order < other.order
@@ -49,6 +50,17 @@ package final class DeadlineTimerThread: Sendable {
     /// Runs `action` on the timer thread once `uptimeNanoseconds` (a `DispatchTime` value) has
     /// passed, at most ``coalescing`` plus scheduling latency late.
     package func schedule(atUptimeNanoseconds deadline: UInt64, _ action: @escaping @Sendable () -> Void) {
+        scheduleRepeating(atUptimeNanoseconds: deadline) {
+            action()
+            return nil
+        }
+    }
+
+    /// Runs `action` on the timer thread once `uptimeNanoseconds` has passed, and again at
+    /// whatever deadline it returns, until it returns `nil`. Running again takes no allocation
+    /// and no call back into the thread: the entry goes back into the heap as it is (a
+    /// transport's watchdog that traffic pushed later re-arms this way about once a second).
+    package func scheduleRepeating(atUptimeNanoseconds deadline: UInt64, _ action: @escaping @Sendable () -> UInt64?) {
         let (start, signal) = state.withLock { state -> (Bool, Bool) in
             let entry = Entry(deadline: deadline, order: state.nextOrder, action: action)
             state.nextOrder &+= 1
@@ -78,21 +90,35 @@ package final class DeadlineTimerThread: Sendable {
 
     /// Runs `action` once `deadline` on the continuous clock has passed.
     package func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
+        schedule(atUptimeNanoseconds: Self.uptimeNanoseconds(deadline), action)
+    }
+
+    /// `deadline` on the continuous clock as a `DispatchTime` value (rounded up; a deadline
+    /// past the end of that clock is its end).
+    package static func uptimeNanoseconds(_ deadline: ContinuousClock.Instant) -> UInt64 {
         let nanoseconds = UInt64(max(0, ContinuousClock.now.duration(to: deadline).clampedNanoseconds))
         let (due, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(nanoseconds &+ 1)
-        schedule(atUptimeNanoseconds: overflow ? .max : due, action)
+        return overflow ? .max : due
     }
 
     /// How many callbacks wait (for tests).
     package var scheduledCount: Int { state.withLock { $0.heap.count } }
 
     private func run() {
-        var due: [@Sendable () -> Void] = []
+        var due: [Entry] = []
+        var again: [Entry] = []
         while true {
             let sleepUntil = state.withLock { state -> UInt64? in
+                // The entries that asked to run again, in the order they ran.
+                for var entry in again {
+                    entry.order = state.nextOrder
+                    state.nextOrder &+= 1
+                    Self.push(entry, into: &state.heap)
+                }
+                again.removeAll(keepingCapacity: true)
                 let now = DispatchTime.now().uptimeNanoseconds
                 while let first = state.heap.first, first.deadline <= now {
-                    due.append(Self.popFirst(from: &state.heap).action)
+                    due.append(Self.popFirst(from: &state.heap))
                 }
                 if !due.isEmpty { return 0 }
                 let until = state.heap.first.map { $0.deadline &+ Self.coalescing }
@@ -100,7 +126,11 @@ package final class DeadlineTimerThread: Sendable {
                 return until
             }
             if sleepUntil == 0 {
-                for action in due { action() }
+                for var entry in due {
+                    guard let next = entry.action() else { continue }
+                    entry.deadline = next
+                    again.append(entry)
+                }
                 due.removeAll(keepingCapacity: true)
                 continue
             }

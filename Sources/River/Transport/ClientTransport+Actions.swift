@@ -6,7 +6,7 @@ extension ClientTransport {
     /// kept); async work is handed to ``run()``.
     func perform(_ actions: inout [SessionStateMachine.Action], in inner: inout Inner) {
         defer {
-            if observation.recordsSendBuffer {
+            if recordsSendBuffer {
                 observation.recordSendBuffer(messages: inner.machine.bufferedCount, bytes: inner.machine.bufferedBytes)
             }
         }

@@ -169,6 +169,9 @@ package final class ClientTransport: Sendable {
     let logger: Logger
     /// Spans, metrics and log lines for the machine's connection and session events.
     package let observation: TransportObservation
+    /// ``TransportObservation/recordsSendBuffer``, read once (it is fixed, and reading it
+    /// copies the metrics' handles: after every event that was a few retains and releases).
+    let recordsSendBuffer: Bool
     /// The client's tracer, metrics factory and logger (calls on this transport use them).
     package let instruments: RiverInstruments
     /// Where the shell reads the time and arms its timer (injectable for tests).
@@ -207,6 +210,7 @@ package final class ClientTransport: Sendable {
         self.logger = instruments.logger
         self.instruments = instruments
         self.observation = TransportObservation(instruments: instruments, serverID: serverID, clientID: clientID)
+        self.recordsSendBuffer = observation.recordsSendBuffer
         self.serverID = serverID
         self.clientID = clientID
     }
