@@ -24,10 +24,6 @@ package final class DeadlineTimerThread: Sendable {
         var order: UInt64
         /// Returns the deadline to run again at, if any (``scheduleRepeating(atUptimeNanoseconds:_:)``).
         var action: @Sendable () -> UInt64?
-
-        func precedes(_ other: Entry) -> Bool {
-            deadline != other.deadline ? deadline < other.deadline : order < other.order
-        }
     }
 
     private struct State {
@@ -143,14 +139,20 @@ package final class DeadlineTimerThread: Sendable {
         }
     }
 
+    // The heap works on the array's buffer and compares entries by their keys in place:
+    // copying an entry out of the array (subscript get, `Array.swapAt`) retained and released
+    // its closure, which was most of the thread's time with 500 sessions' watchdogs.
+
     private static func push(_ entry: Entry, into heap: inout [Entry]) {
         heap.append(entry)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
+        heap.withUnsafeMutableBufferPointer { heap in
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard precedes(heap, child, parent) else { break }
+                heap.swapAt(child, parent)
+                child = parent
+            }
         }
     }
 
@@ -158,17 +160,26 @@ package final class DeadlineTimerThread: Sendable {
         let last = heap.count - 1
         heap.swapAt(0, last)
         let first = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { break }
-            let right = left + 1
-            var smallest = left
-            if right < heap.count && heap[right].precedes(heap[left]) { smallest = right }
-            guard heap[smallest].precedes(heap[parent]) else { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
+        heap.withUnsafeMutableBufferPointer { heap in
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                guard left < heap.count else { break }
+                let right = left + 1
+                var smallest = left
+                if right < heap.count && precedes(heap, right, left) { smallest = right }
+                guard precedes(heap, smallest, parent) else { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
         }
         return first
+    }
+
+    /// Whether entry `a` of `heap` runs before entry `b` (by deadline, then scheduling order).
+    @inline(__always)
+    private static func precedes(_ heap: UnsafeMutableBufferPointer<Entry>, _ a: Int, _ b: Int) -> Bool {
+        let (left, right) = (heap[a].deadline, heap[b].deadline)
+        return left != right ? left < right : heap[a].order < heap[b].order
     }
 }

@@ -158,9 +158,10 @@ package final class ClientTransport: Sendable {
     let jobsContinuation: AsyncStream<Job>.Continuation
     let connector: any RiverConnector
     let codec: any RiverCodec
-    /// The codec when it recognises heartbeats from their bytes, with the server id's UTF-8
-    /// bytes they must come from (``handle(_:attempt:)``'s fast path).
-    let heartbeats: (codec: any HeartbeatPeeking, serverID: [UInt8])?
+    /// The codec when it recognises heartbeats from their bytes (``handle(_:attempt:)``'s fast
+    /// path), and the server id's UTF-8 bytes they must come from.
+    let heartbeatCodec: (any HeartbeatPeeking)?
+    let serverIDBytes: [UInt8]
     /// Encodes outbound messages before the lock is taken (the machine only adds seq and ack).
     let encoder: SessionStateMachine.OutboundEncoder
     let metadata: (@Sendable () async throws -> RiverValue?)?
@@ -203,7 +204,8 @@ package final class ClientTransport: Sendable {
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
         self.connector = connector
         self.codec = codec
-        self.heartbeats = (codec as? any HeartbeatPeeking).map { ($0, Array(serverID.utf8)) }
+        self.heartbeatCodec = codec as? any HeartbeatPeeking
+        self.serverIDBytes = Array(serverID.utf8)
         self.metadata = metadata
         self.prefetchMetadata = prefetchMetadata && metadata != nil
         self.isFatalConnectionError = isFatalConnectionError
