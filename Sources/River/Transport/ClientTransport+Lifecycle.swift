@@ -232,6 +232,7 @@ extension ClientTransport {
             var actions = inner.takeActionBuffer()
             defer { inner.returnActionBuffer(&actions) }
             inner.machine.heartbeatReceived(seq: seq, ack: ack, now: clock.now, into: &actions)
+            inner.heartbeatsWithoutDecoding &+= 1
             perform(&actions, in: &inner)
             return true
         }

@@ -94,6 +94,8 @@ package final class ClientTransport: Sendable {
         /// Wake-ups of the timer thread that found the deadline moved later and re-armed
         /// without waking the timer task (real clock only; for tests).
         var timerRearmsWithoutWaking = 0
+        /// Heartbeats handled from their bytes, without the general decode (for tests).
+        var heartbeatsWithoutDecoding = 0
 
         /// The machine's actions for one message go here; reused so that sending or receiving
         /// a message allocates no array for them.
@@ -225,6 +227,9 @@ package final class ClientTransport: Sendable {
     /// How often the timer re-armed for a deadline traffic pushed later, without waking its
     /// task (real clock only).
     package var timerRearmsWithoutWaking: Int { inner.withLock { $0.timerRearmsWithoutWaking } }
+
+    /// How many heartbeats the fast path handled (recognised from their bytes, not decoded).
+    package var heartbeatsWithoutDecoding: Int { inner.withLock { $0.heartbeatsWithoutDecoding } }
 
     /// How many tasks are waiting for send-buffer room.
     package var writersWaitingForRoom: Int { inner.withLock { $0.roomWaiters.count } }
