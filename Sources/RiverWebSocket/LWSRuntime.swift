@@ -26,8 +26,7 @@ import Synchronization
 /// can need it, and hands lws only the sockets epoll reports (`lws_service_fd`): lws 4.1's
 /// poll(2) over every socket costs per socket on each wake-up, and sleeping in it costs more
 /// (registering on every socket's wait queue and leaving them). A command, an epoll timeout
-/// (for lws' own timers: at most ``epollWaitLimitMilliseconds`` while a timeout River set on a
-/// socket is pending, else ``idleEpollWaitLimitMilliseconds``) or a readiness lws did not act
+/// (at most ``epollWaitLimitMilliseconds``, for lws' own timers) or a readiness lws did not act
 /// on gets a pass of lws' own without waiting; whenever a pass asked lws for something only its
 /// own wait sees (a writable callback, a timeout, a socket opening, closing or paused, lws
 /// holding unsent or unread bytes, a TLS socket of lws'), the next pass waits in lws' poll as
@@ -53,14 +52,9 @@ final class LWSRuntime: @unchecked Sendable {
     /// when they could not be made: then it always waits in lws' poll).
     private let epollFD: Int32
     private let wakeFD: Int32
-    /// The longest epoll sleep while a timeout River set on a socket is pending (a close or
-    /// upgrade deadline, a listener's asynchronous close), so that lws' pass that fires it runs
-    /// at most this late.
+    /// The longest epoll sleep, so lws' own timers (close and upgrade timeouts) run at most
+    /// this late.
     private static let epollWaitLimitMilliseconds: Int32 = 200
-    /// The longest epoll sleep otherwise: lws' pass then only does its once-a-second
-    /// housekeeping (each pass polls every socket, which 500 idle connections made about 5 % of
-    /// their CPU at five passes a second).
-    private static let idleEpollWaitLimitMilliseconds: Int32 = 1000
 
     private struct Pending {
         var commands: [Command] = []
@@ -119,15 +113,6 @@ final class LWSRuntime: @unchecked Sendable {
     private var serviceThreadPartialWriters: [ObjectIdentifier: WebSocketConnection] = [:]
     /// Connections (and listeners) whose TLS lws runs: its handshakes wait for output too.
     private var serviceThreadLWSTLSSockets = Set<ObjectIdentifier>()
-    /// Sockets River set an lws timeout on that is still pending (until it is cleared or the
-    /// wsi is destroyed): while there are any, lws' pass runs every
-    /// ``epollWaitLimitMilliseconds``, else every ``idleEpollWaitLimitMilliseconds``.
-    private var serviceThreadTimedSockets = Set<OpaquePointer>()
-
-    /// The longest epoll sleep now (see ``serviceThreadTimedSockets``).
-    private var serviceThreadEpollWaitLimit: Int32 {
-        serviceThreadTimedSockets.isEmpty ? Self.idleEpollWaitLimitMilliseconds : Self.epollWaitLimitMilliseconds
-    }
 
     private init() {
         LWSLog.install()
@@ -205,12 +190,8 @@ final class LWSRuntime: @unchecked Sendable {
             return
         }
         var stored: Int32 = 0
-        // Never past lws' next pass (a timeout set since the last one shortens the wait).
-        let untilPass = serviceThreadNextLWSPass.subtractingReportingOverflow(DispatchTime.now().uptimeNanoseconds)
-        let limit = untilPass.overflow ? 0 : Int32(clamping: untilPass.partialValue / 1_000_000 + 1)
         let ready = river_epoll_wait(
-            epollFD, wakeFD, min(limit, serviceThreadEpollWaitLimit), serviceThreadReady, Int32(Self.readyCapacity),
-            &stored)
+            epollFD, wakeFD, Self.epollWaitLimitMilliseconds, serviceThreadReady, Int32(Self.readyCapacity), &stored)
         serviceThreadNeedsLWSWait = false
         for index in 0..<Int(stored) {
             serviceThreadCallbacks = 0
@@ -233,12 +214,7 @@ final class LWSRuntime: @unchecked Sendable {
         serviceThreadNeedsLWSWait = false
         serviceThreadCallbacks = 0
         _ = lws_service(context, timeout)
-        serviceThreadScheduleLWSPass()
-    }
-
-    /// Sets when lws' next pass is due: ``serviceThreadEpollWaitLimit`` from now.
-    private func serviceThreadScheduleLWSPass() {
-        serviceThreadNextLWSPass = DispatchTime.now().uptimeNanoseconds + UInt64(serviceThreadEpollWaitLimit) * 1_000_000
+        serviceThreadNextLWSPass = DispatchTime.now().uptimeNanoseconds + UInt64(Self.epollWaitLimitMilliseconds) * 1_000_000
     }
 
     /// Whether nothing but input on a watched socket (or a command) can need the service
@@ -287,17 +263,6 @@ final class LWSRuntime: @unchecked Sendable {
     func serviceThreadSetTimeout(_ wsi: OpaquePointer, _ reason: pending_timeout, _ seconds: Int32) {
         serviceThreadNeedsLWSWait = true
         lws_set_timeout(wsi, reason, seconds)
-        if reason == NO_PENDING_TIMEOUT {
-            serviceThreadTimedSockets.remove(wsi)
-        } else if serviceThreadTimedSockets.insert(wsi).inserted, serviceThreadTimedSockets.count == 1 {
-            // Passes were an idle interval apart: the next one comes at the short interval.
-            serviceThreadScheduleLWSPass()
-        }
-    }
-
-    /// lws destroys `wsi`: no timeout of it is pending any more.
-    fileprivate func serviceThreadSocketDestroyed(_ wsi: OpaquePointer) {
-        serviceThreadTimedSockets.remove(wsi)
     }
 
     /// A TCP connection of `connection` is up (client) or adopted (server): its socket joins
@@ -682,7 +647,6 @@ private func riverLWSCallback(
 
     case LWS_CALLBACK_WSI_DESTROY:
         runtimeNow?.serviceThreadWritableCame(wsi)
-        runtimeNow?.serviceThreadSocketDestroyed(wsi)
         guard let connection = connection() else {
             runtime()?.serviceThreadOtherDestroyed(wsi)
             return 0
