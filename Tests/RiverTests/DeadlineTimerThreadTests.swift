@@ -55,6 +55,32 @@ struct DeadlineTimerThreadTests {
         #expect(timers.scheduledCount == 1)
     }
 
+    /// A repeating callback runs again at each deadline it returns, in place (nothing new is
+    /// scheduled), until it returns `nil`: how a transport re-arms a watchdog traffic pushed back.
+    @Test("a repeating callback runs again at the deadline it returns, until it returns nil")
+    func repeatingCallbackRunsAgain() async {
+        let timers = DeadlineTimerThread()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let runs = Mutex<[UInt64]>([])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            timers.scheduleRepeating(atUptimeNanoseconds: start + 1_000_000) {
+                let now = DispatchTime.now().uptimeNanoseconds
+                let count = runs.withLock { runs in
+                    runs.append(now)
+                    return runs.count
+                }
+                if count < 3 { return now + 5_000_000 }
+                done.resume()
+                return nil
+            }
+        }
+        let times = runs.withLock { $0 }
+        #expect(times.count == 3)
+        // Each run came at or after the deadline the one before it returned.
+        for (earlier, later) in zip(times, times.dropFirst()) { #expect(later >= earlier + 5_000_000) }
+        #expect(timers.scheduledCount == 0)
+    }
+
     /// A deadline far away (a huge timeout a user configured) neither traps nor wraps around
     /// to fire at once: it is clamped and waits.
     @Test("a deadline centuries away is clamped, not overflowed")

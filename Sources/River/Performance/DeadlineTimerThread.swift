@@ -22,11 +22,8 @@ package final class DeadlineTimerThread: Sendable {
     private struct Entry {
         var deadline: UInt64
         var order: UInt64
-        var action: @Sendable () -> Void
-
-        func precedes(_ other: Entry) -> Bool {
-            deadline != other.deadline ? deadline < other.deadline : order < other.order
-        }
+        /// Returns the deadline to run again at, if any (``scheduleRepeating(atUptimeNanoseconds:_:)``).
+        var action: @Sendable () -> UInt64?
     }
 
     private struct State {
@@ -49,6 +46,17 @@ package final class DeadlineTimerThread: Sendable {
     /// Runs `action` on the timer thread once `uptimeNanoseconds` (a `DispatchTime` value) has
     /// passed, at most ``coalescing`` plus scheduling latency late.
     package func schedule(atUptimeNanoseconds deadline: UInt64, _ action: @escaping @Sendable () -> Void) {
+        scheduleRepeating(atUptimeNanoseconds: deadline) {
+            action()
+            return nil
+        }
+    }
+
+    /// Runs `action` on the timer thread once `uptimeNanoseconds` has passed, and again at
+    /// whatever deadline it returns, until it returns `nil`. Running again takes no allocation
+    /// and no call back into the thread: the entry goes back into the heap as it is (a
+    /// transport's watchdog that traffic pushed later re-arms this way about once a second).
+    package func scheduleRepeating(atUptimeNanoseconds deadline: UInt64, _ action: @escaping @Sendable () -> UInt64?) {
         let (start, signal) = state.withLock { state -> (Bool, Bool) in
             let entry = Entry(deadline: deadline, order: state.nextOrder, action: action)
             state.nextOrder &+= 1
@@ -78,21 +86,35 @@ package final class DeadlineTimerThread: Sendable {
 
     /// Runs `action` once `deadline` on the continuous clock has passed.
     package func schedule(at deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) {
+        schedule(atUptimeNanoseconds: Self.uptimeNanoseconds(deadline), action)
+    }
+
+    /// `deadline` on the continuous clock as a `DispatchTime` value (rounded up; a deadline
+    /// past the end of that clock is its end).
+    package static func uptimeNanoseconds(_ deadline: ContinuousClock.Instant) -> UInt64 {
         let nanoseconds = UInt64(max(0, ContinuousClock.now.duration(to: deadline).clampedNanoseconds))
         let (due, overflow) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(nanoseconds &+ 1)
-        schedule(atUptimeNanoseconds: overflow ? .max : due, action)
+        return overflow ? .max : due
     }
 
     /// How many callbacks wait (for tests).
     package var scheduledCount: Int { state.withLock { $0.heap.count } }
 
     private func run() {
-        var due: [@Sendable () -> Void] = []
+        var due: [Entry] = []
+        var again: [Entry] = []
         while true {
             let sleepUntil = state.withLock { state -> UInt64? in
+                // The entries that asked to run again, in the order they ran.
+                for var entry in again {
+                    entry.order = state.nextOrder
+                    state.nextOrder &+= 1
+                    Self.push(entry, into: &state.heap)
+                }
+                again.removeAll(keepingCapacity: true)
                 let now = DispatchTime.now().uptimeNanoseconds
                 while let first = state.heap.first, first.deadline <= now {
-                    due.append(Self.popFirst(from: &state.heap).action)
+                    due.append(Self.popFirst(from: &state.heap))
                 }
                 if !due.isEmpty { return 0 }
                 let until = state.heap.first.map { $0.deadline &+ Self.coalescing }
@@ -100,7 +122,11 @@ package final class DeadlineTimerThread: Sendable {
                 return until
             }
             if sleepUntil == 0 {
-                for action in due { action() }
+                for var entry in due {
+                    guard let next = entry.action() else { continue }
+                    entry.deadline = next
+                    again.append(entry)
+                }
                 due.removeAll(keepingCapacity: true)
                 continue
             }
@@ -113,14 +139,20 @@ package final class DeadlineTimerThread: Sendable {
         }
     }
 
+    // The heap works on the array's buffer and compares entries by their keys in place:
+    // copying an entry out of the array (subscript get, `Array.swapAt`) retained and released
+    // its closure, which was most of the thread's time with 500 sessions' watchdogs.
+
     private static func push(_ entry: Entry, into heap: inout [Entry]) {
         heap.append(entry)
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].precedes(heap[parent]) else { break }
-            heap.swapAt(child, parent)
-            child = parent
+        heap.withUnsafeMutableBufferPointer { heap in
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard precedes(heap, child, parent) else { break }
+                heap.swapAt(child, parent)
+                child = parent
+            }
         }
     }
 
@@ -128,17 +160,26 @@ package final class DeadlineTimerThread: Sendable {
         let last = heap.count - 1
         heap.swapAt(0, last)
         let first = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            guard left < heap.count else { break }
-            let right = left + 1
-            var smallest = left
-            if right < heap.count && heap[right].precedes(heap[left]) { smallest = right }
-            guard heap[smallest].precedes(heap[parent]) else { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
+        heap.withUnsafeMutableBufferPointer { heap in
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                guard left < heap.count else { break }
+                let right = left + 1
+                var smallest = left
+                if right < heap.count && precedes(heap, right, left) { smallest = right }
+                guard precedes(heap, smallest, parent) else { break }
+                heap.swapAt(parent, smallest)
+                parent = smallest
+            }
         }
         return first
+    }
+
+    /// Whether entry `a` of `heap` runs before entry `b` (by deadline, then scheduling order).
+    @inline(__always)
+    private static func precedes(_ heap: UnsafeMutableBufferPointer<Entry>, _ a: Int, _ b: Int) -> Bool {
+        let (left, right) = (heap[a].deadline, heap[b].deadline)
+        return left != right ? left < right : heap[a].order < heap[b].order
     }
 }

@@ -42,6 +42,8 @@ extension SessionStateMachine {
         private let split: (any SeqAckSplitEncoding)?
         private let clientID: String
         private let serverID: String
+        /// The heartbeat echo encoded once (split codecs): ``appendHeartbeat(seq:ack:to:limit:)``.
+        private let heartbeat: HeartbeatTemplate?
 
         /// An encoder for messages from `clientID` to `serverID` in `codec`.
         package init(codec: any RiverCodec, clientID: String, serverID: String) {
@@ -49,15 +51,17 @@ extension SessionStateMachine {
             self.split = codec as? any SeqAckSplitEncoding
             self.clientID = clientID
             self.serverID = serverID
+            self.heartbeat = split.flatMap { HeartbeatTemplate(split: $0, clientID: clientID, serverID: serverID) }
         }
+
+        /// The heartbeat a client answers every Ack-bit message with (passive heartbeating).
+        static let heartbeatOutbound = Outbound(
+            streamId: TransportMessage.heartbeatStreamID, controlFlags: .ack, payload: ControlPayload.ack.value)
 
         /// Gives `outbound` a message id and encodes what does not depend on the session.
         /// - Throws: ``SendError/encoding(_:)`` when the codec cannot encode it.
         package func prepare(_ outbound: Outbound) throws(SendError) -> PreparedMessage {
-            let message = TransportMessage(
-                id: RiverID.generate(), from: clientID, to: serverID, seq: 0, ack: 0, streamId: outbound.streamId,
-                controlFlags: outbound.controlFlags, payload: outbound.payload,
-                serviceName: outbound.serviceName, procedureName: outbound.procedureName, tracing: outbound.tracing)
+            let message = Self.message(outbound, id: RiverID.generate(), clientID: clientID, serverID: serverID)
             guard let split else { return PreparedMessage(head: [], tail: [], whole: WholeMessage(message)) }
             do {
                 let (head, tail) = try split.encodeAroundSeqAck(message)
@@ -68,6 +72,49 @@ extension SessionStateMachine {
             } catch {
                 throw .encoding(error.message)
             }
+        }
+
+        /// `outbound` as a message with `id` from `clientID` to `serverID` (seq and ack 0).
+        fileprivate static func message(_ outbound: Outbound, id: String, clientID: String, serverID: String) -> TransportMessage {
+            TransportMessage(
+                id: id, from: clientID, to: serverID, seq: 0, ack: 0, streamId: outbound.streamId,
+                controlFlags: outbound.controlFlags, payload: outbound.payload,
+                serviceName: outbound.serviceName, procedureName: outbound.procedureName, tracing: outbound.tracing)
+        }
+
+        /// Appends a heartbeat echo (``heartbeatOutbound``) with a fresh id, `seq` and `ack` to
+        /// `buffer`: byte for byte what ``prepare(_:)`` and ``append(_:seq:ack:to:limit:)`` make
+        /// of it, from bytes encoded once (no encoding and no allocation per heartbeat).
+        /// - Returns: The bytes as they lie in the buffer.
+        /// - Throws: As ``append(_:seq:ack:to:limit:)``.
+        func appendHeartbeat(seq: Int, ack: Int, to buffer: inout SendBuffer, limit: Int) throws(SendError) -> RiverMessageBytes {
+            try appendHeartbeat(id: RiverID.generate(), seq: seq, ack: ack, to: &buffer, limit: limit)
+        }
+
+        /// ``appendHeartbeat(seq:ack:to:limit:)`` with the message id `id` (tests compare it
+        /// with the general encoding of the same message).
+        func appendHeartbeat(id: String, seq: Int, ack: Int, to buffer: inout SendBuffer, limit: Int) throws(SendError) -> RiverMessageBytes {
+            guard let heartbeat, let split, id.utf8.count == heartbeat.idLength else {
+                // A codec without the split encoding (or an id of another length): the general path.
+                var message = Self.message(Self.heartbeatOutbound, id: id, clientID: clientID, serverID: serverID)
+                message.seq = seq
+                message.ack = ack
+                let bytes: [UInt8]
+                do {
+                    bytes = try codec.encode(message)
+                } catch {
+                    throw .encoding(error.message)
+                }
+                return try buffer.append(head: bytes, middle: { _ in }, tail: [], limit: limit)
+            }
+            return try buffer.append(
+                head: heartbeat.beforeID,
+                middle: { bytes in
+                    bytes.append(contentsOf: id.utf8)
+                    bytes.append(contentsOf: heartbeat.afterID)
+                    split.appendSeqAck(seq: seq, ack: ack, to: &bytes)
+                },
+                tail: heartbeat.tail, limit: limit)
         }
 
         /// Appends the frame bytes of `prepared` with `seq` and `ack` to `buffer`.
@@ -102,6 +149,47 @@ extension SessionStateMachine {
             return try buffer.append(
                 head: head, middle: { split.appendSeqAck(seq: seq, ack: ack, to: &$0) }, tail: prepared.tail,
                 limit: limit)
+        }
+    }
+
+    /// The heartbeat echo of one client as a split codec encodes it, cut around the message
+    /// id's characters and around the seq and ack: every echo differs from it only there.
+    fileprivate struct HeartbeatTemplate: Sendable {
+        /// The bytes before the id's characters.
+        let beforeID: [UInt8]
+        /// The bytes from the end of the id's characters to the seq.
+        let afterID: [UInt8]
+        /// The bytes after the ack.
+        let tail: [UInt8]
+        /// The number of bytes of the id's characters (``RiverID/length``).
+        let idLength: Int
+
+        /// Encodes the heartbeat twice with two ids of ``RiverID/length`` characters that
+        /// differ in each of them: the bytes where the two encodings differ are the id, which
+        /// both codecs write verbatim (the alphabet needs no escaping) with a header that
+        /// depends only on its length. `nil` when the codec cannot encode it or the encodings
+        /// do not differ in exactly one run of that length (then every echo is encoded whole).
+        init?(split: any SeqAckSplitEncoding, clientID: String, serverID: String) {
+            let length = RiverID.length
+            let ids = [String(repeating: "0", count: length), String(repeating: "1", count: length)]
+            var heads: [[UInt8]] = []
+            var tails: [[UInt8]] = []
+            for id in ids {
+                let message = OutboundEncoder.message(
+                    OutboundEncoder.heartbeatOutbound, id: id, clientID: clientID, serverID: serverID)
+                guard let (head, tail) = try? split.encodeAroundSeqAck(message) else { return nil }
+                heads.append(head)
+                tails.append(tail)
+            }
+            guard heads[0].count == heads[1].count, tails[0] == tails[1] else { return nil }
+            let differing = heads[0].indices.filter { heads[0][$0] != heads[1][$0] }
+            guard let first = differing.first, differing.count == length, differing.last == first + length - 1 else {
+                return nil
+            }
+            beforeID = Array(heads[0][..<first])
+            afterID = Array(heads[0][(first + length)...])
+            tail = tails[0]
+            idLength = length
         }
     }
 }

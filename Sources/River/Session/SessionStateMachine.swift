@@ -173,13 +173,49 @@ public struct SessionStateMachine: Sendable {
     package let encoder: OutboundEncoder
 
     /// The connection phase.
-    public private(set) var state: State = .noConnection {
-        didSet {
+    public private(set) var state: State {
+        get {
+            switch phase {
+            case .noConnection: .noConnection
+            case .backingOff(let attempt, let until): .backingOff(attempt: attempt, until: until.instant)
+            case .connecting(let attempt, let deadline): .connecting(attempt: attempt, deadline: deadline.instant)
+            case .handshaking(let attempt, let deadline, let sent):
+                .handshaking(attempt: attempt, deadline: deadline.instant, sent: sent)
+            case .connected(let attempt, let last): .connected(attempt: attempt, lastValidInbound: last.instant)
+            case .destroyed: .destroyed
+            }
+        }
+        set {
+            let previous = phase
+            switch newValue {
+            case .noConnection: phase = .noConnection
+            case .backingOff(let attempt, let until): phase = .backingOff(attempt: attempt, until: StoredInstant(until))
+            case .connecting(let attempt, let deadline): phase = .connecting(attempt: attempt, deadline: StoredInstant(deadline))
+            case .handshaking(let attempt, let deadline, let sent):
+                phase = .handshaking(attempt: attempt, deadline: StoredInstant(deadline), sent: sent)
+            case .connected(let attempt, let last): phase = .connected(attempt: attempt, lastValidInbound: StoredInstant(last))
+            case .destroyed: phase = .destroyed
+            }
             // Traffic on a live connection only moves the watchdog deadline later.
-            if case .connected(let old, _) = oldValue, case .connected(let new, _) = state, old == new { return }
+            if case .connected(let old, _) = previous, case .connected(let new, _) = phase, old == new { return }
             deadlineGeneration &+= 1
         }
     }
+
+    /// ``State`` as stored: its instants as ``StoredInstant``s, so that the hot paths (every
+    /// message reads the phase, every heartbeat moves `lastValidInbound`) copy a plain value
+    /// instead of going through `ContinuousClock.Instant`'s value witnesses. They read and
+    /// write `phase` directly (a live connection's traffic never changes the deadline
+    /// generation); everything else goes through ``state``.
+    private enum Phase {
+        case noConnection
+        case backingOff(attempt: UInt64, until: StoredInstant)
+        case connecting(attempt: UInt64, deadline: StoredInstant)
+        case handshaking(attempt: UInt64, deadline: StoredInstant, sent: Bool)
+        case connected(attempt: UInt64, lastValidInbound: StoredInstant)
+        case destroyed
+    }
+    private var phase: Phase = .noConnection
     /// Changes whenever ``nextDeadline`` may have moved earlier (a new phase, a grace period or
     /// a budget refill starting), so a timer need not recompute it after every message.
     private(set) var deadlineGeneration: UInt64 = 0
@@ -223,13 +259,22 @@ public struct SessionStateMachine: Sendable {
     /// The seqs held for replay, oldest first.
     public var bufferedSeqs: [Int] { session.map { Array($0.buffer.firstSeq..<$0.buffer.nextSeq) } ?? [] }
     /// Whether the machine is connected.
-    public var isConnected: Bool { if case .connected = state { true } else { false } }
+    public var isConnected: Bool { if case .connected = phase { true } else { false } }
 
     /// Whether a data message of `bytes` fits in the send buffer now.
     public func hasRoom(forBytes bytes: Int) -> Bool {
         // Scalars only: binding the session would copy (retain) its id and buffer on a hot path.
         guard let count = session?.buffer.count, count > 0, let buffered = session?.buffer.bytes else { return true }
         return count < configuration.maxBufferedMessages && buffered + bytes <= configuration.maxBufferedBytes
+    }
+
+    /// `!hasRoom(forBytes: 0)`, for the machine's own mutating methods. `mutating` only so
+    /// that they pass themselves by reference: the machine is address-only (it holds resilient
+    /// `ContinuousClock.Instant`s), and a non-mutating call from a mutating method copied all
+    /// of it, twice per received message.
+    private mutating func bufferIsFull() -> Bool {
+        guard let count = session?.buffer.count, count > 0, let buffered = session?.buffer.bytes else { return false }
+        return !(count < configuration.maxBufferedMessages && buffered <= configuration.maxBufferedBytes)
     }
 
     /// The earliest time ``tick(now:jitter:)`` has something to do, if any.
@@ -241,10 +286,10 @@ public struct SessionStateMachine: Sendable {
             return min(a, b)
         }
         var deadline: Instant?
-        switch state {
-        case .backingOff(_, let until): deadline = until
-        case .connecting(_, let until), .handshaking(_, let until, _): deadline = until
-        case .connected(_, let last): deadline = last + configuration.deadInterval
+        switch phase {
+        case .backingOff(_, let until): deadline = until.instant
+        case .connecting(_, let until), .handshaking(_, let until, _): deadline = until.instant
+        case .connected(_, let last): deadline = last.instant + configuration.deadInterval
         case .noConnection, .destroyed: deadline = nil
         }
         return earlier(earlier(deadline, session?.graceDeadline), budget.nextRestore)
@@ -369,7 +414,7 @@ public struct SessionStateMachine: Sendable {
     package mutating func frameReceived(
         decoded: Result<TransportMessage, RiverCodecError>, now: Instant, jitter: Double, into actions: inout [Action]
     ) {
-        switch state {
+        switch phase {
         case .handshaking(let attempt, _, true):
             actions += handshakeFrame(decoded, attempt: attempt, now: now, jitter: jitter)
         case .connected(let attempt, _):
@@ -377,6 +422,41 @@ public struct SessionStateMachine: Sendable {
         default:
             break
         }
+    }
+
+    /// Whether ``heartbeatReceived(seq:ack:now:into:)`` can take a heartbeat with `seq` now:
+    /// connected, and `seq` the next one expected. Anything else (a duplicate, a gap, another
+    /// phase) goes through ``frameReceived(decoded:now:jitter:)``, which reports it.
+    package func takesHeartbeat(seq: Int) -> Bool {
+        guard let expected = session?.ack, expected == seq else { return false }
+        if case .connected = phase { return true }
+        return false
+    }
+
+    /// A message with the Ack bit from the server, recognised without decoding it (its other
+    /// fields are well formed and ignored, see `HeartbeatPeeking`), that
+    /// ``takesHeartbeat(seq:)`` accepted: exactly what
+    /// ``frameReceived(decoded:now:jitter:)`` does for it (drops what `ack` acknowledges,
+    /// records `seq`, pushes the watchdog back, answers with a heartbeat that enters the send
+    /// buffer), with the echo appended from bytes encoded once.
+    /// - Parameter actions: Receives the echo's write (and ``Action/bufferHasRoom`` when
+    ///   writers waited for the room).
+    package mutating func heartbeatReceived(seq: Int, ack: Int, now: Instant, into actions: inout [Action]) {
+        guard case .connected(let attempt, _) = phase, session?.ack == seq else { return }
+        let wasFull = bufferIsFull()
+        session?.acknowledge(upTo: ack, received: seq)
+        phase = .connected(attempt: attempt, lastValidInbound: StoredInstant(now))
+        if wasFull, !bufferIsFull() { actions.append(.bufferHasRoom) }
+        // As `send(_:now:jitter:into:)` for the heartbeat `connectedFrame` prepares: connected,
+        // so the echo is written; a failure (too large for a tiny limit) is ignored as there.
+        guard var current = session.take() else { return }
+        defer { session = current }
+        let seq = current.buffer.nextSeq
+        guard
+            let bytes = try? encoder.appendHeartbeat(
+                seq: seq, ack: current.ack, to: &current.buffer, limit: configuration.maxMessageBytes)
+        else { return }
+        actions.append(.write(bytes))
     }
 
     /// The `seq` and `ack` of a frame that arrived on the connection of `attempt`, read ahead
@@ -387,9 +467,9 @@ public struct SessionStateMachine: Sendable {
     /// - Parameter actions: Receives ``Action/bufferHasRoom`` when writers waited for the room.
     package mutating func acknowledgeAhead(attempt: UInt64, seq: Int, ack: Int, into actions: inout [Action]) {
         guard case .connected(let current, _) = state, current == attempt, session?.ack == seq else { return }
-        let wasFull = !hasRoom(forBytes: 0)
+        let wasFull = bufferIsFull()
         session?.buffer.release(upTo: ack)
-        if wasFull, hasRoom(forBytes: 0) { actions.append(.bufferHasRoom) }
+        if wasFull, !bufferIsFull() { actions.append(.bufferHasRoom) }
     }
 
     /// A text frame arrived: River never sends one, so the connection is closed (the session
@@ -481,7 +561,7 @@ public struct SessionStateMachine: Sendable {
     package mutating func send(
         _ prepared: consuming PreparedMessage, now: Instant, jitter: Double, into actions: inout [Action]
     ) throws(SendError) -> Int {
-        if case .destroyed = state { throw .closed }
+        if case .destroyed = phase { throw .closed }
         ensureSession(now: now, actions: &actions)
         // Moved out while it grows, so the send buffer is never copied (copy-on-write).
         guard var current = session.take() else { throw .closed }
@@ -492,7 +572,7 @@ public struct SessionStateMachine: Sendable {
             bytes = try encoder.append(
                 prepared, seq: seq, ack: current.ack, to: &current.buffer, limit: configuration.maxMessageBytes)
         }
-        switch state {
+        switch phase {
         case .connected:
             actions.append(.write(bytes))
         case .noConnection where configuration.connectOnInvoke && reconnectOnDrop:
@@ -755,7 +835,7 @@ public struct SessionStateMachine: Sendable {
             // A duplicate (a replay) is dropped, but it shows the connection is alive: after a
             // resume the server replays everything the client had not acknowledged, and
             // working through a long replay must not look like silence (see PROTOCOL.md §8).
-            state = .connected(attempt: attempt, lastValidInbound: now)
+            phase = .connected(attempt: attempt, lastValidInbound: StoredInstant(now))
             return
         }
         if message.seq > expected {
@@ -769,11 +849,11 @@ public struct SessionStateMachine: Sendable {
                 now: now, jitter: jitter)
             return
         }
-        let wasFull = !hasRoom(forBytes: 0)
+        let wasFull = bufferIsFull()
         // Mutated in place (optional chaining), so the buffer is never copied.
         session?.acknowledge(upTo: message.ack, received: message.seq)
-        state = .connected(attempt: attempt, lastValidInbound: now)
-        if wasFull, hasRoom(forBytes: 0) { actions.append(.bufferHasRoom) }
+        phase = .connected(attempt: attempt, lastValidInbound: StoredInstant(now))
+        if wasFull, !bufferIsFull() { actions.append(.bufferHasRoom) }
         if message.controlFlags.contains(.ack) {
             // Passive heartbeating, like the reference client: answer every Ack-bit message.
             let heartbeat = Outbound(

@@ -6,7 +6,7 @@ extension ClientTransport {
     /// kept); async work is handed to ``run()``.
     func perform(_ actions: inout [SessionStateMachine.Action], in inner: inout Inner) {
         defer {
-            if observation.recordsSendBuffer {
+            if recordsSendBuffer {
                 observation.recordSendBuffer(messages: inner.machine.bufferedCount, bytes: inner.machine.bufferedBytes)
             }
         }
@@ -30,13 +30,16 @@ extension ClientTransport {
             case .constructRehandshakeMetadata(let sessionID):
                 jobsContinuation.yield(.rehandshake(sessionID))
             case .write(let bytes):
-                guard let live = inner.connection else { break }
-                if let fastPath = live.fastPath {
+                // Reached through optional chaining rather than bound: a copy of the live
+                // connection retains both of its references, on every message.
+                if inner.connection?.fastPath != nil {
                     // The connection is woken after the lock is released (see `locked`).
-                    if fastPath.enqueue(bytes) { inner.flushWhenUnlocked = fastPath }
+                    if inner.connection?.fastPath?.enqueue(bytes) == true {
+                        inner.flushWhenUnlocked = inner.connection?.fastPath
+                    }
                 } else {
                     // A connection without the fast path takes arrays: a copy of buffered bytes.
-                    live.connection.send(bytes.bytes)
+                    inner.connection?.connection.send(bytes.bytes)
                 }
             case .closeConnection(let reason):
                 logger.debug("closing connection", metadata: [RiverLogMetadataKey.reason: "\(reason)", RiverLogMetadataKey.serverID: "\(serverID)"])

@@ -178,6 +178,12 @@ extension ClientTransport {
     package func handle(_ event: consuming RiverConnectionEvent, attempt: UInt64) {
         switch consume event {
         case .message(let bytes):
+            // (Called through the optional: binding it would copy the existential.)
+            if let (seq, ack) = heartbeatCodec?.peekHeartbeat(bytes, from: serverIDBytes),
+                heartbeatReceived(seq: seq, ack: ack, attempt: attempt)
+            {
+                return
+            }
             // Decoded before taking the lock, so other tasks' sends are not held up by it.
             var decoded = decode(consume bytes, attempt: attempt)
             if decoded == nil { return }
@@ -210,6 +216,25 @@ extension ClientTransport {
                         attempt: attempt, cause: Self.cause(of: closure), now: clock.now, jitter: jitter)
                 perform(&actions, in: &inner)
             }
+        }
+    }
+
+    /// A heartbeat recognised from its bytes: handled by the machine without decoding it
+    /// (``SessionStateMachine/heartbeatReceived(seq:ack:now:into:)``), unless the machine
+    /// would not take it as the next message (then `false`: the general path handles it).
+    private func heartbeatReceived(seq: Int, ack: Int, attempt: UInt64) -> Bool {
+        locked { inner -> Bool in
+            // A frame of a connection that is no longer the live one is dropped, as below.
+            guard inner.connection?.attempt == attempt else { return true }
+            guard inner.machine.takesHeartbeat(seq: seq) else { return false }
+            // Drawn as for any other frame, so the random sequence (backoff jitter) is the same.
+            _ = inner.random.nextFraction()
+            var actions = inner.takeActionBuffer()
+            defer { inner.returnActionBuffer(&actions) }
+            inner.machine.heartbeatReceived(seq: seq, ack: ack, now: clock.now, into: &actions)
+            inner.heartbeatsWithoutDecoding &+= 1
+            perform(&actions, in: &inner)
+            return true
         }
     }
 

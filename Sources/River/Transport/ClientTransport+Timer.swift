@@ -49,7 +49,9 @@ extension ClientTransport {
     /// with the real clock, through ``RiverClock/schedule(at:_:)`` with an injected one.
     private func arm(_ deadline: ContinuousClock.Instant, generation: UInt64) {
         if clock is ContinuousRiverClock {
-            DeadlineTimerThread.shared.schedule(at: deadline) { [weak self] in self?.timerDue(generation: generation) }
+            DeadlineTimerThread.shared.scheduleRepeating(atUptimeNanoseconds: DeadlineTimerThread.uptimeNanoseconds(deadline)) {
+                [weak self] in self?.timerDue(generation: generation)
+            }
         } else {
             clock.schedule(at: deadline) { [weak self] in self?.timerFired(generation: generation) }
         }
@@ -57,34 +59,37 @@ extension ClientTransport {
 
     /// The timer thread's wake-up of sleep `generation` came. When the machine's next deadline
     /// has only moved later meanwhile (traffic pushing the heartbeat watchdog back, the usual
-    /// case on an idle connection), it is re-armed for that deadline and the task sleeps on;
-    /// otherwise the task is woken to tick. Only with the real clock: an injected clock's
-    /// wake-ups always wake the task (``timerFired(generation:)``).
-    private func timerDue(generation: UInt64) {
+    /// case on an idle connection), the task sleeps on and the wake-up is re-armed for that
+    /// deadline (its entry goes back into the timer thread's heap: the returned `DispatchTime`
+    /// value); otherwise the task is woken to tick. Only with the real clock: an injected
+    /// clock's wake-ups always wake the task (``timerFired(generation:)``).
+    /// - Returns: When to run again, or `nil`.
+    private func timerDue(generation: UInt64) -> UInt64? {
         enum Next {
             case stale
             case wake(UnsafeContinuation<Void, Never>)
-            case rearm(ContinuousClock.Instant, generation: UInt64)
+            case rearm(ContinuousClock.Instant)
         }
         let next = inner.withLock { inner -> Next in
             guard generation == inner.timerGeneration, let sleeper = inner.timerSleeper else { return .stale }
             if let deadline = inner.machine.nextDeadline, deadline > clock.now {
-                inner.timerGeneration &+= 1
+                // The same sleep, and so the same generation: this wake-up is its only one.
                 inner.timerArmedFor = deadline
                 inner.timerCheckedDeadlines = inner.machine.deadlineGeneration
                 inner.timerRearmsWithoutWaking += 1
-                return .rearm(deadline, generation: inner.timerGeneration)
+                return .rearm(deadline)
             }
             inner.timerSleeper = nil
             return .wake(sleeper)
         }
         switch next {
         case .stale:
-            break
+            return nil
         case .wake(let sleeper):
             sleeper.resume()
-        case .rearm(let deadline, let generation):
-            arm(deadline, generation: generation)
+            return nil
+        case .rearm(let deadline):
+            return DeadlineTimerThread.uptimeNanoseconds(deadline)
         }
     }
 

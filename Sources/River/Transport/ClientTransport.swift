@@ -94,6 +94,8 @@ package final class ClientTransport: Sendable {
         /// Wake-ups of the timer thread that found the deadline moved later and re-armed
         /// without waking the timer task (real clock only; for tests).
         var timerRearmsWithoutWaking = 0
+        /// Heartbeats handled from their bytes, without the general decode (for tests).
+        var heartbeatsWithoutDecoding = 0
 
         /// The machine's actions for one message go here; reused so that sending or receiving
         /// a message allocates no array for them.
@@ -158,6 +160,10 @@ package final class ClientTransport: Sendable {
     let jobsContinuation: AsyncStream<Job>.Continuation
     let connector: any RiverConnector
     let codec: any RiverCodec
+    /// The codec when it recognises heartbeats from their bytes (``handle(_:attempt:)``'s fast
+    /// path), and the server id's UTF-8 bytes they must come from.
+    let heartbeatCodec: (any HeartbeatPeeking)?
+    let serverIDBytes: [UInt8]
     /// Encodes outbound messages before the lock is taken (the machine only adds seq and ack).
     let encoder: SessionStateMachine.OutboundEncoder
     let metadata: (@Sendable () async throws -> RiverValue?)?
@@ -166,6 +172,9 @@ package final class ClientTransport: Sendable {
     let logger: Logger
     /// Spans, metrics and log lines for the machine's connection and session events.
     package let observation: TransportObservation
+    /// ``TransportObservation/recordsSendBuffer``, read once (it is fixed, and reading it
+    /// copies the metrics' handles: after every event that was a few retains and releases).
+    let recordsSendBuffer: Bool
     /// The client's tracer, metrics factory and logger (calls on this transport use them).
     package let instruments: RiverInstruments
     /// Where the shell reads the time and arms its timer (injectable for tests).
@@ -197,12 +206,15 @@ package final class ClientTransport: Sendable {
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
         self.connector = connector
         self.codec = codec
+        self.heartbeatCodec = codec as? any HeartbeatPeeking
+        self.serverIDBytes = Array(serverID.utf8)
         self.metadata = metadata
         self.prefetchMetadata = prefetchMetadata && metadata != nil
         self.isFatalConnectionError = isFatalConnectionError
         self.logger = instruments.logger
         self.instruments = instruments
         self.observation = TransportObservation(instruments: instruments, serverID: serverID, clientID: clientID)
+        self.recordsSendBuffer = observation.recordsSendBuffer
         self.serverID = serverID
         self.clientID = clientID
     }
@@ -215,6 +227,9 @@ package final class ClientTransport: Sendable {
     /// How often the timer re-armed for a deadline traffic pushed later, without waking its
     /// task (real clock only).
     package var timerRearmsWithoutWaking: Int { inner.withLock { $0.timerRearmsWithoutWaking } }
+
+    /// How many heartbeats the fast path handled (recognised from their bytes, not decoded).
+    package var heartbeatsWithoutDecoding: Int { inner.withLock { $0.heartbeatsWithoutDecoding } }
 
     /// How many tasks are waiting for send-buffer room.
     package var writersWaitingForRoom: Int { inner.withLock { $0.roomWaiters.count } }
