@@ -96,16 +96,8 @@ extension SessionStateMachine {
         func appendHeartbeat(id: String, seq: Int, ack: Int, to buffer: inout SendBuffer, limit: Int) throws(SendError) -> RiverMessageBytes {
             guard let heartbeat, let split, id.utf8.count == heartbeat.idLength else {
                 // A codec without the split encoding (or an id of another length): the general path.
-                var message = Self.message(Self.heartbeatOutbound, id: id, clientID: clientID, serverID: serverID)
-                message.seq = seq
-                message.ack = ack
-                let bytes: [UInt8]
-                do {
-                    bytes = try codec.encode(message)
-                } catch {
-                    throw .encoding(error.message)
-                }
-                return try buffer.append(head: bytes, middle: { _ in }, tail: [], limit: limit)
+                let message = Self.message(Self.heartbeatOutbound, id: id, clientID: clientID, serverID: serverID)
+                return try appendWhole(message, seq: seq, ack: ack, to: &buffer, limit: limit)
             }
             return try buffer.append(
                 head: heartbeat.beforeID,
@@ -117,6 +109,23 @@ extension SessionStateMachine {
                 tail: heartbeat.tail, limit: limit)
         }
 
+        /// Encodes `message` whole with `seq` and `ack` (a codec without the split encoding) and
+        /// appends it to `buffer`.
+        private func appendWhole(
+            _ message: TransportMessage, seq: Int, ack: Int, to buffer: inout SendBuffer, limit: Int
+        ) throws(SendError) -> RiverMessageBytes {
+            var message = message
+            message.seq = seq
+            message.ack = ack
+            let bytes: [UInt8]
+            do {
+                bytes = try codec.encode(message)
+            } catch {
+                throw .encoding(error.message)
+            }
+            return try buffer.append(head: bytes, middle: { _ in }, tail: [], limit: limit)
+        }
+
         /// Appends the frame bytes of `prepared` with `seq` and `ack` to `buffer`.
         /// - Parameter limit: The largest message accepted.
         /// - Returns: The bytes as they lie in the buffer.
@@ -125,16 +134,8 @@ extension SessionStateMachine {
         func append(
             _ prepared: consuming PreparedMessage, seq: Int, ack: Int, to buffer: inout SendBuffer, limit: Int
         ) throws(SendError) -> RiverMessageBytes {
-            if var message = prepared.whole?.message {
-                message.seq = seq
-                message.ack = ack
-                let bytes: [UInt8]
-                do {
-                    bytes = try codec.encode(message)
-                } catch {
-                    throw .encoding(error.message)
-                }
-                return try buffer.append(head: bytes, middle: { _ in }, tail: [], limit: limit)
+            if let message = prepared.whole?.message {
+                return try appendWhole(message, seq: seq, ack: ack, to: &buffer, limit: limit)
             }
             guard let split else { throw .encoding("the message was prepared for another codec") }
             // Taken out of `prepared`, so that a big message's array is not copied.
