@@ -30,7 +30,7 @@ enum LWSResolver {
                         once.complete(lookUp(host))
                     }
                 } catch {
-                    once.complete(.failure(RiverConnectError(.dnsFailure, "resolving \(host): \(error)")))
+                    once.complete(.failure(RiverConnectError(.other, "cannot start a thread to resolve \(host): \(error)")))
                 }
                 let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
                 DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) {
