@@ -26,6 +26,10 @@ extension WebSocketConnection {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         let timedOut = RiverConnectError(.timedOut, "\(request.endpoint) did not open within \(timeout)")
+        // The timeout's callback outlives the connect; it reaches this connection only until
+        // the connect is over (not weakly: see `ScopedReference`).
+        let connecting = ScopedReference(self)
+        defer { connecting.clear() }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let started = shared.withLock { $0.state.startConnecting(continuation) }
@@ -35,8 +39,8 @@ extension WebSocketConnection {
                 }
                 LWSRuntime.shared.enqueue(.connect(self, request))
                 let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-                DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) { [weak self] in
-                    self?.failConnect(timedOut)
+                DispatchQueue.global().asyncAfter(deadline: .now() + max(0, seconds)) {
+                    connecting.object?.failConnect(timedOut)
                 }
             }
         } onCancel: {

@@ -31,6 +31,26 @@ struct RealClockTimerTests {
     }
 }
 
+/// The timer thread reaches the transport through a strong link that only lasts while the
+/// transport runs (not a weak reference: that would slow every retain of the transport), so a
+/// wake-up still armed when the client's scope ends must not keep the transport alive.
+@Suite("Real-clock timer link", .timeLimit(.minutes(1)))
+struct RealClockTimerLinkTests {
+    @Test("a client's transport is freed once its scope ends, though a watchdog wake-up was still armed")
+    func transportFreedWithWakeupArmed() async throws {
+        weak var transport: ClientTransport?
+        try await withFastHeartbeats(seed: 9, clientHeartbeatsUntilDead: 2_000) { _, client in
+            transport = client.transport
+            // A wake-up 80 s away is armed on the timer thread (the watchdog, pushed back by
+            // every heartbeat), and it outlives this scope.
+            try await waitUntil("the watchdog wake-up is armed", within: .seconds(30)) {
+                client.transport.timerIsAsleep
+            }
+        }
+        try await waitUntil("the transport is freed", within: .seconds(20)) { transport == nil }
+    }
+}
+
 /// A live test server heartbeating every 40 ms (and patient otherwise), and a client of it with
 /// the same heartbeat interval, after one rpc (the session is up).
 private func withFastHeartbeats(

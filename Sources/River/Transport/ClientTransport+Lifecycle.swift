@@ -84,8 +84,11 @@ extension ClientTransport {
             return id
         }
         if let id {
-            continuation.onTermination = { [weak self] _ in
-                _ = self?.inner.withLock { $0.subscribers.removeValue(forKey: id) }
+            // A strong capture (a weak one would slow every retain of the transport, see
+            // `ScopedReference`): the stream drops this closure once it has run, and it runs
+            // at the latest when ``close(cause:)`` finishes every subscriber.
+            continuation.onTermination = { _ in
+                _ = self.inner.withLock { $0.subscribers.removeValue(forKey: id) }
             }
         } else {
             continuation.finish()
@@ -156,7 +159,10 @@ extension ClientTransport {
         if let fastPath {
             let dispatcher = ConnectionEventDispatcher(
                 label: "river.client.inbound",
-                pauseReceiving: { [weak fastPath] paused in fastPath?.setReceivingPaused(paused) }
+                // A strong capture (a weak one would give the connection a side table, making
+                // every retain of it on the write path slow): the connection releases this
+                // dispatcher with its handler once it delivered `.closed`.
+                pauseReceiving: { paused in fastPath.setReceivingPaused(paused) }
             ) { [self] (event: consuming RiverConnectionEvent) in
                 handle(consume event, attempt: attempt)
             }

@@ -47,8 +47,9 @@ extension ClientTransport {
             // Taken exactly once: past this point the wait always ends.
             guard inner.machine.hasRoom(forBytes: 0), let message = prepared.take() else { return false }
             try sendMessage(message, in: &inner)
-            let session = inner.machine.sessionID
-            inner.streams.updateStream(streamID) { $0.markOpened(in: session, closingRequests: closingRequests) }
+            // The same index: the actions a send leads to change streams in place and never
+            // add or remove one (one hash of the id less per call).
+            inner.streams.values[index].markOpened(in: inner.machine.sessionID, closingRequests: closingRequests)
             return true
         }
     }

@@ -6,14 +6,18 @@ extension ClientTransport {
     /// (``Inner/rearmTimerIfEarlier()``), so an idle client never wakes and no deadline fires
     /// late by more than the system timer's slack.
     func runTimer() async {
+        // What the timer thread's wake-ups reach this transport through: not a weak capture
+        // (see ``ScopedReference``), and dropped when this task ends.
+        let link = ScopedReference(self)
+        defer { link.clear() }
         while !Task.isCancelled {
-            await sleepToNextDeadline()
+            await sleepToNextDeadline(link)
             if Task.isCancelled { return }
             apply { machine, now, jitter in machine.tick(now: now, jitter: jitter) }
         }
     }
 
-    private func sleepToNextDeadline() async {
+    private func sleepToNextDeadline(_ link: ScopedReference<ClientTransport>) async {
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (sleeper: UnsafeContinuation<Void, Never>) in
                 enum Step {
@@ -35,7 +39,7 @@ extension ClientTransport {
                     sleeper.resume()
                 case .sleep(let deadline?, let generation):
                     // Armed after the lock is released: a clock may run the action at once.
-                    arm(deadline, generation: generation)
+                    arm(deadline, generation: generation, link: link)
                 case .sleep(nil, _):
                     break
                 }
@@ -47,13 +51,13 @@ extension ClientTransport {
 
     /// Arms the wake-up of sleep `generation` for `deadline`: on the process's timer thread
     /// with the real clock, through ``RiverClock/schedule(at:_:)`` with an injected one.
-    private func arm(_ deadline: ContinuousClock.Instant, generation: UInt64) {
+    private func arm(_ deadline: ContinuousClock.Instant, generation: UInt64, link: ScopedReference<ClientTransport>) {
         if clock is ContinuousRiverClock {
             DeadlineTimerThread.shared.scheduleRepeating(atUptimeNanoseconds: DeadlineTimerThread.uptimeNanoseconds(deadline)) {
-                [weak self] in self?.timerDue(generation: generation)
+                link.object?.timerDue(generation: generation)
             }
         } else {
-            clock.schedule(at: deadline) { [weak self] in self?.timerFired(generation: generation) }
+            clock.schedule(at: deadline) { link.object?.timerFired(generation: generation) }
         }
     }
 
