@@ -34,6 +34,15 @@ public struct MessagePackCodec: RiverCodec {
             .messagePackBytes()
     }
 
+    /// ``encode(_:)``, except that a message too large for the encoder's stack buffer is
+    /// written into the memory `largeStorage` returns for its size, unless that returns `nil`.
+    func encode(
+        _ message: TransportMessage, largeStorage: (Int) -> UnsafeMutableRawPointer?
+    ) throws(RiverCodecError) -> MessagePackOutput {
+        try MessagePackEnvelopePart(message: message, keys: EnvelopeKey.order(for: message)[...], withHeader: true)
+            .messagePack(extraCapacity: 0, largeStorage: largeStorage)
+    }
+
     /// Decodes and validates one msgpack frame.
     /// - Parameter bytes: The frame's bytes.
     /// - Returns: The message.

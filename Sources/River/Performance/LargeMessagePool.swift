@@ -17,8 +17,11 @@ import Synchronization
 /// is acknowledged at most one (``settle()``): a client that stops sending large messages
 /// keeps one block of less than 2 MiB. Larger messages are not kept (``LargeByteArray``: their
 /// memory goes back to the system when they are acknowledged).
-final class LargeMessagePool: Sendable {
+package final class LargeMessagePool: Sendable {
     private let spares = Mutex<[SendBufferChunk]>([])
+
+    /// An empty pool.
+    package init() {}
 
     /// The smallest message encoded into a block from here: larger than the send buffer's
     /// shared blocks.
@@ -31,7 +34,36 @@ final class LargeMessagePool: Sendable {
     static let granularity = 64 * 1024
 
     /// The number of spare blocks (tests).
-    var spareCount: Int { spares.withLock { $0.count } }
+    package var spareCount: Int { spares.withLock { $0.count } }
+
+    /// `message` encoded whole with `codec`: into a block of this pool when its size is in the
+    /// pool's range, else into an array of its own. A server that keeps its sent messages
+    /// until acknowledged hands them back with `recycle(_:)`.
+    package func encode(_ message: TransportMessage, with codec: MessagePackCodec) throws(RiverCodecError) -> RiverMessageBytes {
+        var chunk: SendBufferChunk?
+        let output = try codec.encode(message) { size in
+            guard size >= Self.smallestMessage, size <= Self.largestMessage else { return nil }
+            let taken = take(capacity: size)
+            chunk = taken
+            return taken.base
+        }
+        switch output {
+        case .bytes(let bytes): return RiverMessageBytes(bytes)
+        case .stored(let count):
+            guard let chunk else { throw RiverCodecError("msgpack: a large message was stored nowhere") }
+            return RiverMessageBytes(chunk: chunk, offset: 0, count: count)
+        }
+    }
+
+    /// Takes back the block `bytes` lie in, when ``encode(_:with:)`` put them there and
+    /// nothing else refers to them any longer (a connection still framing them, a copy kept
+    /// for a replay); otherwise just drops `bytes`.
+    package func recycle(_ bytes: consuming RiverMessageBytes) {
+        guard let chunk = bytes.takeSoleChunk(),
+            chunk.capacity >= Self.smallestMessage, chunk.capacity <= Self.largestMessage + Self.granularity
+        else { return }
+        recycle(chunk)
+    }
 
     /// A block of at least `capacity` bytes: a spare when one is large enough, else a new one.
     func take(capacity: Int) -> SendBufferChunk {
