@@ -165,6 +165,15 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// What a write from the receive callback left unsent (the socket took part of it); the
     /// next writable callback hands it to lws before anything else.
     private var serviceThreadUnsent: [UInt8] = []
+    /// Frames written to the socket directly that it took only part of: `transmitFrames`
+    /// holds them from `transmitFramesSent` on, and the next writable callback sends that
+    /// before anything else.
+    private var serviceThreadFramesPending = false
+    private var transmitFramesSent = 0
+    /// Server side: the payload of a large message whose frame header ends `transmitFrames`,
+    /// sent from `offset` on straight from the message's memory after those frames (no copy
+    /// into the frame buffer; a server's frames are not masked).
+    private var transmitExternal: (bytes: RiverMessageBytes, offset: Int)?
     private lazy var transmitFrames = WebSocketFrameBuffer(masked: role == .client)
     /// The first fatal TLS alert the server sent after the handshake (client side, `wss`),
     /// written by OpenSSL's message callback on the service thread: the alert plus 0x100, or 0.
@@ -442,15 +451,26 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     }
 
     /// The socket can take more data: frame queued messages into one buffer until the queue is
-    /// empty or 256 KiB of payload is in it, and hand that to lws in one write (lws keeps
-    /// whatever the socket does not take and sends it first later). While anything is left,
-    /// another callback is requested. A close is sent from a callback of its own, after the data.
+    /// empty or 256 KiB of payload is in it, and write that at once (``serviceThreadWriteFrames(_:)``:
+    /// what the socket does not take is sent first from the next callback). While anything is
+    /// left, another callback is requested. A close is sent from a callback of its own, after
+    /// the data.
     ///
     /// The frames are built here rather than by `lws_write` per frame so that a batch leaves in
     /// one `send` (one trip through both network stacks) and a client's mask keys come from a
     /// pool instead of one read of `/dev/urandom` per frame.
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
         let frames = transmitFrames
+        if serviceThreadFramesPending {
+            // The rest of frames the socket took only part of go before anything else.
+            switch serviceThreadSendFrames(lws_get_socket_fd(wsi)) {
+            case .failed: return -1
+            case .partial:
+                LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
+                return 0
+            case .done: break
+            }
+        }
         frames.removeAll()
         if let session = serviceThreadTLS {
             // TLS records waiting (the handshake's, or ones reading produced) go out first;
@@ -484,9 +504,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             // A message's frame is partly sent: a close or pong waits until the frame is whole.
             var budget = Self.maximumFrameSize
             while budget > 0, transmitMessage != nil { budget -= appendNextFrame() }
-            let written = serviceThreadWrite(wsi, frames.bytes)
-            frames.removeAll()
-            if !written { return -1 }
+            if serviceThreadWriteFrames(wsi) == .failed { return -1 }
             LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
             return 0
         }
@@ -507,7 +525,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             payload.withUnsafeBytes { frames.appendControlFrame(opcode: 0xA, $0) }
             serviceThreadPong = nil
         }
-        let outcome = serviceThreadFrameQueued(budget: Self.maximumFrameSize, closing: { code, reason in
+        let fd = lws_get_socket_fd(wsi)
+        let external = role == .server && serviceThreadPlainSocket && fd >= 0 && lws_partial_buffered(wsi) == 0
+        let outcome = serviceThreadFrameQueued(budget: Self.maximumFrameSize, externalPayloads: external, closing: { code, reason in
             recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
             // This side sends its close frame and waits for the peer's answer (which
             // drops the socket), at most `closeAnswerTimeoutSeconds`.
@@ -517,14 +537,87 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             return true
         })
         if outcome == .drop { return -1 }
-        let drained = outcome == .drained
+        var drained = outcome == .drained
         if frames.count > 0 {
-            let written = serviceThreadWrite(wsi, frames.bytes)
-            frames.removeAll()
-            if !written { return -1 }
+            switch serviceThreadWriteFrames(wsi) {
+            case .failed: return -1
+            case .partial: drained = false
+            case .done: break
+            }
         }
         if !drained { LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi) }
         return 0
+    }
+
+    /// How a write of `transmitFrames` went.
+    private enum FramesWrite {
+        /// All of it is sent (or handed to lws).
+        case done
+        /// The socket took part of it; the rest waits (``serviceThreadFramesPending``).
+        case partial
+        /// The write failed (the closure records why).
+        case failed
+    }
+
+    /// Whether lws only carries bytes for this connection: neither side's TLS.
+    private var serviceThreadPlainSocket: Bool {
+        !serviceThreadUsesTLS && serviceThreadTLS == nil && serviceThreadListener?.configuration.tls == nil
+    }
+
+    /// Writes the frames in `transmitFrames`: to the socket directly on a plain connection
+    /// with nothing of lws' own waiting, so that the socket takes the whole batch in one
+    /// `send` (`lws_write` sends at most 64 KiB at a time and copies the rest of a batch
+    /// into a buffer of its own), else through lws.
+    private func serviceThreadWriteFrames(_ wsi: OpaquePointer) -> FramesWrite {
+        let fd = lws_get_socket_fd(wsi)
+        guard serviceThreadPlainSocket, fd >= 0, lws_partial_buffered(wsi) == 0 else {
+            var written = serviceThreadWrite(wsi, transmitFrames.bytes)
+            transmitFrames.removeAll()
+            if let external = transmitExternal.take(), written {
+                written = external.bytes.withUnsafeBytes { serviceThreadWrite(wsi, UnsafeRawBufferPointer(rebasing: $0[external.offset...])) }
+            }
+            return written ? .done : .failed
+        }
+        transmitFramesSent = 0
+        return serviceThreadSendFrames(fd)
+    }
+
+    /// Sends `transmitFrames` from `transmitFramesSent` on to the socket `fd`.
+    private func serviceThreadSendFrames(_ fd: Int32) -> FramesWrite {
+        let frames = transmitFrames
+        let bytes = frames.bytes
+        let head = UnsafeRawBufferPointer(rebasing: bytes[transmitFramesSent...])
+        var sent = -1
+        if fd >= 0 {
+            if let external = transmitExternal {
+                sent = external.bytes.withUnsafeBytes { Self.sendNow(fd, head, UnsafeRawBufferPointer(rebasing: $0[external.offset...])) }
+            } else {
+                sent = Self.sendNow(fd, head)
+            }
+        }
+        guard sent >= 0 else {
+            frames.removeAll()
+            transmitExternal = nil
+            serviceThreadFramesPending = false
+            recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false, cause: .writeFailed))
+            return .failed
+        }
+        let fromFrames = min(sent, head.count)
+        transmitFramesSent += fromFrames
+        if var external = transmitExternal {
+            external.offset += sent - fromFrames
+            transmitExternal = external.offset < external.bytes.count ? external : nil
+        }
+        WebSocketWriteStatistics.directSends.add(1, ordering: .relaxed)
+        if transmitFramesSent < bytes.count || transmitExternal != nil {
+            WebSocketWriteStatistics.partialSends.add(1, ordering: .relaxed)
+            serviceThreadFramesPending = true
+            return .partial
+        }
+        frames.removeAll()
+        transmitFramesSent = 0
+        serviceThreadFramesPending = false
+        return .done
     }
 
     /// How a pass of ``serviceThreadFrameQueued(budget:closing:)`` ended.
@@ -540,7 +633,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// Frames queued messages into `transmitFrames` until the queue is empty or `budget` bytes
     /// of payload are in it. A close requested after the queued messages is handed to
     /// `closing` once nothing else is in the buffer; `closing` returns whether it took it.
-    private func serviceThreadFrameQueued(budget: Int, closing: (UInt16, String) -> Bool) -> FrameOutcome {
+    private func serviceThreadFrameQueued(
+        budget: Int, externalPayloads: Bool = false, closing: (UInt16, String) -> Bool
+    ) -> FrameOutcome {
         let frames = transmitFrames
         var budget = budget
         var drained = false
@@ -580,10 +675,22 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 }
                 if transmitMessage == nil { break }
             }
+            if externalPayloads, let message = transmitMessage, transmitOffset == 0, message.count >= Self.smallestExternalPayload {
+                // Its header ends the batch; the payload follows from the message itself.
+                frames.beginMessageFrame(length: message.count)
+                transmitExternal = (message, 0)
+                transmitMessage = nil
+                WebSocketWriteStatistics.inPlace.add(1, ordering: .relaxed)
+                return .more
+            }
             budget -= appendNextFrame()
         }
         return drained ? .drained : .more
     }
+
+    /// The smallest message a server sends from its own memory rather than copied into the
+    /// frame buffer (``transmitExternal``).
+    private static let smallestExternalPayload = 64 * 1024
 
     /// The largest batch a receive callback writes itself; more waits for a writable callback.
     private static let receiveWriteBudget = 64 * 1024
@@ -602,7 +709,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private func serviceThreadWriteAfterReceive(_ wsi: OpaquePointer) -> Int32 {
         let plainSocket = !serviceThreadUsesTLS && serviceThreadListener?.configuration.tls == nil
         let fd = lws_get_socket_fd(wsi)
-        guard plainSocket, fd >= 0, serviceThreadUnsent.isEmpty, lws_partial_buffered(wsi) == 0,
+        guard plainSocket, fd >= 0, serviceThreadUnsent.isEmpty, !serviceThreadFramesPending, lws_partial_buffered(wsi) == 0,
             serviceThreadHandshakeBytes == nil, serviceThreadHandshake == nil, serviceThreadServerHandshake == nil,
             serviceThreadPendingClose == nil, !serviceThreadCloseSent, serviceThreadPong == nil, transmitMessage == nil
         else {
@@ -632,6 +739,31 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         }
         if requestCallback { LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi) }
         return 0
+    }
+
+    /// Sends `first` and then `second` on the non-blocking socket `fd` in one `sendmsg`,
+    /// without a signal.
+    /// - Returns: The bytes the socket took of both (0 when it took none now), or -1 when it
+    ///   failed.
+    private static func sendNow(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Int {
+        var parts = [
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count),
+        ]
+        return parts.withUnsafeMutableBufferPointer { vectors in
+            var message = msghdr()
+            message.msg_iov = vectors.baseAddress
+            message.msg_iovlen = vectors.count
+            while true {
+                let sent = sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+                if sent >= 0 { return sent }
+                switch errno {
+                case EINTR: continue
+                case EAGAIN, EWOULDBLOCK: return 0
+                default: return -1
+                }
+            }
+        }
     }
 
     /// Sends `bytes` on the non-blocking socket `fd` without a signal, as lws does.
@@ -766,12 +898,14 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             return
         case .deliverClosed:
             transmitMessage = nil
+            transmitExternal = nil
             let closure = serviceThreadClosure
                 ?? RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false)
             logger.debug("WebSocket closed", metadata: ["websocket.closure": "\(closure)"])
             serviceThreadDeliver(.closed(closure))
         case .endSilently(let connect):
             transmitMessage = nil
+            transmitExternal = nil
             connect?.resume(throwing: serviceThreadConnectError ?? serviceThreadClosedBeforeOpen)
             // It never opened: nobody consumes its events.
             continuation.finish()
@@ -822,4 +956,18 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             if closes { continuation.finish() }
         }
     }
+}
+
+/// How often connections wrote their frames to the socket themselves (tests).
+package enum WebSocketWriteStatistics {
+    static let directSends = Atomic<Int>(0)
+    static let partialSends = Atomic<Int>(0)
+    static let inPlace = Atomic<Int>(0)
+
+    /// Batches of frames (or their rest) written to a socket directly, rather than by lws.
+    package static var framesWrittenDirectly: Int { directSends.load(ordering: .relaxed) }
+    /// Direct writes the socket took only part of (the rest went out from a later callback).
+    package static var partialDirectWrites: Int { partialSends.load(ordering: .relaxed) }
+    /// Messages a server sent from their own memory, not copied into its frame buffer.
+    package static var payloadsSentInPlace: Int { inPlace.load(ordering: .relaxed) }
 }

@@ -34,6 +34,15 @@ public struct MessagePackCodec: RiverCodec {
             .messagePackBytes()
     }
 
+    /// ``encode(_:)``, except that a message too large for the encoder's stack buffer is
+    /// written into the memory `largeStorage` returns for its size, unless that returns `nil`.
+    func encode(
+        _ message: TransportMessage, largeStorage: (Int) -> UnsafeMutableRawPointer?
+    ) throws(RiverCodecError) -> MessagePackOutput {
+        try MessagePackEnvelopePart(message: message, keys: EnvelopeKey.order(for: message)[...], withHeader: true)
+            .messagePack(extraCapacity: 0, largeStorage: largeStorage)
+    }
+
     /// Decodes and validates one msgpack frame.
     /// - Parameter bytes: The frame's bytes.
     /// - Returns: The message.
@@ -104,10 +113,21 @@ public struct MessagePackCodec: RiverCodec {
 
 extension MessagePackCodec: SeqAckSplitEncoding {
     func encodeAroundSeqAck(_ message: TransportMessage) throws(RiverCodecError) -> (head: [UInt8], tail: [UInt8]) {
+        let (head, tail) = try encodeAroundSeqAck(message, largeHead: { _ in nil })
+        guard case .bytes(let bytes) = head else { return ([], tail) }
+        return (bytes, tail)
+    }
+
+    /// ``encodeAroundSeqAck(_:)``, except that a head too large for the encoder's stack
+    /// buffer is written into the memory `largeHead` returns for it (called with the head's
+    /// size plus room for the seq, the ack and the tail), unless that returns `nil`.
+    func encodeAroundSeqAck(
+        _ message: TransportMessage, largeHead: (Int) -> UnsafeMutableRawPointer?
+    ) throws(RiverCodecError) -> (head: MessagePackOutput, tail: [UInt8]) {
         let (before, after) = EnvelopeKey.aroundSeqAck(EnvelopeKey.order(for: message))
         let tail = try MessagePackEnvelopePart(message: message, keys: after, withHeader: false).messagePackBytes()
         let head = try MessagePackEnvelopePart(message: message, keys: before, withHeader: true)
-            .messagePackBytes(extraCapacity: Self.maximumSeqAckBytes + tail.count)
+            .messagePack(extraCapacity: Self.maximumSeqAckBytes + tail.count, largeStorage: largeHead)
         return (head, tail)
     }
 

@@ -96,6 +96,19 @@ extension MessagePackWritable {
     /// no heap buffer. A larger value is counted first and written straight into its array
     /// (its stack attempt stops writing at the limit but still walks the value once more).
     func messagePackBytes(extraCapacity: Int = 0) throws(RiverCodecError) -> [UInt8] {
+        switch try messagePack(extraCapacity: extraCapacity, largeStorage: { _ in nil }) {
+        case .bytes(let bytes): bytes
+        case .stored: []
+        }
+    }
+
+    /// ``messagePackBytes(extraCapacity:)``, except that a value too large for the stack
+    /// buffer is written into the memory `largeStorage` returns for its size plus
+    /// `extraCapacity` bytes (at least that many; the caller keeps it), or into an array when
+    /// it returns `nil`.
+    func messagePack(
+        extraCapacity: Int, largeStorage: (Int) -> UnsafeMutableRawPointer?
+    ) throws(RiverCodecError) -> MessagePackOutput {
         let small = try withUnsafeTemporaryAllocation(byteCount: stackBytes, alignment: 8) {
             (buffer: UnsafeMutableRawBufferPointer) throws(RiverCodecError) -> [UInt8]? in
             guard let base = buffer.baseAddress else { return nil }
@@ -113,10 +126,18 @@ extension MessagePackWritable {
                 initialized = count
             }
         }
-        if let small { return small }
+        if let small { return .bytes(small) }
         var sizer = MessagePackSizer()
         try write(to: &sizer)
         let count = sizer.count
+        if let base = largeStorage(count + extraCapacity) {
+            var writer = MessagePackWriter(base: base, capacity: count)
+            try write(to: &writer)
+            guard !writer.overflowed, writer.count == count else {
+                throw RiverCodecError("msgpack: wrote \(writer.count) bytes where \(count) were counted")
+            }
+            return .stored(count: count)
+        }
         var failure: RiverCodecError?
         // A large message is reserved to be mapped (it waits in the send buffer until
         // acknowledged; see ``LargeByteArray``): the reserve is address space, not memory.
@@ -137,8 +158,16 @@ extension MessagePackWritable {
             initialized = count
         }
         if let failure { throw failure }
-        return bytes
+        return .bytes(bytes)
     }
+}
+
+/// Where ``MessagePackWritable/messagePack(extraCapacity:largeStorage:)`` put a value.
+enum MessagePackOutput {
+    /// In an array of its own.
+    case bytes([UInt8])
+    /// In the memory the caller provided: `count` bytes from its start.
+    case stored(count: Int)
 }
 
 /// The stack buffer a message is first written into (see `messagePackBytes(extraCapacity:)`).

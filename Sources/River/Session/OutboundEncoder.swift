@@ -13,7 +13,7 @@ extension SessionStateMachine {
         /// and a reference.
         fileprivate var whole: WholeMessage?
         /// A head the send buffer keeps as it is (over ``SendBuffer/maximumBlockSize``; then
-        /// `head` is empty), handed
+        /// `head` is empty): an array, or a block of the encoder's ``LargeMessagePool``. Handed
         /// over once: a call keeps its prepared open message for its whole life, and a second
         /// reference to the head would make the send buffer copy it (and keep both copies).
         fileprivate var large: LargeHead?
@@ -21,10 +21,16 @@ extension SessionStateMachine {
 
     /// A large head, taken out exactly once.
     fileprivate final class LargeHead: Sendable {
-        private let bytes: Mutex<[UInt8]?>
-        init(_ bytes: consuming [UInt8]) { self.bytes = Mutex(bytes) }
+        enum Bytes {
+            /// The encoder's own array.
+            case array([UInt8])
+            /// The first `count` bytes of `chunk`, from `pool` (room for the rest after them).
+            case chunk(SendBufferChunk, count: Int, pool: LargeMessagePool)
+        }
+        private let bytes: Mutex<Bytes?>
+        init(_ bytes: consuming Bytes) { self.bytes = Mutex(bytes) }
         /// The head; `nil` once taken.
-        func take() -> [UInt8]? { bytes.withLock { $0.take() } }
+        func take() -> Bytes? { bytes.withLock { $0.take() } }
     }
 
     /// A message kept whole until its seq and ack are known.
@@ -40,6 +46,10 @@ extension SessionStateMachine {
     package struct OutboundEncoder: Sendable {
         private let codec: any RiverCodec
         private let split: (any SeqAckSplitEncoding)?
+        /// The codec when it is msgpack, which encodes large heads into ``largeMessages``.
+        private let messagePack: MessagePackCodec?
+        /// The blocks large messages are encoded into (see ``LargeMessagePool``).
+        let largeMessages = LargeMessagePool()
         private let clientID: String
         private let serverID: String
         /// The heartbeat echo encoded once (split codecs): ``appendHeartbeat(seq:ack:to:limit:)``.
@@ -49,6 +59,7 @@ extension SessionStateMachine {
         package init(codec: any RiverCodec, clientID: String, serverID: String) {
             self.codec = codec
             self.split = codec as? any SeqAckSplitEncoding
+            self.messagePack = codec as? MessagePackCodec
             self.clientID = clientID
             self.serverID = serverID
             self.heartbeat = split.flatMap { HeartbeatTemplate(split: $0, clientID: clientID, serverID: serverID) }
@@ -63,10 +74,32 @@ extension SessionStateMachine {
         package func prepare(_ outbound: Outbound) throws(SendError) -> PreparedMessage {
             let message = Self.message(outbound, id: RiverID.generate(), clientID: clientID, serverID: serverID)
             guard let split else { return PreparedMessage(head: [], tail: [], whole: WholeMessage(message)) }
-            do {
-                let (head, tail) = try split.encodeAroundSeqAck(message)
+            do throws(RiverCodecError) {
+                let head: [UInt8]
+                let tail: [UInt8]
+                if let messagePack {
+                    // A large head goes straight into a block of the pool.
+                    var chunk: SendBufferChunk?
+                    let encoded = try messagePack.encodeAroundSeqAck(message) { size in
+                        guard size >= LargeMessagePool.smallestMessage, size <= LargeMessagePool.largestMessage else { return nil }
+                        let taken = largeMessages.take(capacity: size)
+                        chunk = taken
+                        return taken.base
+                    }
+                    switch encoded.head {
+                    case .stored(let count):
+                        guard let chunk else { throw RiverCodecError("msgpack: a large head was stored nowhere") }
+                        return PreparedMessage(
+                            head: [], tail: encoded.tail, whole: nil,
+                            large: LargeHead(.chunk(chunk, count: count, pool: largeMessages)))
+                    case .bytes(let bytes):
+                        (head, tail) = (bytes, encoded.tail)
+                    }
+                } else {
+                    (head, tail) = try split.encodeAroundSeqAck(message)
+                }
                 if head.count > SendBuffer.maximumBlockSize {
-                    return PreparedMessage(head: [], tail: tail, whole: nil, large: LargeHead(head))
+                    return PreparedMessage(head: [], tail: tail, whole: nil, large: LargeHead(.array(head)))
                 }
                 return PreparedMessage(head: head, tail: tail, whole: nil)
             } catch {
@@ -142,8 +175,16 @@ extension SessionStateMachine {
             var prepared = prepared
             var head: [UInt8] = []
             if let large = prepared.large {
-                guard let taken = large.take() else { throw .encoding("the message was sent already") }
-                head = taken
+                switch large.take() {
+                case nil:
+                    throw .encoding("the message was sent already")
+                case .array(let taken):
+                    head = taken
+                case .chunk(let chunk, let count, let pool):
+                    return try buffer.append(
+                        chunk: chunk, count: count, pool: pool, middle: { split.appendSeqAck(seq: seq, ack: ack, to: &$0) },
+                        tail: prepared.tail, limit: limit)
+                }
             } else {
                 swap(&head, &prepared.head)
             }

@@ -46,6 +46,16 @@ public struct RiverMessageBytes: Sendable {
         }
     }
 
+    /// The block these bytes lie in when they start it and this was the only reference to
+    /// it (then nobody else reads it: it can be written again), else `nil`.
+    consuming func takeSoleChunk() -> SendBufferChunk? {
+        guard case .buffer(var chunk, 0, _) = storage else { return nil }
+        self = Self.empty
+        return isKnownUniquelyReferenced(&chunk) ? chunk : nil
+    }
+
+    private static let empty = RiverMessageBytes([])
+
     /// The bytes as an array (a copy, unless this value was made from an array).
     public var bytes: [UInt8] {
         switch storage {

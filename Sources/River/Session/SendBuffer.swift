@@ -5,7 +5,8 @@ internal import DequeModule
 ///
 /// Messages are written one after another into the newest block; one that does not fit opens a
 /// new block (its size grows with what is buffered, from 256 bytes to 256 KiB); a message
-/// larger than that is kept in the encoder's own array, as a block of its own. An
+/// larger than that is kept as the encoder wrote it, as a block of its own: its own array, or
+/// a block of the encoder's ``LargeMessagePool`` that goes back there once acknowledged. An
 /// acknowledgement drops messages from the front, and a block whose messages are all
 /// acknowledged is freed, or kept as the one spare block. Besides the bytes there is one 4-byte
 /// length per message; the seqs are consecutive, so they are not stored.
@@ -24,14 +25,19 @@ struct SendBuffer: Sendable {
         /// The one message of a block that is the encoder's own array (a message larger than
         /// ``SendBuffer/maximumBlockSize``, kept without a copy); then `storage` is unused.
         var whole: [UInt8]?
+        /// Where `storage` goes back when its one message is acknowledged (a message the
+        /// encoder wrote into a block of the pool).
+        var pool: LargeMessagePool?
         /// Bytes written.
         var used = 0
         /// Where its oldest unacknowledged message starts.
         var head = 0
         /// Its unacknowledged messages.
         var messages = 0
-        /// How many bytes it holds.
-        var capacity: Int { whole?.count ?? storage.capacity }
+        /// How many bytes it holds (a block of one message holds nothing beyond it).
+        var capacity: Int { whole?.count ?? (pool == nil ? storage.capacity : used) }
+        /// Whether it holds one message only, and nothing else is written to it.
+        var isDedicated: Bool { whole != nil || pool != nil }
     }
 
     /// The storage of a block that is an array.
@@ -42,6 +48,8 @@ struct SendBuffer: Sendable {
     /// Each unacknowledged message's length, oldest first.
     private var lengths: Deque<UInt32> = []
     private var spare: SendBufferChunk?
+    /// The pool of the latest message kept in a block of one (``settle()`` trims it).
+    private var largePool: LargeMessagePool?
     /// Where a message's seq and ack are encoded before being copied in (kept, so that this
     /// costs no allocation).
     private var staging: [UInt8] = []
@@ -109,6 +117,39 @@ struct SendBuffer: Sendable {
         return RiverMessageBytes(chunk: storage, offset: offset, count: count)
     }
 
+    /// Appends one message whose first `count` bytes the encoder wrote into `chunk` (a block
+    /// of `pool`): what `middle` appends to an empty array and `tail` are written after them,
+    /// and the chunk becomes a block of its own, given back to `pool` once the message is
+    /// acknowledged and nobody else reads it.
+    /// - Returns: The message's bytes in the buffer.
+    /// - Throws: As ``append(head:middle:tail:limit:)``.
+    mutating func append(
+        chunk: consuming SendBufferChunk, count: Int, pool: LargeMessagePool, middle: (inout [UInt8]) -> Void,
+        tail: [UInt8], limit: Int
+    ) throws(SessionStateMachine.SendError) -> RiverMessageBytes {
+        staging.removeAll(keepingCapacity: true)
+        middle(&staging)
+        let total = count + staging.count + tail.count
+        let limit = min(limit, Int(UInt32.max))
+        guard total <= limit else { throw .tooLarge(bytes: total, limit: limit) }
+        let chunk = chunk
+        guard total <= chunk.capacity else {
+            // The encoder reserved room for the rest; should it not have, the bytes are copied.
+            let head = Array(UnsafeRawBufferPointer(start: chunk.base, count: count))
+            let middle = staging
+            return try append(head: head, middle: { $0.append(contentsOf: middle) }, tail: tail, limit: limit)
+        }
+        var position = chunk.base + count
+        Self.copy(staging, to: &position)
+        Self.copy(tail, to: &position)
+        lengths.append(UInt32(total))
+        bytes += total + Self.bytesPerMessage
+        closeNewestBlock()
+        blocks.append(Block(storage: chunk, whole: nil, pool: pool, used: total, messages: 1))
+        largePool = pool
+        return RiverMessageBytes(chunk: chunk, offset: 0, count: total)
+    }
+
     /// Drops every message with a seq below `ack`.
     mutating func release(upTo ack: Int) {
         guard firstSeq < ack, !lengths.isEmpty else { return }
@@ -121,7 +162,7 @@ struct SendBuffer: Sendable {
             if blocks[0].messages == 0, blocks.count > 1 {
                 let block = blocks.removeFirst()
                 bytes -= block.capacity - block.used
-                if block.whole == nil { recycle(block.storage) }
+                free(consume block)
             }
         }
         if lengths.isEmpty { settle() }
@@ -158,7 +199,7 @@ struct SendBuffer: Sendable {
 
     /// Makes sure the newest block has `count` bytes free, opening a new one if not.
     private mutating func makeRoom(for count: Int) {
-        if let last = blocks.last, last.capacity - last.used >= count { return }
+        if let last = blocks.last, !last.isDedicated, last.capacity - last.used >= count { return }
         closeNewestBlock()
         let wanted = min(Self.maximumBlockSize, max(Self.minimumBlockSize, (bytes / 4).nextPowerOfTwo))
         let size = max(count, wanted)
@@ -176,10 +217,23 @@ struct SendBuffer: Sendable {
         guard let last = blocks.last else { return }
         if last.messages == 0 {
             // All acknowledged (and not rewound: someone still reads it).
-            blocks.removeLast()
+            free(blocks.removeLast())
         } else {
             bytes += last.capacity - last.used
         }
+    }
+
+    /// Lets go of a block none of whose messages is held any longer: its memory goes back to
+    /// its pool or becomes the spare when nobody else reads it, else it is freed when the
+    /// last reader lets go.
+    private mutating func free(_ block: consuming Block) {
+        var block = block
+        if block.whole != nil { return }
+        // Moved out, so that the block's own reference does not count.
+        var storage = block.storage
+        block.storage = Self.noStorage
+        guard let pool = block.pool else { return recycle(consume storage) }
+        if isKnownUniquelyReferenced(&storage) { pool.recycle(consume storage) }
     }
 
     /// Keeps a freed block as the spare when nobody else reads it and it is the largest yet.
@@ -195,8 +249,13 @@ struct SendBuffer: Sendable {
     /// from its beginning when nobody else reads it.
     private mutating func settle() {
         if let size = spare?.capacity, size > Self.largestBlockKeptWhenEmpty { spare = nil }
+        defer { largePool?.settle() }
         guard var last = blocks.popLast() else { return }
-        guard last.whole == nil, last.storage.capacity <= Self.largestBlockKeptWhenEmpty else { return }
+        guard !last.isDedicated, last.storage.capacity <= Self.largestBlockKeptWhenEmpty else {
+            // A large block is freed; a pooled one goes back to its pool.
+            if last.pool != nil { free(consume last) }
+            return
+        }
         if isKnownUniquelyReferenced(&last.storage) {
             last.used = 0
             last.head = 0

@@ -204,7 +204,7 @@ public final class RiverTestServer: Sendable {
             case .frame(let bytes, let due):
                 if let due { guard (try? await Task.sleep(until: due)) != nil else { return } }
                 core.withLock { core in
-                    if !core.faults.blackholed { connection.send(bytes) }
+                    if !core.faults.blackholed { connection.sendFrame(bytes) }
                     core.connections[id]?.queuedFrames -= 1
                 }
             case .close(let code, let due):

@@ -17,6 +17,9 @@ final class ServerCore {
     let logger: Logger
     var timings: RiverTestServer.Timings
     var faults = FaultState()
+    /// Blocks large msgpack messages are encoded into, back once acknowledged (their pages
+    /// stay resident, where fresh heap arrays were faulted in anew for every echo).
+    let largeMessages = LargeMessagePool()
 
     var connections: [ConnectionID: ConnectionRecord] = [:]
     var sessions: [String: SessionRecord] = [:]
@@ -57,11 +60,15 @@ final class ServerCore {
     }
 
     private func enqueueFrame(_ bytes: [UInt8], on id: ConnectionID) {
+        enqueueFrame(RiverMessageBytes(bytes), on: id)
+    }
+
+    private func enqueueFrame(_ bytes: RiverMessageBytes, on id: ConnectionID) {
         guard let record = connections[id] else { return }
         if faults.outgoingDelay == nil, !faults.blackholed, record.queuedFrames == 0 {
             // The fast path: nothing is delayed or waiting, so write now (sends never block)
             // instead of hopping through the writer task.
-            record.connection.send(bytes)
+            record.connection.sendFrame(bytes)
             return
         }
         record.queuedFrames += 1
@@ -344,8 +351,9 @@ final class ServerCore {
             return
         }
         // The buffer is in seq order: drop the acknowledged prefix.
-        let acknowledged = session.sendBuffer.prefix { $0.seq < message.ack }.count
-        if acknowledged > 0 { session.sendBuffer.removeFirst(acknowledged) }
+        while let first = session.sendBuffer.first?.seq, first < message.ack {
+            largeMessages.recycle(session.sendBuffer.removeFirst().bytes)
+        }
         session.ack = message.seq + 1
         record.lastValidInbound = now
 
@@ -446,9 +454,13 @@ final class ServerCore {
         let message = TransportMessage(
             id: RiverID.generate(), from: serverID, to: session.clientID, seq: session.seq, ack: session.ack,
             streamId: streamID, controlFlags: flags, payload: payload)
-        let bytes: [UInt8]
+        let bytes: RiverMessageBytes
         do {
-            bytes = try codec.encode(message)
+            if let messagePack = codec as? MessagePackCodec {
+                bytes = try largeMessages.encode(message, with: messagePack)
+            } else {
+                bytes = RiverMessageBytes(try codec.encode(message))
+            }
         } catch {
             // Upstream: a send failure is a protocol error that destroys the session.
             logger.error("could not encode message, destroying session", metadata: ["river.error": "\(error)"])
@@ -464,5 +476,17 @@ final class ServerCore {
     func send(on stream: StreamRecord, flags: ControlFlags, payload: RiverValue) {
         guard let session = sessions[stream.clientID], session.id == stream.sessionID else { return }
         sendSequenced(session: session, streamID: stream.id, flags: flags, payload: payload)
+    }
+}
+
+extension RiverConnection {
+    /// Sends `bytes` as one message: without a copy on a connection that takes them as they
+    /// are (`RiverFastPathConnection.enqueue(_:)`), else as an array.
+    func sendFrame(_ bytes: RiverMessageBytes) {
+        if let direct = self as? any RiverFastPathConnection {
+            if direct.enqueue(bytes) { direct.flush() }
+        } else {
+            send(bytes.bytes)
+        }
     }
 }

@@ -9,7 +9,7 @@ typealias ConnectionID = Int
 /// What a connection's writer task does next, in order.
 enum Outbound: Sendable {
     /// Send one binary frame, not before `due` (the delay fault).
-    case frame([UInt8], due: ContinuousClock.Instant?)
+    case frame(RiverMessageBytes, due: ContinuousClock.Instant?)
     /// Close cleanly with `code` after the frames queued before it.
     case close(code: UInt16, due: ContinuousClock.Instant?)
 }
@@ -74,7 +74,8 @@ final class ConnectionRecord {
 final class SessionRecord {
     struct Buffered {
         var seq: Int
-        var bytes: [UInt8]
+        /// A large msgpack message lies in a block of `ServerCore.largeMessages`.
+        var bytes: RiverMessageBytes
     }
 
     let id: String
