@@ -170,10 +170,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// before anything else.
     private var serviceThreadFramesPending = false
     private var transmitFramesSent = 0
-    /// Server side: the payload of a large message whose frame header ends `transmitFrames`,
-    /// sent from `offset` on straight from the message's memory after those frames (no copy
-    /// into the frame buffer; a server's frames are not masked).
-    private var transmitExternal: (bytes: RiverMessageBytes, offset: Int)?
     private lazy var transmitFrames = WebSocketFrameBuffer(masked: role == .client)
     /// The first fatal TLS alert the server sent after the handshake (client side, `wss`),
     /// written by OpenSSL's message callback on the service thread: the alert plus 0x100, or 0.
@@ -525,9 +521,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             payload.withUnsafeBytes { frames.appendControlFrame(opcode: 0xA, $0) }
             serviceThreadPong = nil
         }
-        let fd = lws_get_socket_fd(wsi)
-        let external = role == .server && serviceThreadPlainSocket && fd >= 0 && lws_partial_buffered(wsi) == 0
-        let outcome = serviceThreadFrameQueued(budget: Self.maximumFrameSize, externalPayloads: external, closing: { code, reason in
+        let outcome = serviceThreadFrameQueued(budget: Self.maximumFrameSize, closing: { code, reason in
             recordClosure(RiverConnectionClosure(code: code, reason: reason, initiatedLocally: true))
             // This side sends its close frame and waits for the peer's answer (which
             // drops the socket), at most `closeAnswerTimeoutSeconds`.
@@ -571,11 +565,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private func serviceThreadWriteFrames(_ wsi: OpaquePointer) -> FramesWrite {
         let fd = lws_get_socket_fd(wsi)
         guard serviceThreadPlainSocket, fd >= 0, lws_partial_buffered(wsi) == 0 else {
-            var written = serviceThreadWrite(wsi, transmitFrames.bytes)
+            let written = serviceThreadWrite(wsi, transmitFrames.bytes)
             transmitFrames.removeAll()
-            if let external = transmitExternal.take(), written {
-                written = external.bytes.withUnsafeBytes { serviceThreadWrite(wsi, UnsafeRawBufferPointer(rebasing: $0[external.offset...])) }
-            }
             return written ? .done : .failed
         }
         transmitFramesSent = 0
@@ -586,30 +577,16 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private func serviceThreadSendFrames(_ fd: Int32) -> FramesWrite {
         let frames = transmitFrames
         let bytes = frames.bytes
-        let head = UnsafeRawBufferPointer(rebasing: bytes[transmitFramesSent...])
-        var sent = -1
-        if fd >= 0 {
-            if let external = transmitExternal {
-                sent = external.bytes.withUnsafeBytes { Self.sendNow(fd, head, UnsafeRawBufferPointer(rebasing: $0[external.offset...])) }
-            } else {
-                sent = Self.sendNow(fd, head)
-            }
-        }
+        let sent = fd < 0 ? -1 : Self.sendNow(fd, UnsafeRawBufferPointer(rebasing: bytes[transmitFramesSent...]))
         guard sent >= 0 else {
             frames.removeAll()
-            transmitExternal = nil
             serviceThreadFramesPending = false
             recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false, cause: .writeFailed))
             return .failed
         }
-        let fromFrames = min(sent, head.count)
-        transmitFramesSent += fromFrames
-        if var external = transmitExternal {
-            external.offset += sent - fromFrames
-            transmitExternal = external.offset < external.bytes.count ? external : nil
-        }
+        transmitFramesSent += sent
         WebSocketWriteStatistics.directSends.add(1, ordering: .relaxed)
-        if transmitFramesSent < bytes.count || transmitExternal != nil {
+        if transmitFramesSent < bytes.count {
             WebSocketWriteStatistics.partialSends.add(1, ordering: .relaxed)
             serviceThreadFramesPending = true
             return .partial
@@ -633,9 +610,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// Frames queued messages into `transmitFrames` until the queue is empty or `budget` bytes
     /// of payload are in it. A close requested after the queued messages is handed to
     /// `closing` once nothing else is in the buffer; `closing` returns whether it took it.
-    private func serviceThreadFrameQueued(
-        budget: Int, externalPayloads: Bool = false, closing: (UInt16, String) -> Bool
-    ) -> FrameOutcome {
+    private func serviceThreadFrameQueued(budget: Int, closing: (UInt16, String) -> Bool) -> FrameOutcome {
         let frames = transmitFrames
         var budget = budget
         var drained = false
@@ -675,22 +650,10 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
                 }
                 if transmitMessage == nil { break }
             }
-            if externalPayloads, let message = transmitMessage, transmitOffset == 0, message.count >= Self.smallestExternalPayload {
-                // Its header ends the batch; the payload follows from the message itself.
-                frames.beginMessageFrame(length: message.count)
-                transmitExternal = (message, 0)
-                transmitMessage = nil
-                WebSocketWriteStatistics.inPlace.add(1, ordering: .relaxed)
-                return .more
-            }
             budget -= appendNextFrame()
         }
         return drained ? .drained : .more
     }
-
-    /// The smallest message a server sends from its own memory rather than copied into the
-    /// frame buffer (``transmitExternal``).
-    private static let smallestExternalPayload = 64 * 1024
 
     /// The largest batch a receive callback writes itself; more waits for a writable callback.
     private static let receiveWriteBudget = 64 * 1024
@@ -739,31 +702,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         }
         if requestCallback { LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi) }
         return 0
-    }
-
-    /// Sends `first` and then `second` on the non-blocking socket `fd` in one `sendmsg`,
-    /// without a signal.
-    /// - Returns: The bytes the socket took of both (0 when it took none now), or -1 when it
-    ///   failed.
-    private static func sendNow(_ fd: Int32, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Int {
-        var parts = [
-            iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
-            iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count),
-        ]
-        return parts.withUnsafeMutableBufferPointer { vectors in
-            var message = msghdr()
-            message.msg_iov = vectors.baseAddress
-            message.msg_iovlen = vectors.count
-            while true {
-                let sent = sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-                if sent >= 0 { return sent }
-                switch errno {
-                case EINTR: continue
-                case EAGAIN, EWOULDBLOCK: return 0
-                default: return -1
-                }
-            }
-        }
     }
 
     /// Sends `bytes` on the non-blocking socket `fd` without a signal, as lws does.
@@ -898,14 +836,12 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             return
         case .deliverClosed:
             transmitMessage = nil
-            transmitExternal = nil
             let closure = serviceThreadClosure
                 ?? RiverConnectionClosure(code: nil, reason: "connection dropped", initiatedLocally: false)
             logger.debug("WebSocket closed", metadata: ["websocket.closure": "\(closure)"])
             serviceThreadDeliver(.closed(closure))
         case .endSilently(let connect):
             transmitMessage = nil
-            transmitExternal = nil
             connect?.resume(throwing: serviceThreadConnectError ?? serviceThreadClosedBeforeOpen)
             // It never opened: nobody consumes its events.
             continuation.finish()
@@ -962,12 +898,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
 package enum WebSocketWriteStatistics {
     static let directSends = Atomic<Int>(0)
     static let partialSends = Atomic<Int>(0)
-    static let inPlace = Atomic<Int>(0)
 
     /// Batches of frames (or their rest) written to a socket directly, rather than by lws.
     package static var framesWrittenDirectly: Int { directSends.load(ordering: .relaxed) }
     /// Direct writes the socket took only part of (the rest went out from a later callback).
     package static var partialDirectWrites: Int { partialSends.load(ordering: .relaxed) }
-    /// Messages a server sent from their own memory, not copied into its frame buffer.
-    package static var payloadsSentInPlace: Int { inPlace.load(ordering: .relaxed) }
 }
