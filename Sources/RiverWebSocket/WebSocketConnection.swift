@@ -165,11 +165,6 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// What a write from the receive callback left unsent (the socket took part of it); the
     /// next writable callback hands it to lws before anything else.
     private var serviceThreadUnsent: [UInt8] = []
-    /// Frames written to the socket directly that it took only part of: `transmitFrames`
-    /// holds them from `transmitFramesSent` on, and the next writable callback sends that
-    /// before anything else.
-    private var serviceThreadFramesPending = false
-    private var transmitFramesSent = 0
     private lazy var transmitFrames = WebSocketFrameBuffer(masked: role == .client)
     /// The first fatal TLS alert the server sent after the handshake (client side, `wss`),
     /// written by OpenSSL's message callback on the service thread: the alert plus 0x100, or 0.
@@ -447,26 +442,15 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     }
 
     /// The socket can take more data: frame queued messages into one buffer until the queue is
-    /// empty or 256 KiB of payload is in it, and write that at once (``serviceThreadWriteFrames(_:)``:
-    /// what the socket does not take is sent first from the next callback). While anything is
-    /// left, another callback is requested. A close is sent from a callback of its own, after
-    /// the data.
+    /// empty or 256 KiB of payload is in it, and hand that to lws in one write (lws keeps
+    /// whatever the socket does not take and sends it first later). While anything is left,
+    /// another callback is requested. A close is sent from a callback of its own, after the data.
     ///
     /// The frames are built here rather than by `lws_write` per frame so that a batch leaves in
     /// one `send` (one trip through both network stacks) and a client's mask keys come from a
     /// pool instead of one read of `/dev/urandom` per frame.
     func serviceThreadWritable(_ wsi: OpaquePointer) -> Int32 {
         let frames = transmitFrames
-        if serviceThreadFramesPending {
-            // The rest of frames the socket took only part of go before anything else.
-            switch serviceThreadSendFrames(lws_get_socket_fd(wsi)) {
-            case .failed: return -1
-            case .partial:
-                LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
-                return 0
-            case .done: break
-            }
-        }
         frames.removeAll()
         if let session = serviceThreadTLS {
             // TLS records waiting (the handshake's, or ones reading produced) go out first;
@@ -500,7 +484,9 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             // A message's frame is partly sent: a close or pong waits until the frame is whole.
             var budget = Self.maximumFrameSize
             while budget > 0, transmitMessage != nil { budget -= appendNextFrame() }
-            if serviceThreadWriteFrames(wsi) == .failed { return -1 }
+            let written = serviceThreadWrite(wsi, frames.bytes)
+            frames.removeAll()
+            if !written { return -1 }
             LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi)
             return 0
         }
@@ -531,70 +517,14 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             return true
         })
         if outcome == .drop { return -1 }
-        var drained = outcome == .drained
+        let drained = outcome == .drained
         if frames.count > 0 {
-            switch serviceThreadWriteFrames(wsi) {
-            case .failed: return -1
-            case .partial: drained = false
-            case .done: break
-            }
+            let written = serviceThreadWrite(wsi, frames.bytes)
+            frames.removeAll()
+            if !written { return -1 }
         }
         if !drained { LWSRuntime.shared.serviceThreadCallbackOnWritable(wsi) }
         return 0
-    }
-
-    /// How a write of `transmitFrames` went.
-    private enum FramesWrite {
-        /// All of it is sent (or handed to lws).
-        case done
-        /// The socket took part of it; the rest waits (``serviceThreadFramesPending``).
-        case partial
-        /// The write failed (the closure records why).
-        case failed
-    }
-
-    /// Whether lws only carries bytes for this connection: neither side's TLS.
-    private var serviceThreadPlainSocket: Bool {
-        !serviceThreadUsesTLS && serviceThreadTLS == nil && serviceThreadListener?.configuration.tls == nil
-    }
-
-    /// Writes the frames in `transmitFrames`: to the socket directly on a plain connection
-    /// with nothing of lws' own waiting, so that the socket takes the whole batch in one
-    /// `send` (`lws_write` sends at most 64 KiB at a time and copies the rest of a batch
-    /// into a buffer of its own), else through lws.
-    private func serviceThreadWriteFrames(_ wsi: OpaquePointer) -> FramesWrite {
-        let fd = lws_get_socket_fd(wsi)
-        guard serviceThreadPlainSocket, fd >= 0, lws_partial_buffered(wsi) == 0 else {
-            let written = serviceThreadWrite(wsi, transmitFrames.bytes)
-            transmitFrames.removeAll()
-            return written ? .done : .failed
-        }
-        transmitFramesSent = 0
-        return serviceThreadSendFrames(fd)
-    }
-
-    /// Sends `transmitFrames` from `transmitFramesSent` on to the socket `fd`.
-    private func serviceThreadSendFrames(_ fd: Int32) -> FramesWrite {
-        let frames = transmitFrames
-        let bytes = frames.bytes
-        let sent = fd < 0 ? -1 : Self.sendNow(fd, UnsafeRawBufferPointer(rebasing: bytes[transmitFramesSent...]))
-        guard sent >= 0 else {
-            frames.removeAll()
-            serviceThreadFramesPending = false
-            recordClosure(RiverConnectionClosure(code: nil, reason: "write failed", initiatedLocally: false, cause: .writeFailed))
-            return .failed
-        }
-        transmitFramesSent += sent
-        WebSocketWriteStatistics.directSends.add(1, ordering: .relaxed)
-        if transmitFramesSent < bytes.count {
-            WebSocketWriteStatistics.partialSends.add(1, ordering: .relaxed)
-            serviceThreadFramesPending = true
-            return .partial
-        }
-        frames.removeAll()
-        transmitFramesSent = 0
-        serviceThreadFramesPending = false
-        return .done
     }
 
     /// How a pass of ``serviceThreadFrameQueued(budget:closing:)`` ended.
@@ -672,7 +602,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private func serviceThreadWriteAfterReceive(_ wsi: OpaquePointer) -> Int32 {
         let plainSocket = !serviceThreadUsesTLS && serviceThreadListener?.configuration.tls == nil
         let fd = lws_get_socket_fd(wsi)
-        guard plainSocket, fd >= 0, serviceThreadUnsent.isEmpty, !serviceThreadFramesPending, lws_partial_buffered(wsi) == 0,
+        guard plainSocket, fd >= 0, serviceThreadUnsent.isEmpty, lws_partial_buffered(wsi) == 0,
             serviceThreadHandshakeBytes == nil, serviceThreadHandshake == nil, serviceThreadServerHandshake == nil,
             serviceThreadPendingClose == nil, !serviceThreadCloseSent, serviceThreadPong == nil, transmitMessage == nil
         else {
@@ -892,15 +822,4 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
             if closes { continuation.finish() }
         }
     }
-}
-
-/// How often connections wrote their frames to the socket themselves (tests).
-package enum WebSocketWriteStatistics {
-    static let directSends = Atomic<Int>(0)
-    static let partialSends = Atomic<Int>(0)
-
-    /// Batches of frames (or their rest) written to a socket directly, rather than by lws.
-    package static var framesWrittenDirectly: Int { directSends.load(ordering: .relaxed) }
-    /// Direct writes the socket took only part of (the rest went out from a later callback).
-    package static var partialDirectWrites: Int { partialSends.load(ordering: .relaxed) }
 }

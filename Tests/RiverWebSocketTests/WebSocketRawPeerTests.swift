@@ -108,19 +108,16 @@ final class RawWebSocketClient: Sendable {
     /// The mask key of every frame ``sendFrame(opcode:fin:payload:masked:)`` sends.
     static let maskKey: [UInt8] = [0x12, 0x34, 0x56, 0x78]
 
-    /// Connects over TCP and says nothing yet; `receiveBuffer` fixes the socket's receive
-    /// buffer (`SO_RCVBUF`, no autotuning), so a peer that does not read stalls the sender soon.
-    init(connectingTo port: Int, receiveBuffer: Int32? = nil) async throws {
-        fd = try await OwnThread.run { try Self.connectedSocket(port: port, receiveBuffer: receiveBuffer) }
+    /// Connects over TCP and says nothing yet.
+    init(connectingTo port: Int) async throws {
+        fd = try await OwnThread.run { try Self.connectedSocket(port: port) }
     }
 
     /// Connects and upgrades: a `GET` for `path` with RFC 6455 §1.3's example key, then the
     /// `headers` lines, and `firstBytes` (frames) in the same write as the request.
     /// - Throws: Unless the server answers `101` with the example key's accept value.
-    convenience init(
-        port: Int, path: String = "/raw", headers: [String] = [], firstBytes: [UInt8] = [], receiveBuffer: Int32? = nil
-    ) async throws {
-        try await self.init(connectingTo: port, receiveBuffer: receiveBuffer)
+    convenience init(port: Int, path: String = "/raw", headers: [String] = [], firstBytes: [UInt8] = []) async throws {
+        try await self.init(connectingTo: port)
         do {
             let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
@@ -137,11 +134,10 @@ final class RawWebSocketClient: Sendable {
     }
 
     /// A TCP socket connected to 127.0.0.1:`port`, its reads timing out after 5 s.
-    private static func connectedSocket(port: Int, receiveBuffer: Int32?) throws -> Int32 {
+    private static func connectedSocket(port: Int) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var timeout = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port)).bigEndian
