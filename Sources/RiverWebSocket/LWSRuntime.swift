@@ -25,9 +25,9 @@ import Synchronization
 /// The service thread sleeps in an epoll wait over the sockets while nothing but their input
 /// can need it, and hands lws only the sockets epoll reports (`lws_service_fd`): lws 4.1's
 /// poll(2) over every socket costs per socket on each wake-up, and sleeping in it costs more
-/// (registering on every socket's wait queue and leaving them). A command, an epoll timeout
-/// (at most ``epollWaitLimitMilliseconds``, for lws' own timers) or a readiness lws did not act
-/// on gets a pass of lws' own without waiting; whenever a pass asked lws for something only its
+/// (registering on every socket's wait queue and leaving them). A command, lws' timers coming
+/// due (``LWSPassSchedule``) or a readiness lws did not act on gets a pass of lws' own without
+/// waiting; whenever a pass asked lws for something only its
 /// own wait sees (a writable callback, a timeout, a socket opening, closing or paused, lws
 /// holding unsent or unread bytes, a TLS socket of lws'), the next pass waits in lws' poll as
 /// before. If epoll cannot be set up or a socket cannot join it, lws' poll is used throughout.
@@ -52,9 +52,6 @@ final class LWSRuntime: @unchecked Sendable {
     /// when they could not be made: then it always waits in lws' poll).
     private let epollFD: Int32
     private let wakeFD: Int32
-    /// The longest epoll sleep, so lws' own timers (close and upgrade timeouts) run at most
-    /// this late.
-    private static let epollWaitLimitMilliseconds: Int32 = 200
 
     private struct Pending {
         var commands: [Command] = []
@@ -92,8 +89,8 @@ final class LWSRuntime: @unchecked Sendable {
     /// Descriptors an epoll wait found ready, as lws poll entries.
     private let serviceThreadReady = UnsafeMutablePointer<pollfd>.allocate(capacity: readyCapacity)
     private static let readyCapacity = 64
-    /// When lws' own pass is due at the latest (its timers), in `DispatchTime` nanoseconds.
-    private var serviceThreadNextLWSPass: UInt64 = 0
+    /// When lws' own pass is due at the latest (its timers).
+    private var serviceThreadPassSchedule = LWSPassSchedule()
     /// The epoll wait is usable (every socket lws watches for input is in it).
     private var serviceThreadEpollUsable = false
     /// This pass asked lws for something only its own wait sees: the next pass waits in lws'
@@ -135,7 +132,7 @@ final class LWSRuntime: @unchecked Sendable {
         info.port = river_lws_no_listen_port()
         info.gid = -1
         info.uid = -1
-        info.fd_limit_per_thread = 4096
+        info.fd_limit_per_thread = LWSDescriptorTable.limitPerThread(openFiles: sysconf(Int32(_SC_OPEN_MAX)))
         info.pt_serv_buf_size = 64 * 1024
         info.protocols = UnsafePointer(protocols)
         // The context's user pointer is filled in below through a box; lws copies `user`.
@@ -190,8 +187,8 @@ final class LWSRuntime: @unchecked Sendable {
             return
         }
         var stored: Int32 = 0
-        let ready = river_epoll_wait(
-            epollFD, wakeFD, Self.epollWaitLimitMilliseconds, serviceThreadReady, Int32(Self.readyCapacity), &stored)
+        let timeout = serviceThreadPassSchedule.epollTimeoutMilliseconds(at: DispatchTime.now().uptimeNanoseconds)
+        let ready = river_epoll_wait(epollFD, wakeFD, timeout, serviceThreadReady, Int32(Self.readyCapacity), &stored)
         serviceThreadNeedsLWSWait = false
         for index in 0..<Int(stored) {
             serviceThreadCallbacks = 0
@@ -202,7 +199,7 @@ final class LWSRuntime: @unchecked Sendable {
         }
         // A command (lws' cancel pipe), a timeout, or lws' timers due: a pass of lws' own that
         // does not wait (lws polls with a zero timeout).
-        if ready == 0 || ready > stored || DispatchTime.now().uptimeNanoseconds >= serviceThreadNextLWSPass {
+        if ready == 0 || ready > stored || serviceThreadPassSchedule.isDue(at: DispatchTime.now().uptimeNanoseconds) {
             let needed = serviceThreadNeedsLWSWait
             serviceThreadLWSPass(timeout: -1)
             serviceThreadNeedsLWSWait = serviceThreadNeedsLWSWait || needed
@@ -214,7 +211,7 @@ final class LWSRuntime: @unchecked Sendable {
         serviceThreadNeedsLWSWait = false
         serviceThreadCallbacks = 0
         _ = lws_service(context, timeout)
-        serviceThreadNextLWSPass = DispatchTime.now().uptimeNanoseconds + UInt64(Self.epollWaitLimitMilliseconds) * 1_000_000
+        serviceThreadPassSchedule.passRan(at: DispatchTime.now().uptimeNanoseconds)
     }
 
     /// Whether nothing but input on a watched socket (or a command) can need the service
@@ -259,10 +256,19 @@ final class LWSRuntime: @unchecked Sendable {
     }
 
     /// `lws_set_timeout`, noting that the next pass must wait in lws' poll (which knows when
-    /// the timeout is due).
+    /// the timeout is due) and that lws' passes must come often until it is cleared or its
+    /// socket is gone.
     func serviceThreadSetTimeout(_ wsi: OpaquePointer, _ reason: pending_timeout, _ seconds: Int32) {
         serviceThreadNeedsLWSWait = true
+        serviceThreadPassSchedule.timeout(
+            of: wsi, pending: reason != NO_PENDING_TIMEOUT, now: DispatchTime.now().uptimeNanoseconds)
         lws_set_timeout(wsi, reason, seconds)
+    }
+
+    /// `LWS_CALLBACK_WSI_DESTROY` of any wsi: a timeout River set on it is gone with it.
+    fileprivate func serviceThreadSocketDestroyed(_ wsi: OpaquePointer) {
+        serviceThreadWritableWanted.remove(wsi)
+        serviceThreadPassSchedule.socketDestroyed(wsi)
     }
 
     /// A TCP connection of `connection` is up (client) or adopted (server): its socket joins
@@ -581,6 +587,26 @@ package enum LWSServiceStatistics {
     package static var writesAfterReceive: Int { receiveWrites.load(ordering: .relaxed) }
 }
 
+/// How lws' table of sockets is sized.
+package enum LWSDescriptorTable {
+    /// The `fd_limit_per_thread` lws gets in a process allowed `openFiles` descriptors.
+    ///
+    /// 0 lets lws size its tables by that limit and find a socket's connection by its
+    /// descriptor number. Any smaller figure makes lws search its table from the start for
+    /// every socket it serves: about 1.5 % of an idle client's CPU with 500 connections when it
+    /// was 4096 (which also capped the process at 4096 connections). lws zeroes 16 bytes per
+    /// allowed descriptor, so a limit beyond ``largestIndexed`` (containers often allow
+    /// 2^20) is replaced by that figure: 1 MiB of tables, as many connections, found by search.
+    /// The limit is read once, when the runtime starts: descriptors beyond a limit raised later
+    /// cannot carry WebSockets.
+    package static func limitPerThread(openFiles: Int) -> UInt32 {
+        openFiles > 0 && openFiles <= largestIndexed ? 0 : UInt32(largestIndexed)
+    }
+
+    /// The largest descriptor limit lws is left to size its tables by.
+    package static let largestIndexed = 1 << 16
+}
+
 /// Lets the C context hold a stable pointer before the runtime finished initialising.
 // @unchecked Sendable: `runtime` is written once, before the service thread starts, and only
 // read afterwards (on the service thread).
@@ -646,7 +672,7 @@ private func riverLWSCallback(
         return 0
 
     case LWS_CALLBACK_WSI_DESTROY:
-        runtimeNow?.serviceThreadWritableCame(wsi)
+        runtimeNow?.serviceThreadSocketDestroyed(wsi)
         guard let connection = connection() else {
             runtime()?.serviceThreadOtherDestroyed(wsi)
             return 0
