@@ -1,7 +1,7 @@
 import Testing
 @testable import River
 
-/// The heartbeat fast path: a heartbeat recognised from its bytes (`HeartbeatPeeking`) and
+/// The heartbeat fast path: a heartbeat recognised from its bytes (`MessagePackCodec.peekHeartbeat(_:from:)`) and
 /// answered from an echo encoded once (``SessionStateMachine/OutboundEncoder``) has exactly the
 /// effects and the bytes of the general path (decode, ``SessionStateMachine/frameReceived(decoded:now:jitter:)``).
 @Suite("Heartbeat fast path")

@@ -43,23 +43,22 @@ extension MessagePackCodec: SeqAckPeeking {
     }
 }
 
-/// A codec that recognises, from a frame's bytes alone, a well-formed message with the Ack bit
-/// from the session's peer: a heartbeat. The session's only use of such a message is its
-/// `seq`, its `ack` and the echo it answers with (passive heartbeating), so the transport
-/// handles it without the general decode (``SessionStateMachine/heartbeatReceived(seq:ack:now:into:)``).
-protocol HeartbeatPeeking: RiverCodec {
+/// Recognising, from a frame's bytes alone, a well-formed message with the Ack bit from the
+/// session's peer: a heartbeat. The session's only use of such a message is its `seq`, its
+/// `ack` and the echo it answers with (passive heartbeating), so the transport handles it
+/// without the general decode (``SessionStateMachine/heartbeatReceived(seq:ack:now:into:)``).
+/// Only msgpack has it (the transport holds the codec as `MessagePackCodec?`, not as an
+/// existential, which would be copied on every message).
+extension MessagePackCodec {
+    /// `{type: "ACK"}`, as the reference (and this codec) encodes a heartbeat's payload.
+    private static let heartbeatPayload: [UInt8] = [0x81, 0xA4] + Array("type".utf8) + [0xA3] + Array("ACK".utf8)
+
     /// The `seq` and `ack` of `bytes` when they are certainly a message that
     /// ``RiverCodec/decode(_:)`` would accept, from `serverID` (its UTF-8 bytes), with the Ack
     /// control flag, and nothing in it the session would look at but those; `nil` for anything
     /// else, and for any frame this cannot vouch for (the general path then takes it and
     /// reports whatever is wrong exactly as before).
-    func peekHeartbeat(_ bytes: [UInt8], from serverID: [UInt8]) -> (seq: Int, ack: Int)?
-}
-
-extension MessagePackCodec: HeartbeatPeeking {
-    /// `{type: "ACK"}`, as the reference (and this codec) encodes a heartbeat's payload.
-    private static let heartbeatPayload: [UInt8] = [0x81, 0xA4] + Array("type".utf8) + [0xA3] + Array("ACK".utf8)
-
+    ///
     /// Accepts exactly the eight envelope keys, each once and well typed (strings ASCII, so
     /// valid UTF-8; `seq` and `ack` non-negative integers; `controlFlags` a non-negative
     /// integer with the Ack bit; the payload `{type: "ACK"}` byte for byte), `from` equal to

@@ -127,7 +127,7 @@ extension SessionStateMachine {
         /// ``appendHeartbeat(seq:ack:to:limit:)`` with the message id `id` (tests compare it
         /// with the general encoding of the same message).
         func appendHeartbeat(id: String, seq: Int, ack: Int, to buffer: inout SendBuffer, limit: Int) throws(SendError) -> RiverMessageBytes {
-            guard let heartbeat, let split, id.utf8.count == heartbeat.idLength else {
+            guard let heartbeat, split != nil, id.utf8.count == heartbeat.idLength else {
                 // A codec without the split encoding (or an id of another length): the general path.
                 let message = Self.message(Self.heartbeatOutbound, id: id, clientID: clientID, serverID: serverID)
                 return try appendWhole(message, seq: seq, ack: ack, to: &buffer, limit: limit)
@@ -137,9 +137,19 @@ extension SessionStateMachine {
                 middle: { bytes in
                     bytes.append(contentsOf: id.utf8)
                     bytes.append(contentsOf: heartbeat.afterID)
-                    split.appendSeqAck(seq: seq, ack: ack, to: &bytes)
+                    appendSeqAck(seq: seq, ack: ack, to: &bytes)
                 },
                 tail: heartbeat.tail, limit: limit)
+        }
+
+        /// The split codec's `seq` and `ack`: msgpack's called directly, as binding the
+        /// existential copies it (a retain and release on every heartbeat echo).
+        private func appendSeqAck(seq: Int, ack: Int, to bytes: inout [UInt8]) {
+            if let messagePack {
+                messagePack.appendSeqAck(seq: seq, ack: ack, to: &bytes)
+            } else {
+                split?.appendSeqAck(seq: seq, ack: ack, to: &bytes)
+            }
         }
 
         /// Encodes `message` whole with `seq` and `ack` (a codec without the split encoding) and
@@ -196,7 +206,8 @@ extension SessionStateMachine {
 
     /// The heartbeat echo of one client as a split codec encodes it, cut around the message
     /// id's characters and around the seq and ack: every echo differs from it only there.
-    fileprivate struct HeartbeatTemplate: Sendable {
+    /// A class, so that the heartbeat path takes one reference to it, not one per array.
+    fileprivate final class HeartbeatTemplate: Sendable {
         /// The bytes before the id's characters.
         let beforeID: [UInt8]
         /// The bytes from the end of the id's characters to the seq.

@@ -273,8 +273,13 @@ public struct SessionStateMachine: Sendable {
     /// `ContinuousClock.Instant`s), and a non-mutating call from a mutating method copied all
     /// of it, twice per received message.
     private mutating func bufferIsFull() -> Bool {
-        guard let count = session?.buffer.count, count > 0, let buffered = session?.buffer.bytes else { return false }
-        return !(count < configuration.maxBufferedMessages && buffered <= configuration.maxBufferedBytes)
+        guard let count = session?.buffer.count, let buffered = session?.buffer.bytes else { return false }
+        return isFull(count: count, bytes: buffered)
+    }
+
+    /// Whether a send buffer holding `count` messages of `bytes` in all is full.
+    private func isFull(count: Int, bytes: Int) -> Bool {
+        count > 0 && !(count < configuration.maxBufferedMessages && bytes <= configuration.maxBufferedBytes)
     }
 
     /// The earliest time ``tick(now:jitter:)`` has something to do, if any.
@@ -434,7 +439,7 @@ public struct SessionStateMachine: Sendable {
     }
 
     /// A message with the Ack bit from the server, recognised without decoding it (its other
-    /// fields are well formed and ignored, see `HeartbeatPeeking`), that
+    /// fields are well formed and ignored, see `MessagePackCodec.peekHeartbeat(_:from:)`), that
     /// ``takesHeartbeat(seq:)`` accepted: exactly what
     /// ``frameReceived(decoded:now:jitter:)`` does for it (drops what `ack` acknowledges,
     /// records `seq`, pushes the watchdog back, answers with a heartbeat that enters the send
@@ -442,15 +447,17 @@ public struct SessionStateMachine: Sendable {
     /// - Parameter actions: Receives the echo's write (and ``Action/bufferHasRoom`` when
     ///   writers waited for the room).
     package mutating func heartbeatReceived(seq: Int, ack: Int, now: Instant, into actions: inout [Action]) {
-        guard case .connected(let attempt, _) = phase, session?.ack == seq else { return }
-        let wasFull = bufferIsFull()
-        session?.acknowledge(upTo: ack, received: seq)
+        // The session is taken out and put back on every way out, so that nothing here copies
+        // it (reading it through the optional did, on every heartbeat).
+        guard case .connected(let attempt, _) = phase, var current = session.take() else { return }
+        defer { session = current }
+        guard current.ack == seq else { return }
+        let wasFull = isFull(count: current.buffer.count, bytes: current.buffer.bytes)
+        current.acknowledge(upTo: ack, received: seq)
         phase = .connected(attempt: attempt, lastValidInbound: StoredInstant(now))
-        if wasFull, !bufferIsFull() { actions.append(.bufferHasRoom) }
+        if wasFull, !isFull(count: current.buffer.count, bytes: current.buffer.bytes) { actions.append(.bufferHasRoom) }
         // As `send(_:now:jitter:into:)` for the heartbeat `connectedFrame` prepares: connected,
         // so the echo is written; a failure (too large for a tiny limit) is ignored as there.
-        guard var current = session.take() else { return }
-        defer { session = current }
         let seq = current.buffer.nextSeq
         guard
             let bytes = try? encoder.appendHeartbeat(

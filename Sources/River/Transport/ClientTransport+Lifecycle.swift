@@ -184,7 +184,6 @@ extension ClientTransport {
     package func handle(_ event: consuming RiverConnectionEvent, attempt: UInt64) {
         switch consume event {
         case .message(let bytes):
-            // (Called through the optional: binding it would copy the existential.)
             if let (seq, ack) = heartbeatCodec?.peekHeartbeat(bytes, from: serverIDBytes),
                 heartbeatReceived(seq: seq, ack: ack, attempt: attempt)
             {

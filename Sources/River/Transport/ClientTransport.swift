@@ -160,9 +160,10 @@ package final class ClientTransport: Sendable {
     let jobsContinuation: AsyncStream<Job>.Continuation
     let connector: any RiverConnector
     let codec: any RiverCodec
-    /// The codec when it recognises heartbeats from their bytes (``handle(_:attempt:)``'s fast
-    /// path), and the server id's UTF-8 bytes they must come from.
-    let heartbeatCodec: (any HeartbeatPeeking)?
+    /// The codec when it recognises heartbeats from their bytes (msgpack:
+    /// ``handle(_:attempt:)``'s fast path), and the server id's UTF-8 bytes they must come
+    /// from. Concrete, as reading an existential from this class copies it on every message.
+    let heartbeatCodec: MessagePackCodec?
     let serverIDBytes: [UInt8]
     /// Encodes outbound messages before the lock is taken (the machine only adds seq and ack).
     let encoder: SessionStateMachine.OutboundEncoder
@@ -206,7 +207,7 @@ package final class ClientTransport: Sendable {
         (jobs, jobsContinuation) = AsyncStream.makeStream(of: Job.self)
         self.connector = connector
         self.codec = codec
-        self.heartbeatCodec = codec as? any HeartbeatPeeking
+        self.heartbeatCodec = codec as? MessagePackCodec
         self.serverIDBytes = Array(serverID.utf8)
         self.metadata = metadata
         self.prefetchMetadata = prefetchMetadata && metadata != nil
