@@ -18,16 +18,18 @@ import Synchronization
 /// created lazily on first use and never destroyed (a process-wide singleton on purpose).
 ///
 /// Threading rule: every lws call except `lws_cancel_service` happens on the service thread.
-/// Other threads append a ``Command`` to a lock-protected queue and wake the thread with
-/// `lws_cancel_service`; the thread drains the queue in `LWS_CALLBACK_EVENT_WAIT_CANCELLED`.
-/// A flag coalesces wake-ups, so a burst of sends costs one syscall.
+/// Other threads append a ``Command`` to a lock-protected queue and wake the thread: through
+/// the epoll wait's eventfd, or with `lws_cancel_service` while it waits in lws' poll; the
+/// thread drains the queue after every pass (and in `LWS_CALLBACK_EVENT_WAIT_CANCELLED`). A
+/// flag coalesces wake-ups, so a burst of sends costs one syscall.
 ///
 /// The service thread sleeps in an epoll wait over the sockets while nothing but their input
 /// can need it, and hands lws only the sockets epoll reports (`lws_service_fd`): lws 4.1's
 /// poll(2) over every socket costs per socket on each wake-up, and sleeping in it costs more
-/// (registering on every socket's wait queue and leaving them). A command, lws' timers coming
-/// due (``LWSPassSchedule``) or a readiness lws did not act on gets a pass of lws' own without
-/// waiting; whenever a pass asked lws for something only its
+/// (registering on every socket's wait queue and leaving them). Commands are run without a pass
+/// of lws' (a write goes out at once where it may: ``WebSocketConnection/serviceThreadWriteRequested(_:)``);
+/// lws' timers coming due (``LWSPassSchedule``) or a readiness lws did not act on get a pass of
+/// lws' own without waiting; whenever a pass asked lws for something only its
 /// own wait sees (a writable callback, a timeout, a socket opening, closing or paused, lws
 /// holding unsent or unread bytes, a TLS socket of lws'), the next pass waits in lws' poll as
 /// before. If epoll cannot be set up or a socket cannot join it, lws' poll is used throughout.
@@ -56,6 +58,9 @@ final class LWSRuntime: @unchecked Sendable {
     private struct Pending {
         var commands: [Command] = []
         var wakeRequested = false
+        /// The service thread waits (or is about to wait) in lws' poll, which only
+        /// `lws_cancel_service` interrupts; otherwise it waits in epoll (the eventfd) or runs.
+        var waitsInLWS = false
     }
 
     /// The shared runtime, created on first use.
@@ -182,10 +187,16 @@ final class LWSRuntime: @unchecked Sendable {
     /// One pass: sleep in epoll and serve the sockets it reports one by one when only input
     /// can be due, else lws' own poll over every socket.
     private func serviceThreadPass() {
-        guard serviceThreadMayWaitInEpoll() else {
-            serviceThreadLWSPass(timeout: 0)
-            return
+        if serviceThreadMayWaitInEpoll() {
+            serviceThreadEpollPass()
+        } else {
+            serviceThreadLWSPass(waiting: true)
         }
+        serviceThreadDrain()
+    }
+
+    /// Sleeps in epoll and hands lws the sockets it reports.
+    private func serviceThreadEpollPass() {
         var stored: Int32 = 0
         let timeout = serviceThreadPassSchedule.epollTimeoutMilliseconds(at: DispatchTime.now().uptimeNanoseconds)
         let ready = river_epoll_wait(epollFD, wakeFD, timeout, serviceThreadReady, Int32(Self.readyCapacity), &stored)
@@ -197,20 +208,28 @@ final class LWSRuntime: @unchecked Sendable {
             // Readiness lws did not act on: its own poll next time, so this cannot spin.
             if serviceThreadCallbacks == 0 { serviceThreadNeedsLWSWait = true }
         }
-        // A command (lws' cancel pipe), a timeout, or lws' timers due: a pass of lws' own that
-        // does not wait (lws polls with a zero timeout).
-        if ready == 0 || ready > stored || serviceThreadPassSchedule.isDue(at: DispatchTime.now().uptimeNanoseconds) {
+        // The wait's time ran out (or was interrupted), or lws' timers are due: a pass of lws'
+        // own that does not wait (lws polls with a zero timeout). Only the eventfd (commands,
+        // drained next) needs none.
+        if ready == 0 || serviceThreadPassSchedule.isDue(at: DispatchTime.now().uptimeNanoseconds) {
             let needed = serviceThreadNeedsLWSWait
-            serviceThreadLWSPass(timeout: -1)
+            serviceThreadLWSPass(waiting: false)
             serviceThreadNeedsLWSWait = serviceThreadNeedsLWSWait || needed
         }
     }
 
-    /// `lws_service`: waiting in lws' poll (`timeout` 0) or not (-1).
-    private func serviceThreadLWSPass(timeout: Int32) {
+    /// `lws_service`: waiting in lws' poll (until lws' next timer, a socket's event or
+    /// `lws_cancel_service`) or not. It does not wait when a command is already queued.
+    private func serviceThreadLWSPass(waiting: Bool) {
         serviceThreadNeedsLWSWait = false
         serviceThreadCallbacks = 0
-        _ = lws_service(context, timeout)
+        let waits = waiting && pending.withLock { pending in
+            if pending.wakeRequested { return false }
+            pending.waitsInLWS = true
+            return true
+        }
+        _ = lws_service(context, waits ? 0 : -1)
+        if waits { pending.withLock { $0.waitsInLWS = false } }
         serviceThreadPassSchedule.passRan(at: DispatchTime.now().uptimeNanoseconds)
     }
 
@@ -314,34 +333,45 @@ final class LWSRuntime: @unchecked Sendable {
 
     /// Queues `command` and wakes the service thread (at most one wake-up in flight).
     func enqueue(_ command: Command) {
-        let wake = pending.withLock { pending in
+        enum Wake { case none, epoll, lws }
+        let wake = pending.withLock { pending -> Wake in
             pending.commands.append(command)
-            if pending.wakeRequested { return false }
+            if pending.wakeRequested { return .none }
             pending.wakeRequested = true
-            return true
+            return pending.waitsInLWS ? .lws : .epoll
         }
-        if wake {
+        switch wake {
+        case .none:
+            break
+        case .lws:
             lws_cancel_service(context)
-            // The service thread may sleep in epoll rather than in lws' poll.
+        case .epoll:
+            // Also when the thread is running: the eventfd stays readable, so its next epoll
+            // wait returns at once (and a pass of lws' own first checks `wakeRequested`).
             if wakeFD >= 0 { river_eventfd_signal(wakeFD) }
         }
     }
 
-    /// Runs the queued commands. Service thread only (`LWS_CALLBACK_EVENT_WAIT_CANCELLED`).
+    /// Runs the queued commands. Service thread only: after every pass, and in
+    /// `LWS_CALLBACK_EVENT_WAIT_CANCELLED`.
     fileprivate func serviceThreadDrain() {
-        let commands = pending.withLock { pending in
+        let commands = pending.withLock { pending -> [Command] in
+            guard pending.wakeRequested else { return [] }
             pending.wakeRequested = false
             let commands = pending.commands
             pending.commands = []
             return commands
         }
-        if !commands.isEmpty { serviceThreadNeedsLWSWait = true }
         for command in commands {
+            // Anything but a write may have asked lws for something its own wait sees (a
+            // write asks for that itself when it cannot go out at once).
+            if case .wantWrite = command {} else { serviceThreadNeedsLWSWait = true }
             switch command {
             case .connect(let connection, let request):
                 serviceThreadConnect(connection, request)
             case .wantWrite(let connection):
-                if let wsi = connection.serviceThreadWSI { serviceThreadCallbackOnWritable(wsi) }
+                guard let wsi = connection.serviceThreadWSI else { break }
+                connection.serviceThreadWriteRequested(wsi)
             case .deliverPending(let connection):
                 connection.serviceThreadDeliver(nil)
             case .abort(let connection):
@@ -580,11 +610,15 @@ extension LWSRuntime {
 package enum LWSServiceStatistics {
     static let servedFromEpoll = Atomic<Int>(0)
     static let receiveWrites = Atomic<Int>(0)
+    static let requestWrites = Atomic<Int>(0)
 
     /// Sockets handed to lws from the epoll wait (`lws_service_fd`).
     package static var socketsServedFromEpoll: Int { servedFromEpoll.load(ordering: .relaxed) }
     /// Writes made at the end of a receive callback (a reply to the connection's own input).
     package static var writesAfterReceive: Int { receiveWrites.load(ordering: .relaxed) }
+    /// Writes of what another thread queued, made as soon as the service thread took the
+    /// request (without a writable callback).
+    package static var writesOnRequest: Int { requestWrites.load(ordering: .relaxed) }
 }
 
 /// How lws' table of sockets is sized.

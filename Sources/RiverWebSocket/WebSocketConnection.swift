@@ -158,7 +158,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private var transmitOffset = 0
     /// Inside this connection's receive callback: a write the consumer's handler asks for (a
     /// heartbeat echo, a server's reply) waits for the end of the input and goes out in the
-    /// same service pass (``serviceThreadWriteAfterReceive(_:)``).
+    /// same service pass (``serviceThreadWriteDirectly(_:)``).
     private var serviceThreadReceiving = false
     /// A write was asked for while receiving.
     private var serviceThreadWantsWriteAfterReceive = false
@@ -328,7 +328,17 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         guard serviceThreadWantsWriteAfterReceive else { return verdict }
         serviceThreadWantsWriteAfterReceive = false
         if verdict != 0 { return verdict }
-        return serviceThreadWriteAfterReceive(wsi)
+        return serviceThreadWriteDirectly(wsi, counting: LWSServiceStatistics.receiveWrites)
+    }
+
+    /// The runtime's `wantWrite` command: what another thread queued goes out at once where
+    /// ``serviceThreadWriteDirectly(_:)`` may write it, else from a writable callback. Either
+    /// way lws need not poll every socket first (twice: for the command, then for the
+    /// callback), which with many idle connections cost more than the call itself.
+    func serviceThreadWriteRequested(_ wsi: OpaquePointer) {
+        guard serviceThreadWriteDirectly(wsi, counting: LWSServiceStatistics.requestWrites) != 0 else { return }
+        // Outside this connection's callbacks: lws drops the socket in its next pass.
+        LWSRuntime.shared.serviceThreadSetTimeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
     }
 
     /// The peer's opening handshake (a server's answer, a client's request), then its frames
@@ -585,21 +595,23 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         return drained ? .drained : .more
     }
 
-    /// The largest batch a receive callback writes itself; more waits for a writable callback.
-    private static let receiveWriteBudget = 64 * 1024
+    /// The largest batch written outside a writable callback; more waits for one.
+    private static let directWriteBudget = 64 * 1024
 
-    /// Writes what the consumer's handlers queued while this connection's input was read (a
-    /// heartbeat echo, a server's reply), still inside the receive callback: one trip through
-    /// lws' poll less per reply.
+    /// Writes what is queued without waiting for a writable callback: what the consumer's
+    /// handlers queued while this connection's input was read (a heartbeat echo, a server's
+    /// reply), still inside the receive callback, and what another thread queued
+    /// (``serviceThreadWriteRequested(_:)``). Each saves a trip through lws' poll.
     ///
     /// lws 4.1 spins its loop when a raw connection is written to through `lws_write` from its
     /// receive callback and the socket takes only part (a test server echoing a stream that way
     /// used a core at 6k msgs/s), so this writes to the socket itself (`send`, as lws does) and
     /// only when lws holds nothing unsent; a tail the socket does not take is kept and handed
-    /// to lws from the next writable callback, before anything else. A `wss` listener's
-    /// connections (TLS in lws), handshakes, pongs and closes keep to the writable callback.
+    /// to lws from the next writable callback, before anything else. TLS connections (either
+    /// side's), handshakes, pongs and closes keep to the writable callback.
+    /// - Parameter writes: Counts the writes made (``LWSServiceStatistics``).
     /// - Returns: -1 when the socket must close now.
-    private func serviceThreadWriteAfterReceive(_ wsi: OpaquePointer) -> Int32 {
+    private func serviceThreadWriteDirectly(_ wsi: OpaquePointer, counting writes: borrowing Atomic<Int>) -> Int32 {
         let plainSocket = !serviceThreadUsesTLS && serviceThreadListener?.configuration.tls == nil
         let fd = lws_get_socket_fd(wsi)
         guard plainSocket, fd >= 0, serviceThreadUnsent.isEmpty, lws_partial_buffered(wsi) == 0,
@@ -612,12 +624,12 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
         let frames = transmitFrames
         frames.removeAll()
         // A close is left to the writable callback (requested below, as the queue is not drained).
-        let outcome = serviceThreadFrameQueued(budget: Self.receiveWriteBudget, closing: { _, _ in false })
+        let outcome = serviceThreadFrameQueued(budget: Self.directWriteBudget, closing: { _, _ in false })
         if outcome == .drop { return -1 }
         var requestCallback = outcome != .drained
         if frames.count > 0 {
             let bytes = frames.bytes
-            LWSServiceStatistics.receiveWrites.add(1, ordering: .relaxed)
+            writes.add(1, ordering: .relaxed)
             let sent = Self.sendNow(fd, bytes)
             if sent < 0 {
                 frames.removeAll()

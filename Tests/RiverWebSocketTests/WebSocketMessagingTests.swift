@@ -42,6 +42,25 @@ struct WebSocketMessagingTests {
         }
     }
 
+    @Test("messages sent from other threads go out as soon as the I/O thread takes the request, without a writable callback")
+    func writesOnRequestGoOutAtOnce() async throws {
+        try await withConnectedPair { client, server in
+            var clientEvents = client.events.makeAsyncIterator()
+            var serverEvents = server.events.makeAsyncIterator()
+            let before = LWSServiceStatistics.writesOnRequest
+            // Every send here comes from this task, so each wakes the I/O thread with a request.
+            for index in 0..<50 {
+                client.send([UInt8(index)])
+                #expect(try await nextMessage(&serverEvents) == [UInt8(index)])
+                server.send([UInt8(index), 1])
+                #expect(try await nextMessage(&clientEvents) == [UInt8(index), 1])
+            }
+            #expect(LWSServiceStatistics.writesOnRequest >= before + 100)
+            client.close(code: 1000, reason: "done")
+            _ = try await closure(&clientEvents)
+        }
+    }
+
     @Test("10,000 messages arrive in order, echoed back")
     func orderingOfManyMessages() async throws {
         try await withConnectedPair { client, server in

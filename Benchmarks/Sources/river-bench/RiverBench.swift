@@ -57,20 +57,21 @@ enum Metric: String, CaseIterable {
     case stream_1mb_mb_per_s
     case subs_open_ms, subs_fanout_ms, subs_cancel_ms, subs_rss_per_sub_bytes
     case subs_group_open_ms, subs_group_fanout_ms, subs_group_cancel_ms, subs_group_rss_per_sub_bytes
-    case sessions_rss_per_session_bytes, sessions_idle_cpu_percent
+    case sessions_rss_per_session_bytes, sessions_idle_cpu_percent, sessions_seq_p50_us, sessions_busy_calls_per_s
+    case sessions_busy_cpu_us_per_call
     case proto_rpc_seq_p50_us, proto_rpc_seq_p99_us, proto_rpc_seq_calls_per_s
     case peak_rss_bytes
 
     var unit: Unit {
         switch self {
         case .rpc_seq_p50_us, .rpc_seq_p90_us, .rpc_seq_p99_us, .rpc_seq_mean_us, .rpc_conc64_p50_us, .rpc_conc64_p99_us,
-            .big_echo_1mb_p50_us, .big_echo_8mb_p50_us, .proto_rpc_seq_p50_us, .proto_rpc_seq_p99_us:
+            .big_echo_1mb_p50_us, .big_echo_8mb_p50_us, .proto_rpc_seq_p50_us, .proto_rpc_seq_p99_us, .sessions_seq_p50_us:
             .us
         case .subs_open_ms, .subs_fanout_ms, .subs_cancel_ms, .subs_group_open_ms, .subs_group_fanout_ms, .subs_group_cancel_ms: .ms
-        case .rpc_seq_calls_per_s, .rpc_conc64_calls_per_s, .proto_rpc_seq_calls_per_s: .calls_per_s
+        case .rpc_seq_calls_per_s, .rpc_conc64_calls_per_s, .proto_rpc_seq_calls_per_s, .sessions_busy_calls_per_s: .calls_per_s
         case .stream_echo_msgs_per_s, .upload_msgs_per_s, .upload_msgs_total: .msgs_per_s
         case .stream_1mb_mb_per_s: .mb_per_s
-        case .rpc_conc64_cpu_us_per_call, .big_echo_1mb_cpu_us, .big_echo_8mb_cpu_us: .us_cpu
+        case .rpc_conc64_cpu_us_per_call, .big_echo_1mb_cpu_us, .big_echo_8mb_cpu_us, .sessions_busy_cpu_us_per_call: .us_cpu
         case .peak_rss_bytes, .big_echo_1mb_peak_rss_growth_bytes, .big_echo_1mb_retained_rss_bytes,
             .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes, .subs_rss_per_sub_bytes,
             .subs_group_rss_per_sub_bytes, .sessions_rss_per_session_bytes:
@@ -84,7 +85,7 @@ enum Metric: String, CaseIterable {
         case .peak_rss_bytes, .upload_msgs_total, .big_echo_1mb_peak_rss_growth_bytes, .big_echo_1mb_retained_rss_bytes,
             .big_echo_8mb_peak_rss_growth_bytes, .big_echo_8mb_retained_rss_bytes:
             String(Int64(value.rounded()))
-        case .rpc_conc64_cpu_us_per_call, .sessions_idle_cpu_percent: String(Double(Int64((value * 100).rounded())) / 100)
+        case .rpc_conc64_cpu_us_per_call, .sessions_idle_cpu_percent, .sessions_busy_cpu_us_per_call: String(Double(Int64((value * 100).rounded())) / 100)
         default: String(Double(Int64((value * 10).rounded())) / 10)
         }
     }
@@ -302,6 +303,17 @@ struct RiverBench: AsyncParsableCommand {
     // MARK: Scenarios
 
     private func rpcSequential(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
+        let (latencies, elapsed) = try await sequentialCalls(client)
+        figures[.rpc_seq_p50_us] = latencies.percentile(0.50)
+        figures[.rpc_seq_p90_us] = latencies.percentile(0.90)
+        figures[.rpc_seq_p99_us] = latencies.percentile(0.99)
+        figures[.rpc_seq_mean_us] = latencies.mean
+        figures[.rpc_seq_calls_per_s] = Double(seq) / elapsed
+    }
+
+    /// `--seq` `test.add` calls on `client`, one after another: their latencies and the time
+    /// they took in all (s).
+    func sequentialCalls(_ client: RiverClient) async throws -> (latencies: Latencies, seconds: Double) {
         var samples: [UInt64] = []
         samples.reserveCapacity(seq)
         let start = nowNanos()
@@ -310,16 +322,21 @@ struct RiverBench: AsyncParsableCommand {
             try await Self.add(client)
             samples.append(nowNanos() - before)
         }
-        let elapsed = Double(nowNanos() - start) / 1e9
-        let latencies = Latencies(samples)
-        figures[.rpc_seq_p50_us] = latencies.percentile(0.50)
-        figures[.rpc_seq_p90_us] = latencies.percentile(0.90)
-        figures[.rpc_seq_p99_us] = latencies.percentile(0.99)
-        figures[.rpc_seq_mean_us] = latencies.mean
-        figures[.rpc_seq_calls_per_s] = Double(seq) / elapsed
+        return (Latencies(samples), Double(nowNanos() - start) / 1e9)
     }
 
     private func rpcConcurrent(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {
+        let run = try await concurrentCalls(client)
+        figures[.rpc_conc64_calls_per_s] = run.callsPerSecond
+        figures[.rpc_conc64_p50_us] = run.latencies.percentile(0.50)
+        figures[.rpc_conc64_p99_us] = run.latencies.percentile(0.99)
+        figures[.rpc_conc64_cpu_us_per_call] = run.cpuMicrosecondsPerCall
+    }
+
+    /// `--concurrency` callers making `test.add` calls on `client` for `--duration` s.
+    func concurrentCalls(
+        _ client: RiverClient
+    ) async throws -> (latencies: Histogram, callsPerSecond: Double, cpuMicrosecondsPerCall: Double) {
         let callers = concurrency
         let durationNanos = UInt64(duration * 1e9)
         let cpuBefore = processCPUMicroseconds()
@@ -344,10 +361,7 @@ struct RiverBench: AsyncParsableCommand {
         }
         let elapsed = Double(nowNanos() - start) / 1e9
         let cpu = processCPUMicroseconds() - cpuBefore
-        figures[.rpc_conc64_calls_per_s] = Double(histogram.count) / elapsed
-        figures[.rpc_conc64_p50_us] = histogram.percentile(0.50)
-        figures[.rpc_conc64_p99_us] = histogram.percentile(0.99)
-        figures[.rpc_conc64_cpu_us_per_call] = histogram.count > 0 ? cpu / Double(histogram.count) : 0
+        return (histogram, Double(histogram.count) / elapsed, histogram.count > 0 ? cpu / Double(histogram.count) : 0)
     }
 
     private func streamEcho(_ client: RiverClient, into figures: inout [Metric: Double]) async throws {

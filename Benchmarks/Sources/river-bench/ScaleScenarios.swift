@@ -174,7 +174,11 @@ extension RiverBench {
 
     /// `sessions`: `--sessions` further clients, each with its own session and connection,
     /// connected with one rpc each and left idle: resident-set growth per session, and the
-    /// process's CPU over `--idle-window` s as a percentage of one core.
+    /// process's CPU over `--idle-window` s as a percentage of one core. Then one of them
+    /// makes `--seq` calls one after another (their p50), and `--concurrency` concurrent calls
+    /// for `--duration` s (calls per second, the process's CPU per call), while the others
+    /// stay idle: compare with `rpc_seq` and `rpc_conc64`, the same loads with no other
+    /// sessions.
     func idleSessions(url: String, into figures: inout [Metric: Double]) async throws {
         let count = sessions
         let before = ProcessMemory.residentBytes()
@@ -206,6 +210,12 @@ extension RiverBench {
             try await Task.sleep(for: .seconds(idleWindow))
             let elapsed = Double(nowNanos() - start) / 1e3
             figures[.sessions_idle_cpu_percent] = (processCPUMicroseconds() - cpuBefore) / elapsed * 100
+            if let busy = clients.first {
+                figures[.sessions_seq_p50_us] = try await sequentialCalls(busy).latencies.percentile(0.50)
+                let run = try await concurrentCalls(busy)
+                figures[.sessions_busy_calls_per_s] = run.callsPerSecond
+                figures[.sessions_busy_cpu_us_per_call] = run.cpuMicrosecondsPerCall
+            }
             for client in clients { client.close() }
             try await group.waitForAll()
         }
