@@ -73,8 +73,13 @@ struct CLIFailureCauseTests {
 /// With `--schema`, what the server sends back is checked too.
 @Suite("CLISchemaResultTests", .timeLimit(.minutes(3)))
 struct CLISchemaResultTests {
+    /// Where ``wrongSchemaFile`` is written (one file per test process).
+    static func wrongSchemaPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("river-wrong-schema-\(getpid()).json").path
+    }
+
     /// The reference schema with wrong output and error schemas for a few procedures, in a
-    /// temporary file.
+    /// temporary file (removed when the test process exits).
     static let wrongSchemaFile: String = {
         func object(_ value: Any?) -> [String: Any] { value as? [String: Any] ?? [:] }
         let data = FileManager.default.contents(atPath: Fixtures.referenceSchema) ?? Data()
@@ -103,10 +108,11 @@ struct CLISchemaResultTests {
         replace("test", "echo", "output", with: outputSchema("response", "number"))
         replace("fallible", "divide", "errors", with: ["anyOf": [errorSchema("INFINITY"), errorSchema("UNCAUGHT_ERROR")]])
         schema["services"] = services
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("river-wrong-schema-\(getpid()).json")
         let written = (try? JSONSerialization.data(withJSONObject: schema)) ?? Data()
-        _ = FileManager.default.createFile(atPath: url.path, contents: written)
-        return url.path
+        _ = FileManager.default.createFile(atPath: wrongSchemaPath(), contents: written)
+        // Removed when the test process exits.
+        atexit { unlink(CLISchemaResultTests.wrongSchemaPath()) }
+        return wrongSchemaPath()
     }()
 
     @Test("an rpc result that does not match the output schema is an error naming its JSON path (exit 6)")

@@ -164,11 +164,12 @@ Q1YcS3oKyUK/8lBxaliMyWM=
 """
 
 
-    /// A temporary folder holding the PEM files above (written once per test process).
+    /// A temporary folder holding the PEM files above (written once per test process, removed
+    /// when it exits).
     public static let directory: URL = {
-        let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("river-tls-fixtures-\(ProcessInfo.processInfo.processIdentifier)")
+        let folder = folderOfThisProcess()
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(at: TLSFixtures.folderOfThisProcess()) }
         let files = [
             ("ca.pem", caCertificate), ("server.pem", serverCertificate), ("server-key.pem", serverKey),
             ("client.pem", clientCertificate), ("client-key.pem", clientKey),
@@ -178,6 +179,11 @@ Q1YcS3oKyUK/8lBxaliMyWM=
         }
         return folder
     }()
+
+    private static func folderOfThisProcess() -> URL {
+        FileManager.default.temporaryDirectory
+            .appendingPathComponent("river-tls-fixtures-\(ProcessInfo.processInfo.processIdentifier)")
+    }
 
     /// The CA certificate file.
     public static var caPath: String { directory.appendingPathComponent("ca.pem").path }
