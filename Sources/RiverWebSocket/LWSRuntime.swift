@@ -185,7 +185,7 @@ final class LWSRuntime: @unchecked Sendable {
     // MARK: The service loop
 
     /// One pass: sleep in epoll and serve the sockets it reports one by one when only input
-    /// can be due, else lws' own poll over every socket.
+    /// can be due, else lws' own poll over every socket; then run the queued commands.
     private func serviceThreadPass() {
         if serviceThreadMayWaitInEpoll() {
             serviceThreadEpollPass()
