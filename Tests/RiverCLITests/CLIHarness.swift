@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import River
+import RiverTestProcess
 import RiverTestServer
 import Synchronization
 import Testing
@@ -109,9 +110,8 @@ final class RiverCLIProcess: @unchecked Sendable {
 
     private static func drain(_ handle: FileHandle, state: State, stdout: Bool) {
         Thread.detachNewThread {
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
+            // Not `availableData`, which is a fatal error when a signal interrupts its read.
+            PipeReading.readToEnd(handle) { chunk in
                 if stdout {
                     state.stdout.withLock { $0.append(chunk) }
                 } else {

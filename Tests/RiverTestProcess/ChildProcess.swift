@@ -44,11 +44,11 @@ public enum ChildProcess {
         let errors = Mutex(Data())
         let errorsRead = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
-            let data = stderr.fileHandleForReading.readDataToEndOfFile()
+            let data = PipeReading.readAll(stderr.fileHandleForReading)
             errors.withLock { $0 = data }
             errorsRead.signal()
         }
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let output = PipeReading.readAll(stdout.fileHandleForReading)
         errorsRead.wait()
         process.waitUntilExit()
         return Outcome(
