@@ -610,15 +610,11 @@ extension LWSRuntime {
 package enum LWSServiceStatistics {
     static let servedFromEpoll = Atomic<Int>(0)
     static let receiveWrites = Atomic<Int>(0)
-    static let requestWrites = Atomic<Int>(0)
 
     /// Sockets handed to lws from the epoll wait (`lws_service_fd`).
     package static var socketsServedFromEpoll: Int { servedFromEpoll.load(ordering: .relaxed) }
     /// Writes made at the end of a receive callback (a reply to the connection's own input).
     package static var writesAfterReceive: Int { receiveWrites.load(ordering: .relaxed) }
-    /// Writes of what another thread queued, made as soon as the service thread took the
-    /// request (without a writable callback).
-    package static var writesOnRequest: Int { requestWrites.load(ordering: .relaxed) }
 }
 
 /// How lws' table of sockets is sized.

@@ -116,6 +116,10 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private let maximumMessageSize: Int
     let upgradeHeaders: [(name: String, value: String)]
     let logger: Logger
+    /// Writes of what another thread queued on this connection that went out as soon as the
+    /// service thread took the request, without a writable callback (for tests and diagnostics).
+    package var writesOnRequest: Int { requestWrites.load(ordering: .relaxed) }
+    private let requestWrites = Atomic<Int>(0)
 
     // Service-thread-only state.
     /// The connection's wsi, from the connect (or accept) until `LWS_CALLBACK_WSI_DESTROY`.
@@ -158,7 +162,7 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     private var transmitOffset = 0
     /// Inside this connection's receive callback: a write the consumer's handler asks for (a
     /// heartbeat echo, a server's reply) waits for the end of the input and goes out in the
-    /// same service pass (``serviceThreadWriteDirectly(_:)``).
+    /// same service pass (``serviceThreadWriteDirectly(_:counting:)``).
     private var serviceThreadReceiving = false
     /// A write was asked for while receiving.
     private var serviceThreadWantsWriteAfterReceive = false
@@ -332,11 +336,11 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     }
 
     /// The runtime's `wantWrite` command: what another thread queued goes out at once where
-    /// ``serviceThreadWriteDirectly(_:)`` may write it, else from a writable callback. Either
+    /// ``serviceThreadWriteDirectly(_:counting:)`` may write it, else from a writable callback. Either
     /// way lws need not poll every socket first (twice: for the command, then for the
     /// callback), which with many idle connections cost more than the call itself.
     func serviceThreadWriteRequested(_ wsi: OpaquePointer) {
-        guard serviceThreadWriteDirectly(wsi, counting: LWSServiceStatistics.requestWrites) != 0 else { return }
+        guard serviceThreadWriteDirectly(wsi, counting: requestWrites) != 0 else { return }
         // Outside this connection's callbacks: lws drops the socket in its next pass.
         LWSRuntime.shared.serviceThreadSetTimeout(wsi, PENDING_TIMEOUT_USER_OK, river_lws_kill_async())
     }
@@ -609,7 +613,8 @@ public final class WebSocketConnection: RiverFastPathConnection, @unchecked Send
     /// only when lws holds nothing unsent; a tail the socket does not take is kept and handed
     /// to lws from the next writable callback, before anything else. TLS connections (either
     /// side's), handshakes, pongs and closes keep to the writable callback.
-    /// - Parameter writes: Counts the writes made (``LWSServiceStatistics``).
+    /// - Parameter writes: Counts the writes made (``LWSServiceStatistics`` after a receive,
+    ///   ``writesOnRequest`` on request).
     /// - Returns: -1 when the socket must close now.
     private func serviceThreadWriteDirectly(_ wsi: OpaquePointer, counting writes: borrowing Atomic<Int>) -> Int32 {
         let plainSocket = !serviceThreadUsesTLS && serviceThreadListener?.configuration.tls == nil
